@@ -1,0 +1,209 @@
+// One ARMv7-A core (Cortex-A7) over a Unicorn engine, with the parts Unicorn lacks:
+// exception entry into the guest's vector table, fault status/address registers,
+// an MMU walk of our own (so faults are precise and their status codes exact),
+// interrupt inputs, and instruction counting for the virtual clock.
+//
+// Architecture facts follow the ARM Architecture Reference Manual ARMv7-A/R
+// (DDI 0406C), B1.8 "Exception handling" and B3 "Virtual Memory System Architecture".
+// Not modelled: Security Extensions as seen by the guest (the core is Non-secure with
+// no Monitor), Hyp mode entry, SCTLR.A/LDRD/LDM alignment faults (Unicorn 2.1's TCG
+// does not check them; LDREX/STREX alignment faults are delivered), the FCSE,
+// imprecise (asynchronous) aborts, LPAE.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "piemu/clock.hpp"
+#include "piemu/device.hpp"
+#include "piemu/error.hpp"
+
+struct uc_struct;
+
+namespace piemu {
+
+class Bus;
+
+enum class CpuMode : uint32_t {
+    Usr = 0x10,
+    Fiq = 0x11,
+    Irq = 0x12,
+    Svc = 0x13,
+    Mon = 0x16,
+    Abt = 0x17,
+    Hyp = 0x1a,
+    Und = 0x1b,
+    Sys = 0x1f,
+};
+
+/// The kernel's name for a mode ("SVC_32"), as __show_regs prints it.
+const char* mode_name(uint32_t mode_bits);
+
+namespace psr {
+constexpr uint32_t N = 1u << 31, Z = 1u << 30, C = 1u << 29, V = 1u << 28, Q = 1u << 27;
+constexpr uint32_t J = 1u << 24, E = 1u << 9, A = 1u << 8, I = 1u << 7, F = 1u << 6;
+constexpr uint32_t T = 1u << 5, M = 0x1f;
+constexpr uint32_t IT = (3u << 25) | (0x3fu << 10);
+} // namespace psr
+
+enum class ExceptionType { Reset, Undefined, Svc, PrefetchAbort, DataAbort, Irq, Fiq };
+const char* exception_name(ExceptionType t);
+
+/// Short-descriptor fault status codes (DFSR/IFSR FS[4:0], ARM ARM B3.13.3).
+namespace fsc {
+constexpr uint32_t Alignment = 0x01, DebugEvent = 0x02, AccessFlagSection = 0x03;
+constexpr uint32_t TranslationSection = 0x05, AccessFlagPage = 0x06;
+constexpr uint32_t TranslationPage = 0x07, SyncExternal = 0x08, DomainSection = 0x09;
+constexpr uint32_t DomainPage = 0x0b, PermissionSection = 0x0d, PermissionPage = 0x0f;
+constexpr uint32_t WnR = 1u << 11; // DFSR: the access was a write
+} // namespace fsc
+
+/// Why ArmCore::run() returned to the run loop.
+enum class StopReason {
+    Yield,     ///< clock.stop_at() reached or attention requested: nothing to do here
+    Wfi,       ///< WFI executed; PC is after it
+    Wfe,       ///< WFE executed; PC is after it
+    Svc,       ///< SVC executed; PC is after it; insn holds the encoding
+    Undefined, ///< undefined instruction at pc
+    PrefetchAbort,
+    DataAbort,
+    Smc,   ///< SMC executed (no Security Extensions: taken as UNDEFINED)
+    Error, ///< Unicorn failed in a way that is no guest exception
+};
+
+struct StopInfo {
+    StopReason reason = StopReason::Yield;
+    uint32_t pc = 0;    ///< address of the instruction concerned
+    bool thumb = false; ///< that instruction is Thumb
+    uint32_t insn = 0;  ///< its encoding (Thumb-2 32-bit: first halfword in the high half)
+    unsigned insn_size = 4;
+    uint32_t fsr = 0; ///< DFSR/IFSR value for aborts
+    uint32_t far = 0; ///< DFAR/IFAR value for aborts
+    bool far_valid = true;
+    int uc_error = 0; ///< uc_err for StopReason::Error
+};
+
+enum class Access { Read, Write, Fetch };
+
+/// Result of a translation-table walk.
+struct Translation {
+    bool ok = false;
+    uint32_t pa = 0;
+    uint32_t fsr = 0; ///< fault status when !ok (without WnR)
+    uint32_t perms = 0; ///< UC_PROT_* granted at the walked privilege
+};
+
+class ArmCore final : public IrqSink {
+public:
+    static constexpr unsigned kIrqInput = 0;
+    static constexpr unsigned kFiqInput = 1;
+
+    ArmCore(unsigned index, VirtualClock& clock, Bus& bus);
+    ~ArmCore() override;
+    ArmCore(const ArmCore&) = delete;
+    ArmCore& operator=(const ArmCore&) = delete;
+
+    /// Creates the engine, maps the bus and installs the hooks.
+    ErrorOr<void> init();
+    uc_struct* uc() { return uc_; }
+    unsigned index() const { return index_; }
+
+    // Registers of the current mode. n = 0..15 (15 = PC without the Thumb bit).
+    uint32_t reg(unsigned n) const;
+    void set_reg(unsigned n, uint32_t value);
+    uint32_t pc() const { return reg(15); }
+    /// Sets PC and the instruction set state (Unicorn takes T from PC bit 0).
+    void set_pc(uint32_t addr, bool thumb);
+    uint32_t cpsr() const;
+    /// Writes the whole CPSR; a mode change switches the banked registers.
+    void set_cpsr(uint32_t value);
+    uint32_t spsr() const;
+    void set_spsr(uint32_t value);
+    uint32_t mode() const { return cpsr() & psr::M; }
+    bool thumb() const { return cpsr() & psr::T; }
+
+    /// Banked SP/LR/SPSR of another mode (reads switch mode and back, no side effect).
+    uint32_t banked_sp(CpuMode m);
+    uint32_t banked_lr(CpuMode m);
+    uint32_t banked_spsr(CpuMode m);
+    void set_banked_sp(CpuMode m, uint32_t value);
+
+    // cp15 registers by encoding (MRC/MCR p15, opc1, Rt, CRn, CRm, opc2).
+    uint32_t cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2) const;
+    void set_cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2, uint32_t value);
+    uint32_t sctlr() const { return cp15(1, 0, 0, 0); }
+
+    /// ARMv7-A exception entry (ARM ARM B1.8.3): mode, banked LR = preferred return
+    /// + the type's offset, SPSR = old CPSR, CPSR.{I,F,A} per type, T = SCTLR.TE,
+    /// E = SCTLR.EE, IT and J cleared, PC = vector (SCTLR.V ? 0xffff0000 : VBAR).
+    /// `preferred_return` is the architectural preferred return address: the
+    /// faulting/undefined instruction for UND/PABT/DABT, the SVC for SVC, the next
+    /// instruction to execute for IRQ/FIQ. `from_thumb` is the state it was in.
+    void take_exception(ExceptionType type, uint32_t preferred_return, bool from_thumb);
+    /// Data/prefetch abort entry with the fault registers written first.
+    void take_abort(const StopInfo& fault);
+
+    // IrqSink: input 0 = nIRQ, 1 = nFIQ (level, active high here).
+    void set_irq_input(unsigned input, bool level) override;
+    bool irq_line() const { return irq_line_; }
+    bool fiq_line() const { return fiq_line_; }
+    /// Takes FIQ or IRQ if its line is high and CPSR.F/I allow it. Returns the
+    /// exception taken, if any.
+    std::optional<ExceptionType> deliver_interrupts();
+
+    /// Runs guest code until clock.stop_at(), an attention request, or a guest
+    /// event the run loop must handle. Retired instructions advance the clock.
+    StopInfo run();
+
+    /// Instructions this core has retired (counted per translation block).
+    uint64_t instructions() const { return insns_; }
+
+    /// Walks the translation tables as the MMU would for an access at the given
+    /// privilege. With the MMU off, VA = PA with full permissions.
+    Translation translate(uint32_t va, Access access, bool privileged) const;
+    /// Host reads of guest virtual memory with the current translation (debuggers,
+    /// semihosting). Fail on any untranslatable or non-RAM byte.
+    bool read_virt(uint32_t va, std::span<uint8_t> out) const;
+    bool write_virt(uint32_t va, std::span<const uint8_t> in);
+
+private:
+    friend struct CoreHooks;
+    unsigned count_block(uint64_t addr, uint32_t size);
+    StopInfo classify_invalid(uint32_t pc);
+    StopInfo data_abort_from_insn(uint32_t pc);
+    bool fetch_insn(uint32_t pc, bool thumb, uint32_t& insn, unsigned& size) const;
+
+    unsigned index_;
+    VirtualClock& clock_;
+    Bus& bus_;
+    uc_struct* uc_ = nullptr;
+
+    bool irq_line_ = false;
+    bool fiq_line_ = false;
+
+    // Run state shared with the hooks.
+    uint64_t insns_ = 0;
+    bool first_block_ = false;
+    uint32_t run_start_pc_ = 0;
+    StopInfo stop_{};
+    bool stopped_by_hook_ = false;
+    bool block_stop_ = false;
+    struct PendingFault {
+        bool valid = false;
+        uint32_t va = 0;
+        Access access = Access::Read;
+        uint32_t fsr = 0;
+    } tlb_fault_;
+
+    // Thumb blocks: instruction counts by block address (direct mapped).
+    struct BlockCount {
+        uint32_t addr = ~0u;
+        uint32_t size = 0;
+        uint32_t count = 0;
+    };
+    std::array<BlockCount, 4096> thumb_counts_{};
+};
+
+} // namespace piemu

@@ -1,0 +1,76 @@
+// Device models and the interrupt lines between them.
+//
+// Shape (after QEMU's hw/ models, STYLE.md): each device owns its registers, its
+// output lines and its timers; a register write or input change ends in one
+// update() that recomputes every output line from state. Device models never call
+// into a CPU: they set lines; the receiving controller does the rest.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace piemu {
+
+/// Something with numbered interrupt inputs: a controller or a CPU core.
+class IrqSink {
+public:
+    virtual ~IrqSink() = default;
+    /// Called only when the level of input `input` changes.
+    virtual void set_irq_input(unsigned input, bool level) = 0;
+};
+
+/// A device's interrupt output: a level, wired to at most one sink input.
+class IrqLine {
+public:
+    void connect(IrqSink* sink, unsigned input) {
+        sink_ = sink;
+        input_ = input;
+        if (sink_ && level_)
+            sink_->set_irq_input(input_, true);
+    }
+    void set(bool level) {
+        if (level == level_)
+            return;
+        level_ = level;
+        if (sink_)
+            sink_->set_irq_input(input_, level);
+    }
+    bool level() const { return level_; }
+    bool connected() const { return sink_ != nullptr; }
+
+private:
+    IrqSink* sink_ = nullptr;
+    unsigned input_ = 0;
+    bool level_ = false;
+};
+
+/// A memory-mapped device. Accesses arrive with the offset into the device's window
+/// and the access size (1, 2 or 4 bytes; wider guest accesses arrive split).
+class Device {
+public:
+    explicit Device(std::string name) : name_(std::move(name)) {}
+    virtual ~Device() = default;
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
+
+    /// Instance name, e.g. "uart0" or the DT node name "serial@7e201000".
+    const std::string& name() const { return name_; }
+    /// Size of the MMIO window in bytes.
+    virtual uint32_t mmio_size() const = 0;
+    virtual uint32_t read(uint32_t offset, unsigned size) = 0;
+    virtual void write(uint32_t offset, uint32_t value, unsigned size) = 0;
+    /// Puts every register in its documented reset state.
+    virtual void reset() = 0;
+
+private:
+    std::string name_;
+};
+
+/// Logs a guest programming error (bad offset, bad value) once per (device, offset,
+/// kind): like QEMU's LOG_GUEST_ERROR, shown with `--log guest`.
+void log_guest_error(const Device& dev, uint32_t offset, std::string_view what);
+/// Logs a feature the model does not implement, once per (device, offset).
+void log_unimplemented(const Device& dev, uint32_t offset, std::string_view what);
+
+} // namespace piemu

@@ -1,0 +1,104 @@
+// The machine: board, bus, clock, cores, devices and the run loop.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "piemu/arm_core.hpp"
+#include "piemu/bus.hpp"
+#include "piemu/clock.hpp"
+#include "piemu/error.hpp"
+#include "piemu/loader.hpp"
+
+namespace piemu {
+
+class Pl011;
+class Semihosting;
+
+/// What distinguishes the boards piemu models (data, not code: STYLE.md #7).
+struct BoardInfo {
+    std::string name;        ///< "raspi2b"
+    std::string description; ///< one line for `piemu boards`
+    uint32_t ram_size;       ///< bytes of RAM installed (the ARM sees those below peri_base)
+    uint64_t cpu_hz;         ///< virtual clock: one instruction is one cycle
+    uint32_t peri_base;      ///< ARM physical address of the 0x7e000000 bus window
+    uint32_t cntfrq;         ///< CNTFRQ as the Pi firmware programs it
+    unsigned cores;
+};
+
+/// The boards piemu knows, in display order.
+const std::vector<BoardInfo>& boards();
+const BoardInfo* find_board(const std::string& name);
+
+struct MachineOptions {
+    std::string board = "raspi2b";
+    bool strict_mmio = false;
+    uint64_t max_insns = 0;        ///< 0 = no limit
+    std::string uart = "stdio";    ///< "stdio", "none" or a file path
+    std::string uart_input;        ///< "" (none), "stdin" or a file path
+};
+
+/// Why a run ended, and the process exit status it maps to.
+struct RunOutcome {
+    enum class Kind { GuestExit, InsnLimit, Fault, HostSignal, Deadlock, Reset };
+    Kind kind = Kind::GuestExit;
+    int exit_status = 0;
+    std::string message; ///< one line for stderr when not a plain guest exit
+};
+
+class Machine {
+public:
+    static ErrorOr<std::unique_ptr<Machine>> create(const MachineOptions& options);
+    ~Machine();
+
+    /// Loads an image (ELF or raw) and points core 0 at its entry.
+    ErrorOr<void> load(const std::string& path, std::optional<uint32_t> load_addr);
+    /// Loads a kernel with the Linux boot protocol.
+    ErrorOr<void> load_linux(const LinuxBootParams& params);
+
+    /// Runs until the guest exits, faults beyond delivery, hits a limit, or a host
+    /// signal arrives (see request_stop()).
+    RunOutcome run();
+    /// Async-signal-safe: asks the run loop to stop at the next block boundary.
+    void request_stop();
+
+    ArmCore& core(unsigned i = 0) { return *cores_.at(i); }
+    Bus& bus() { return bus_; }
+    VirtualClock& clock() { return clock_; }
+    const BoardInfo& board() const { return board_; }
+    const LoadedImage& image() const { return image_; }
+    Pl011& uart0() { return *uart0_; }
+    /// Instructions retired by all cores.
+    uint64_t instructions() const;
+    /// Flushes every output piemu writes (UART log, semihosting console).
+    void flush_outputs();
+
+private:
+    Machine(const BoardInfo& board, const MachineOptions& options);
+    ErrorOr<void> init();
+    void reset_core_state(ArmCore& core);
+    /// Handles a stop the guest caused; returns an outcome when the run must end.
+    std::optional<RunOutcome> handle_stop(ArmCore& core, const StopInfo& stop);
+    std::optional<RunOutcome> idle_until_event();
+
+    BoardInfo board_;
+    MachineOptions options_;
+    VirtualClock clock_;
+    Bus bus_;
+    std::vector<std::unique_ptr<ArmCore>> cores_;
+    std::unique_ptr<Pl011> uart0_;
+    std::unique_ptr<Semihosting> semihosting_;
+    LoadedImage image_;
+    FILE* uart_out_ = nullptr;
+    bool uart_out_owned_ = false;
+    volatile bool stop_requested_ = false;
+    std::optional<RunOutcome> pending_exit_;
+    uint64_t aborts_without_progress_ = 0;
+    uint64_t last_abort_insns_ = ~0ull;
+};
+
+} // namespace piemu

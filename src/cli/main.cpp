@@ -1,0 +1,148 @@
+// The piemu command line: `piemu run`, `piemu boards`.
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "piemu/exit_status.hpp"
+#include "piemu/machine.hpp"
+
+namespace {
+
+piemu::Machine* g_running = nullptr;
+
+void on_signal(int) {
+    if (g_running)
+        g_running->request_stop();
+}
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP})
+        sigaction(sig, &sa, nullptr);
+}
+
+int fail(const std::string& message, int status = piemu::kExitBadInput) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "piemu: %s\n", message.c_str());
+    return status;
+}
+
+struct RunArgs {
+    std::string image;
+    piemu::MachineOptions machine;
+    std::optional<uint32_t> load_addr;
+    std::optional<std::string> dtb, initrd, append;
+};
+
+int cmd_run(const RunArgs& a) {
+    auto created = piemu::Machine::create(a.machine);
+    if (created.is_error())
+        return fail(created.error().message);
+    auto machine = created.release_value();
+
+    piemu::ErrorOr<void> loaded;
+    if (a.dtb || a.initrd || a.append) {
+        if (!a.dtb)
+            return fail("--initrd/--append need --dtb (the Linux boot protocol passes a DTB)");
+        loaded = machine->load_linux({a.image, *a.dtb, a.initrd, a.append});
+    } else {
+        loaded = machine->load(a.image, a.load_addr);
+    }
+    if (loaded.is_error())
+        return fail(loaded.error().message);
+
+    g_running = machine.get();
+    install_signal_handlers();
+    piemu::RunOutcome outcome = machine->run();
+    g_running = nullptr;
+    machine->flush_outputs();
+    if (outcome.kind != piemu::RunOutcome::Kind::GuestExit)
+        return fail(outcome.message, outcome.exit_status);
+    return outcome.exit_status;
+}
+
+int cmd_boards() {
+    for (auto& b : piemu::boards())
+        std::printf("%-10s %s\n", b.name.c_str(), b.description.c_str());
+    return 0;
+}
+
+const char* kExitStatusHelp = R"(Exit status of `piemu run`:
+  0-255  the guest's own exit code (semihosting SYS_EXIT / SYS_EXIT_EXTENDED)
+  2      bad input: command line, image, DTB or output file rejected
+  70     internal error in piemu
+  123    the guest waits (WFI/WFE) for an interrupt nothing can raise
+  124    --max-insns reached
+  125    the guest faulted in a way no exception vector can take
+  130    stopped by SIGINT, SIGTERM or SIGHUP (outputs are complete)
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"piemu: a Raspberry Pi 2/3 emulator with a model of Linux's interrupt "
+                 "subsystem",
+                 "piemu"};
+    app.require_subcommand(1);
+    app.footer(kExitStatusHelp);
+    std::string log_level = "warn";
+    app.add_option("--log", log_level, "Log level for piemu's own messages")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+        ->capture_default_str();
+
+    RunArgs run;
+    CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image");
+    run_cmd->add_option("IMAGE", run.image, "ELF executable, raw image, or Linux kernel")
+        ->required()
+        ->check(CLI::ExistingFile);
+    run_cmd->add_option("--board", run.machine.board, "Board to emulate (see `piemu boards`)")
+        ->capture_default_str();
+    run_cmd->add_option("--max-insns", run.machine.max_insns,
+                        "Stop after N guest instructions (exit status 124); 0 = no limit");
+    run_cmd->add_option("--uart", run.machine.uart,
+                        "Where PL011 output goes: stdio, none, or a file")
+        ->capture_default_str();
+    run_cmd->add_option("--load-addr", run.load_addr,
+                        "Load address of a raw (non-ELF) image [default: 0x8000]");
+    run_cmd->add_option("--dtb", run.dtb, "Device tree blob: boots IMAGE as a Linux kernel")
+        ->check(CLI::ExistingFile);
+    run_cmd->add_option("--initrd", run.initrd, "Initial ramdisk for a Linux kernel")
+        ->check(CLI::ExistingFile);
+    run_cmd->add_option("--append", run.append, "Kernel command line (/chosen/bootargs)");
+    run_cmd->add_flag("--strict-mmio", run.machine.strict_mmio,
+                      "Accesses to unclaimed physical pages abort instead of reading 0");
+    run_cmd->footer(kExitStatusHelp);
+
+    CLI::App* boards_cmd = app.add_subcommand("boards", "List the boards piemu emulates");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0)
+            return app.exit(e);
+        return fail(fmt::format("{} (see `piemu --help`)", e.what()));
+    }
+
+    auto logger = spdlog::stderr_logger_st("piemu");
+    logger->set_pattern("piemu: %l: %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(log_level));
+
+    if (*run_cmd)
+        return cmd_run(run);
+    if (*boards_cmd)
+        return cmd_boards();
+    return piemu::kExitBadInput;
+}

@@ -1,0 +1,539 @@
+#include "piemu/arm_core.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unicorn/unicorn.h>
+
+#include "cpu/insn_decode.hpp"
+#include "piemu/bus.hpp"
+
+namespace piemu {
+
+namespace {
+// QEMU's ARM exception numbers as Unicorn reports them through UC_HOOK_INTR.
+constexpr uint32_t kExcpSwi = 2, kExcpPrefetchAbort = 3, kExcpDataAbort = 4, kExcpBkpt = 7;
+constexpr uint32_t kExcpSmc = 13;
+
+constexpr int kRegIds[16] = {UC_ARM_REG_R0,  UC_ARM_REG_R1,  UC_ARM_REG_R2,  UC_ARM_REG_R3,
+                             UC_ARM_REG_R4,  UC_ARM_REG_R5,  UC_ARM_REG_R6,  UC_ARM_REG_R7,
+                             UC_ARM_REG_R8,  UC_ARM_REG_R9,  UC_ARM_REG_R10, UC_ARM_REG_R11,
+                             UC_ARM_REG_R12, UC_ARM_REG_SP,  UC_ARM_REG_LR,  UC_ARM_REG_PC};
+
+uint32_t exc_vector_offset(ExceptionType t) {
+    switch (t) {
+    case ExceptionType::Reset: return 0x00;
+    case ExceptionType::Undefined: return 0x04;
+    case ExceptionType::Svc: return 0x08;
+    case ExceptionType::PrefetchAbort: return 0x0c;
+    case ExceptionType::DataAbort: return 0x10;
+    case ExceptionType::Irq: return 0x18;
+    case ExceptionType::Fiq: return 0x1c;
+    }
+    return 0;
+}
+} // namespace
+
+const char* mode_name(uint32_t m) {
+    switch (m & psr::M) {
+    case 0x10: return "USER_32";
+    case 0x11: return "FIQ_32";
+    case 0x12: return "IRQ_32";
+    case 0x13: return "SVC_32";
+    case 0x16: return "MON_32";
+    case 0x17: return "ABT_32";
+    case 0x1a: return "HYP_32";
+    case 0x1b: return "UND_32";
+    case 0x1f: return "SYSTEM_32";
+    }
+    return "UK_32";
+}
+
+const char* exception_name(ExceptionType t) {
+    switch (t) {
+    case ExceptionType::Reset: return "reset";
+    case ExceptionType::Undefined: return "undef";
+    case ExceptionType::Svc: return "svc";
+    case ExceptionType::PrefetchAbort: return "pabt";
+    case ExceptionType::DataAbort: return "dabt";
+    case ExceptionType::Irq: return "irq";
+    case ExceptionType::Fiq: return "fiq";
+    }
+    return "?";
+}
+
+// Unicorn callbacks, kept together and given friend access.
+struct CoreHooks {
+    static void block(uc_engine* uc, uint64_t addr, uint32_t size, void* ud) {
+        auto* c = static_cast<ArmCore*>(ud);
+        if (c->first_block_) {
+            // The run starts here: stopping now would make no progress.
+            c->first_block_ = false;
+        } else if (c->clock_.attention() || c->clock_.now() >= c->clock_.stop_at()) {
+            c->block_stop_ = true;
+            uc_emu_stop(uc); // PC stays at `addr`; nothing of this block ran
+            return;
+        }
+        unsigned n = c->count_block(addr, size);
+        c->insns_ += n;
+        c->clock_.advance(n);
+    }
+
+    static void intr(uc_engine* uc, uint32_t intno, void* ud) {
+        auto* c = static_cast<ArmCore*>(ud);
+        uint32_t pc = c->reg(15);
+        bool thumb = c->thumb();
+        StopInfo s;
+        switch (intno) {
+        case kExcpSwi: // PC is past the SVC
+            s.reason = StopReason::Svc;
+            s.insn_size = thumb ? 2 : 4;
+            s.pc = pc - s.insn_size;
+            break;
+        case kExcpSmc:
+            s.reason = StopReason::Smc;
+            s.insn_size = 4; // SMC is 32 bits in both instruction sets
+            s.pc = pc - s.insn_size;
+            break;
+        case kExcpBkpt: // PC at the BKPT: a debug event, taken as a prefetch abort
+            s.reason = StopReason::PrefetchAbort;
+            s.pc = pc;
+            s.fsr = fsc::DebugEvent;
+            s.far_valid = false; // IFAR is UNKNOWN for debug events
+            break;
+        case kExcpDataAbort: // raised inside TCG: LDREX/STREX misalignment
+            s = c->data_abort_from_insn(pc);
+            break;
+        case kExcpPrefetchAbort:
+            s.reason = StopReason::PrefetchAbort;
+            s.pc = pc;
+            s.far = pc;
+            s.fsr = fsc::TranslationSection;
+            break;
+        default:
+            s.reason = StopReason::Error;
+            s.pc = pc;
+            s.uc_error = UC_ERR_EXCEPTION;
+            spdlog::error("cpu{}: unexpected Unicorn exception {} at 0x{:08x}", c->index_, intno,
+                          pc);
+            break;
+        }
+        s.thumb = thumb;
+        if (s.reason != StopReason::Error && s.reason != StopReason::DataAbort)
+            c->fetch_insn(s.pc, thumb, s.insn, s.insn_size);
+        c->stop_ = s;
+        c->stopped_by_hook_ = true;
+        uc_emu_stop(uc);
+    }
+
+    static bool tlb_fill(uc_engine*, uint64_t vaddr, uc_mem_type type, uc_tlb_entry* e,
+                         void* ud) {
+        auto* c = static_cast<ArmCore*>(ud);
+        Access acc = type == UC_MEM_WRITE ? Access::Write
+                     : type == UC_MEM_FETCH ? Access::Fetch
+                                            : Access::Read;
+        bool priv = (c->mode() != uint32_t(CpuMode::Usr));
+        Translation t = c->translate(uint32_t(vaddr), acc, priv);
+        if (t.ok && c->bus_.strict_mmio() && !c->bus_.page_claimed(t.pa)) {
+            t.ok = false;
+            t.fsr = fsc::SyncExternal;
+        }
+        if (!t.ok) {
+            c->tlb_fault_ = {true, uint32_t(vaddr), acc, t.fsr};
+            return false;
+        }
+        e->paddr = t.pa;
+        e->perms = static_cast<uc_prot>(t.perms);
+        return true;
+    }
+};
+
+ArmCore::ArmCore(unsigned index, VirtualClock& clock, Bus& bus)
+    : index_(index), clock_(clock), bus_(bus) {}
+
+ArmCore::~ArmCore() {
+    if (uc_)
+        uc_close(uc_);
+}
+
+ErrorOr<void> ArmCore::init() {
+    if (uc_err e = uc_open(UC_ARCH_ARM, UC_MODE_ARM, &uc_))
+        return Error{fmt::format("cpu{}: cannot create Unicorn engine: {}", index_, uc_strerror(e))};
+    uc_ctl_set_cpu_model(uc_, UC_CPU_ARM_CORTEX_A7);
+    // Our own translation-table walk (translate()) so faults carry exact status codes.
+    uc_ctl_tlb_mode(uc_, UC_TLB_VIRTUAL);
+    // With exits enabled and none set, uc_emu_start's `until` is ignored, so no
+    // translated block is ever discarded for containing it (unicorn-facts.md).
+    uc_ctl_exits_enable(uc_);
+    TRY(bus_.map_into(uc_));
+
+    uc_hook h;
+    if (uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(CoreHooks::block), this, 1,
+                    0) ||
+        uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(CoreHooks::intr), this, 1,
+                    0) ||
+        uc_hook_add(uc_, &h, UC_HOOK_TLB_FILL, reinterpret_cast<void*>(CoreHooks::tlb_fill), this,
+                    1, 0))
+        return Error{fmt::format("cpu{}: cannot install Unicorn hooks", index_)};
+
+    // MPIDR as the Pi reports it: multiprocessor format, cluster 0xF, core number.
+    set_cp15(0, 0, 0, 5, 0x80000f00u | index_);
+    return {};
+}
+
+uint32_t ArmCore::reg(unsigned n) const {
+    uint32_t v = 0;
+    uc_reg_read(uc_, kRegIds[n & 15], &v);
+    return v;
+}
+
+void ArmCore::set_reg(unsigned n, uint32_t value) {
+    if ((n & 15) == 15)
+        return set_pc(value, thumb());
+    uc_reg_write(uc_, kRegIds[n & 15], &value);
+}
+
+void ArmCore::set_pc(uint32_t addr, bool thumb) {
+    uint32_t v = (addr & ~1u) | (thumb ? 1u : 0u);
+    uc_reg_write(uc_, UC_ARM_REG_PC, &v);
+}
+
+uint32_t ArmCore::cpsr() const {
+    uint32_t v = 0;
+    uc_reg_read(uc_, UC_ARM_REG_CPSR, &v);
+    return v;
+}
+
+void ArmCore::set_cpsr(uint32_t value) { uc_reg_write(uc_, UC_ARM_REG_CPSR, &value); }
+
+uint32_t ArmCore::spsr() const {
+    uint32_t v = 0;
+    uc_reg_read(uc_, UC_ARM_REG_SPSR, &v);
+    return v;
+}
+
+void ArmCore::set_spsr(uint32_t value) { uc_reg_write(uc_, UC_ARM_REG_SPSR, &value); }
+
+uint32_t ArmCore::banked_sp(CpuMode m) {
+    uint32_t old = cpsr(), pc_save = pc();
+    bool t = old & psr::T;
+    set_cpsr((old & ~psr::M) | uint32_t(m));
+    uint32_t v = reg(13);
+    set_cpsr(old);
+    set_pc(pc_save, t);
+    return v;
+}
+
+uint32_t ArmCore::banked_lr(CpuMode m) {
+    uint32_t old = cpsr(), pc_save = pc();
+    bool t = old & psr::T;
+    set_cpsr((old & ~psr::M) | uint32_t(m));
+    uint32_t v = reg(14);
+    set_cpsr(old);
+    set_pc(pc_save, t);
+    return v;
+}
+
+uint32_t ArmCore::banked_spsr(CpuMode m) {
+    uint32_t old = cpsr(), pc_save = pc();
+    bool t = old & psr::T;
+    set_cpsr((old & ~psr::M) | uint32_t(m));
+    uint32_t v = spsr();
+    set_cpsr(old);
+    set_pc(pc_save, t);
+    return v;
+}
+
+void ArmCore::set_banked_sp(CpuMode m, uint32_t value) {
+    uint32_t old = cpsr(), pc_save = pc();
+    bool t = old & psr::T;
+    set_cpsr((old & ~psr::M) | uint32_t(m));
+    set_reg(13, value);
+    set_cpsr(old);
+    set_pc(pc_save, t);
+}
+
+uint32_t ArmCore::cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2) const {
+    uc_arm_cp_reg r{};
+    r.cp = 15;
+    r.crn = crn;
+    r.opc1 = opc1;
+    r.crm = crm;
+    r.opc2 = opc2;
+    uc_reg_read(uc_, UC_ARM_REG_CP_REG, &r);
+    return uint32_t(r.val);
+}
+
+void ArmCore::set_cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2,
+                       uint32_t value) {
+    uc_arm_cp_reg r{};
+    r.cp = 15;
+    r.crn = crn;
+    r.opc1 = opc1;
+    r.crm = crm;
+    r.opc2 = opc2;
+    r.val = value;
+    uc_reg_write(uc_, UC_ARM_REG_CP_REG, &r);
+}
+
+void ArmCore::take_exception(ExceptionType type, uint32_t preferred_return, bool from_thumb) {
+    // ARM ARM B1.8.3, table B1-7 (LR offsets) and B1-6 (mask bits), for a core
+    // without Security Extensions as the guest sees it.
+    CpuMode mode = CpuMode::Svc;
+    uint32_t lr_offset = 0;
+    uint32_t mask = psr::I;
+    switch (type) {
+    case ExceptionType::Reset:
+        mode = CpuMode::Svc;
+        mask = psr::A | psr::I | psr::F;
+        break;
+    case ExceptionType::Undefined:
+        mode = CpuMode::Und;
+        lr_offset = from_thumb ? 2 : 4;
+        break;
+    case ExceptionType::Svc:
+        mode = CpuMode::Svc;
+        lr_offset = from_thumb ? 2 : 4;
+        break;
+    case ExceptionType::PrefetchAbort:
+        mode = CpuMode::Abt;
+        lr_offset = 4;
+        mask = psr::A | psr::I;
+        break;
+    case ExceptionType::DataAbort:
+        mode = CpuMode::Abt;
+        lr_offset = 8;
+        mask = psr::A | psr::I;
+        break;
+    case ExceptionType::Irq:
+        mode = CpuMode::Irq;
+        lr_offset = 4;
+        mask = psr::A | psr::I;
+        break;
+    case ExceptionType::Fiq:
+        mode = CpuMode::Fiq;
+        lr_offset = 4;
+        mask = psr::A | psr::I | psr::F;
+        break;
+    }
+    uint32_t sctlr_v = sctlr();
+    uint32_t old = cpsr();
+    uint32_t next = (old & ~(psr::M | psr::T | psr::IT | psr::E | psr::J)) | uint32_t(mode) | mask;
+    if (sctlr_v & (1u << 30)) // SCTLR.TE: exceptions taken in Thumb state
+        next |= psr::T;
+    if (sctlr_v & (1u << 25)) // SCTLR.EE: big-endian exception entry
+        next |= psr::E;
+    set_cpsr(next); // switches the banked SP/LR/SPSR
+    set_spsr(old);
+    set_reg(14, preferred_return + lr_offset);
+    uint32_t base = (sctlr_v & (1u << 13)) ? 0xffff0000u : (cp15(12, 0, 0, 0) & ~0x1fu);
+    set_pc(base + exc_vector_offset(type), next & psr::T);
+}
+
+void ArmCore::take_abort(const StopInfo& f) {
+    if (f.reason == StopReason::DataAbort) {
+        set_cp15(5, 0, 0, 0, f.fsr); // DFSR
+        set_cp15(6, 0, 0, 0, f.far); // DFAR
+        take_exception(ExceptionType::DataAbort, f.pc, f.thumb);
+    } else {
+        set_cp15(5, 0, 0, 1, f.fsr); // IFSR
+        if (f.far_valid)
+            set_cp15(6, 0, 0, 2, f.far); // IFAR
+        take_exception(ExceptionType::PrefetchAbort, f.pc, f.thumb);
+    }
+}
+
+void ArmCore::set_irq_input(unsigned input, bool level) {
+    (input == kFiqInput ? fiq_line_ : irq_line_) = level;
+    if (level)
+        clock_.request_attention();
+}
+
+std::optional<ExceptionType> ArmCore::deliver_interrupts() {
+    if (!irq_line_ && !fiq_line_)
+        return std::nullopt;
+    uint32_t c = cpsr();
+    // FIQ has priority over IRQ (ARM ARM B1.8.1).
+    ExceptionType t;
+    if (fiq_line_ && !(c & psr::F))
+        t = ExceptionType::Fiq;
+    else if (irq_line_ && !(c & psr::I))
+        t = ExceptionType::Irq;
+    else
+        return std::nullopt;
+    take_exception(t, pc(), c & psr::T);
+    return t;
+}
+
+bool ArmCore::fetch_insn(uint32_t pc, bool thumb, uint32_t& insn, unsigned& size) const {
+    if (!thumb) {
+        uint8_t b[4];
+        if (!read_virt(pc, b))
+            return false;
+        std::memcpy(&insn, b, 4);
+        size = 4;
+        return true;
+    }
+    uint8_t h[2];
+    if (!read_virt(pc, h))
+        return false;
+    uint32_t hw1 = h[0] | (h[1] << 8);
+    if ((hw1 >> 11) >= 0x1d) { // 0b11101, 0b11110, 0b11111: a 32-bit Thumb-2 encoding
+        if (!read_virt(pc + 2, h))
+            return false;
+        insn = (hw1 << 16) | h[0] | (h[1] << 8);
+        size = 4;
+    } else {
+        insn = hw1;
+        size = 2;
+    }
+    return true;
+}
+
+unsigned ArmCore::count_block(uint64_t addr, uint32_t size) {
+    BlockCount& e = thumb_counts_[(addr >> 1) & (thumb_counts_.size() - 1)];
+    if (e.addr == uint32_t(addr) && e.size == size)
+        return e.count;
+    unsigned n;
+    if (!thumb()) {
+        n = size / 4;
+    } else {
+        n = 0;
+        for (uint32_t off = 0; off < size;) {
+            uint32_t insn;
+            unsigned sz = 2;
+            if (!fetch_insn(uint32_t(addr) + off, true, insn, sz))
+                sz = 2;
+            off += sz;
+            ++n;
+        }
+    }
+    e = {uint32_t(addr), size, n};
+    return n;
+}
+
+StopInfo ArmCore::classify_invalid(uint32_t pc) {
+    // Unicorn reports an undefined instruction with PC at it, but WFE and YIELD
+    // (which it does not implement) with PC already past them.
+    StopInfo s;
+    s.thumb = thumb();
+    if (pc != run_start_pc_) {
+        uint32_t prev;
+        unsigned sz;
+        for (unsigned back : {2u, 4u}) {
+            if (back == 2 && !s.thumb)
+                continue;
+            if (!fetch_insn(pc - back, s.thumb, prev, sz) || sz != back)
+                continue;
+            bool wfe = s.thumb ? (prev == 0xbf20 || prev == 0xf3af8002)
+                               : ((prev & 0x0fffffff) == 0x0320f002);
+            bool yield = s.thumb ? (prev == 0xbf10 || prev == 0xf3af8001)
+                                 : ((prev & 0x0fffffff) == 0x0320f001);
+            if (wfe || yield) {
+                s.reason = wfe ? StopReason::Wfe : StopReason::Yield;
+                s.pc = pc - back;
+                s.insn = prev;
+                s.insn_size = back;
+                return s;
+            }
+        }
+    }
+    s.reason = StopReason::Undefined;
+    s.pc = pc;
+    fetch_insn(pc, s.thumb, s.insn, s.insn_size);
+    return s;
+}
+
+StopInfo ArmCore::data_abort_from_insn(uint32_t pc) {
+    StopInfo s;
+    s.reason = StopReason::DataAbort;
+    s.pc = pc;
+    s.thumb = thumb();
+    fetch_insn(pc, s.thumb, s.insn, s.insn_size);
+    MemAccessInfo m = decode_mem_access(*this, pc, s.thumb);
+    s.far = m.valid ? m.address : 0;
+    s.fsr = fsc::Alignment | (m.write ? fsc::WnR : 0);
+    return s;
+}
+
+StopInfo ArmCore::run() {
+    stop_ = {};
+    stopped_by_hook_ = false;
+    block_stop_ = false;
+    tlb_fault_.valid = false;
+    first_block_ = true;
+    uint32_t start = pc();
+    bool t = thumb();
+    run_start_pc_ = start;
+    uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 0);
+    uint32_t now_pc = pc();
+
+    if (tlb_fault_.valid) {
+        // A refused TLB fill: PC was restored to the faulting instruction.
+        StopInfo s;
+        s.thumb = thumb();
+        if (tlb_fault_.access == Access::Fetch) {
+            s.reason = StopReason::PrefetchAbort;
+            s.pc = now_pc;
+            // The fetch that faulted may be the second halfword of a Thumb-2
+            // instruction crossing into the page; IFAR is the faulting address.
+            s.far = (now_pc & ~0x3ffu) == tlb_fault_.va ? now_pc : tlb_fault_.va;
+            s.fsr = tlb_fault_.fsr;
+        } else {
+            s.reason = StopReason::DataAbort;
+            s.pc = now_pc;
+            fetch_insn(now_pc, s.thumb, s.insn, s.insn_size);
+            // The walk saw only the 1 KiB page; the decoded address gives the byte.
+            // An access that starts below the page faults at the page's first byte.
+            MemAccessInfo m = decode_mem_access(*this, now_pc, s.thumb);
+            s.far = (m.valid && (m.address & ~0x3ffu) == tlb_fault_.va) ? m.address
+                                                                         : tlb_fault_.va;
+            s.fsr = tlb_fault_.fsr | (tlb_fault_.access == Access::Write ? fsc::WnR : 0);
+        }
+        tlb_fault_.valid = false;
+        return s;
+    }
+    if (stopped_by_hook_)
+        return stop_;
+    switch (err) {
+    case UC_ERR_OK: {
+        StopInfo s;
+        s.pc = now_pc;
+        s.thumb = t = thumb();
+        if (block_stop_)
+            return s; // Yield: our block hook stopped at a block start
+        // Otherwise WFI ended the run, with PC after it.
+        uint32_t prev;
+        unsigned sz;
+        for (unsigned back : {4u, 2u}) {
+            if (back == 2 && !t)
+                continue;
+            if (!fetch_insn(now_pc - back, t, prev, sz) || sz != back)
+                continue;
+            bool wfi = t ? (prev == 0xbf30 || prev == 0xf3af8003)
+                         : ((prev & 0x0fffffff) == 0x0320f003);
+            if (wfi) {
+                s.reason = StopReason::Wfi;
+                s.pc = now_pc - back;
+                s.insn = prev;
+                s.insn_size = back;
+                return s;
+            }
+        }
+        return s;
+    }
+    case UC_ERR_INSN_INVALID:
+        return classify_invalid(now_pc);
+    default: {
+        StopInfo s;
+        s.reason = StopReason::Error;
+        s.pc = now_pc;
+        s.thumb = thumb();
+        s.uc_error = err;
+        return s;
+    }
+    }
+}
+
+} // namespace piemu

@@ -5,8 +5,8 @@
  * A call is `svc 0x123456` in ARM state with r0 = operation, r1 = parameter (a value
  * or the address of a parameter block); the result comes back in r0. Under QEMU
  * (`-semihosting`) and piemu the call is trapped by the emulator; the SVC vector is
- * never entered. Only call these from a privileged mode: QEMU ignores semihosting
- * requests from USR mode unless `-semihosting-config userspace=on` is given.
+ * never entered. Only call these from a privileged mode: from USR mode QEMU takes
+ * the SVC as an ordinary exception unless `-semihosting-config userspace=on`.
  *
  * This header is included from assembly too (start.S), hence the guard below.
  */

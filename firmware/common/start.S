@@ -3,8 +3,10 @@
  *
  * Entered at _start (0x8000) with the MMU and caches off, on one or more cores:
  *   - piemu enters core 0 only, in SVC mode with IRQ/FIQ masked;
- *   - QEMU -M raspi2b -kernel x.elf starts all four cores here in Secure SVC mode;
- *   - the Raspberry Pi firmware (kernel_old=0 / armstub) may enter in HYP mode.
+ *   - QEMU -M raspi2b -kernel x.elf starts all four cores here, in Secure SVC mode
+ *     by default, in Non-secure HYP mode without EL3 (has_el3=off, which is how
+ *     tools/qemu-run runs it);
+ *   - the Raspberry Pi firmware's ARM stub enters in Non-secure HYP mode.
  *
  * Every core whose MPIDR.Aff0 != 0 parks in a WFI loop for good. Core 0 leaves HYP
  * if it is there, normalises CPSR to a known value (the CPSR of the interrupted code

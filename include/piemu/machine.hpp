@@ -97,8 +97,8 @@ private:
     bool uart_out_owned_ = false;
     volatile bool stop_requested_ = false;
     std::optional<RunOutcome> pending_exit_;
-    uint64_t aborts_without_progress_ = 0;
-    uint64_t last_abort_insns_ = ~0ull;
+    unsigned exception_loop_ = 0;
+    uint32_t last_vector_ = ~0u; ///< PC right after the last synchronous exception entry
 };
 
 } // namespace piemu

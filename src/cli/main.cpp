@@ -40,6 +40,7 @@ struct RunArgs {
     piemu::MachineOptions machine;
     std::optional<uint32_t> load_addr;
     std::optional<std::string> dtb, initrd, append;
+    bool stats = false;
 };
 
 int cmd_run(const RunArgs& a) {
@@ -64,6 +65,14 @@ int cmd_run(const RunArgs& a) {
     piemu::RunOutcome outcome = machine->run();
     g_running = nullptr;
     machine->flush_outputs();
+    if (a.stats) {
+        // Deterministic numbers only: the determinism tests compare this line.
+        uint64_t ns = machine->clock().now_ns();
+        std::fprintf(stderr, "piemu: stats: %llu instructions, %llu cycles, %llu.%09llu s virtual\n",
+                     (unsigned long long)machine->instructions(),
+                     (unsigned long long)machine->clock().now(),
+                     (unsigned long long)(ns / 1000000000), (unsigned long long)(ns % 1000000000));
+    }
     if (outcome.kind != piemu::RunOutcome::Kind::GuestExit)
         return fail(outcome.message, outcome.exit_status);
     return outcome.exit_status;
@@ -119,6 +128,8 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--append", run.append, "Kernel command line (/chosen/bootargs)");
     run_cmd->add_flag("--strict-mmio", run.machine.strict_mmio,
                       "Accesses to unclaimed physical pages abort instead of reading 0");
+    run_cmd->add_flag("--stats", run.stats,
+                      "At exit, print instructions retired and virtual time on stderr");
     run_cmd->footer(kExitStatusHelp);
 
     CLI::App* boards_cmd = app.add_subcommand("boards", "List the boards piemu emulates");

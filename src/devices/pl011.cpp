@@ -7,8 +7,9 @@
 //    but QEMU deliberately sends anyway: "we have deliberately not emulated the hardware
 //    behaviour of discarding data when the UART isn't initialized" (Peter Maydell,
 //    linux-serial, Feb 2026), because bare-metal code written against QEMU never enables
-//    the PL011, and Linux earlycon only enabled it from 2026 on. piemu runs no firmware,
-//    so UARTEN is clear at reset where on a Pi the firmware would have set it.
+//    the PL011, and Linux's pl011 earlycon relies on firmware having enabled it (that
+//    thread's patch is what changes this). piemu runs no firmware, so UARTEN is clear
+//    at reset where on a Pi the firmware would have set it.
 //    Reception likewise needs CR.RXE (set at reset) but not UARTEN.
 //  - TX interrupt: the TRM raises TXINTR when the TX FIFO level passes through the
 //    trigger level (IFLS), or, FIFOs off, when the holding register empties; it is
@@ -56,7 +57,9 @@ namespace {
 
 using Reg = Pl011::Reg;
 
-constexpr uint32_t off(Reg r) { return static_cast<uint32_t>(r); }
+constexpr uint32_t off(Reg r) {
+    return static_cast<uint32_t>(r);
+}
 
 // UARTDR read, bits above the data byte.
 constexpr uint16_t kDrFe = 1u << 8;
@@ -112,7 +115,7 @@ constexpr uint32_t kIntMask = 0x7ff;
 constexpr uint32_t kCrReset = kCrRxe | kCrTxe; // 0x0300
 constexpr uint32_t kIflsReset = 0x12;          // both triggers at 1/2
 
-constexpr unsigned kFifoSlots = 32;            // ring size: the largest depth supported
+constexpr unsigned kFifoSlots = 32; // ring size: the largest depth supported
 constexpr uint8_t kPCellId[4] = {0x0d, 0xf0, 0x05, 0xb1};
 // The receive timeout, in bit periods (TRM, UARTRTINTR).
 constexpr uint64_t kTimeoutBits = 32;
@@ -124,7 +127,9 @@ constexpr uint64_t kDefaultBaud = 115200;
 // IFLS fields 0-4 select 1/8, 1/4, 1/2, 3/4, 7/8 of the FIFO; 5-7 are reserved.
 constexpr unsigned kLevelEighths[5] = {1, 2, 4, 6, 7};
 
-unsigned level_eighths(uint32_t field) { return field < 5 ? kLevelEighths[field] : 4; }
+unsigned level_eighths(uint32_t field) {
+    return field < 5 ? kLevelEighths[field] : 4;
+}
 
 } // namespace
 
@@ -231,18 +236,30 @@ uint32_t Pl011::read_reg(uint32_t offset) {
         update();
         return v;
     }
-    case Reg::RsrEcr: return rsr_;
-    case Reg::Fr: return flags();
-    case Reg::Ilpr: return ilpr_;
-    case Reg::Ibrd: return ibrd_;
-    case Reg::Fbrd: return fbrd_;
-    case Reg::LcrH: return lcr_h_;
-    case Reg::Cr: return cr_;
-    case Reg::Ifls: return ifls_;
-    case Reg::Imsc: return imsc_;
-    case Reg::Ris: return ris_;
-    case Reg::Mis: return ris_ & imsc_;
-    case Reg::Dmacr: return dmacr_;
+    case Reg::RsrEcr:
+        return rsr_;
+    case Reg::Fr:
+        return flags();
+    case Reg::Ilpr:
+        return ilpr_;
+    case Reg::Ibrd:
+        return ibrd_;
+    case Reg::Fbrd:
+        return fbrd_;
+    case Reg::LcrH:
+        return lcr_h_;
+    case Reg::Cr:
+        return cr_;
+    case Reg::Ifls:
+        return ifls_;
+    case Reg::Imsc:
+        return imsc_;
+    case Reg::Ris:
+        return ris_;
+    case Reg::Mis:
+        return ris_ & imsc_;
+    case Reg::Dmacr:
+        return dmacr_;
     case Reg::Icr:
         log_guest_error(*this, offset, "read of write-only ICR");
         return 0;
@@ -264,20 +281,38 @@ void Pl011::write_reg(uint32_t offset, uint32_t value) {
         return;
     }
     switch (static_cast<Reg>(offset)) {
-    case Reg::Dr: write_dr(static_cast<uint8_t>(value)); break;
-    case Reg::RsrEcr: rsr_ = 0; break;
-    case Reg::Ilpr: ilpr_ = value & 0xff; break;
-    case Reg::Ibrd: ibrd_ = value & 0xffff; break;
-    case Reg::Fbrd: fbrd_ = value & 0x3f; break;
-    case Reg::LcrH: write_lcr_h(value & 0xff); break;
-    case Reg::Cr: write_cr(value & kCrMask); break;
+    case Reg::Dr:
+        write_dr(static_cast<uint8_t>(value));
+        break;
+    case Reg::RsrEcr:
+        rsr_ = 0;
+        break;
+    case Reg::Ilpr:
+        ilpr_ = value & 0xff;
+        break;
+    case Reg::Ibrd:
+        ibrd_ = value & 0xffff;
+        break;
+    case Reg::Fbrd:
+        fbrd_ = value & 0x3f;
+        break;
+    case Reg::LcrH:
+        write_lcr_h(value & 0xff);
+        break;
+    case Reg::Cr:
+        write_cr(value & kCrMask);
+        break;
     case Reg::Ifls:
         ifls_ = value & 0x3f;
         if ((ifls_ & 7) > 4 || (ifls_ >> 3) > 4)
             log_guest_error(*this, offset, "reserved IFLS level (treated as 1/2)");
         break;
-    case Reg::Imsc: imsc_ = value & kIntMask; break;
-    case Reg::Icr: ris_ &= ~(value & kIntMask); break;
+    case Reg::Imsc:
+        imsc_ = value & kIntMask;
+        break;
+    case Reg::Icr:
+        ris_ &= ~(value & kIntMask);
+        break;
     case Reg::Dmacr:
         dmacr_ = value & 0x7;
         if (dmacr_ & 0x3)
@@ -303,15 +338,24 @@ void Pl011::write_reg(uint32_t offset, uint32_t value) {
 
 uint32_t Pl011::merge_base(uint32_t offset) const {
     switch (static_cast<Reg>(offset)) {
-    case Reg::Ilpr: return ilpr_;
-    case Reg::Ibrd: return ibrd_;
-    case Reg::Fbrd: return fbrd_;
-    case Reg::LcrH: return lcr_h_;
-    case Reg::Cr: return cr_;
-    case Reg::Ifls: return ifls_;
-    case Reg::Imsc: return imsc_;
-    case Reg::Dmacr: return dmacr_;
-    default: return 0; // DR, ECR, ICR act on the written bits only; the rest ignore writes
+    case Reg::Ilpr:
+        return ilpr_;
+    case Reg::Ibrd:
+        return ibrd_;
+    case Reg::Fbrd:
+        return fbrd_;
+    case Reg::LcrH:
+        return lcr_h_;
+    case Reg::Cr:
+        return cr_;
+    case Reg::Ifls:
+        return ifls_;
+    case Reg::Imsc:
+        return imsc_;
+    case Reg::Dmacr:
+        return dmacr_;
+    default:
+        return 0; // DR, ECR, ICR act on the written bits only; the rest ignore writes
     }
 }
 
@@ -404,9 +448,13 @@ uint32_t Pl011::flags() const {
 
 // ---- FIFOs ----
 
-bool Pl011::fifo_enabled() const { return (lcr_h_ & kLcrFen) != 0; }
+bool Pl011::fifo_enabled() const {
+    return (lcr_h_ & kLcrFen) != 0;
+}
 
-unsigned Pl011::depth() const { return fifo_enabled() ? config_.fifo_depth : 1; }
+unsigned Pl011::depth() const {
+    return fifo_enabled() ? config_.fifo_depth : 1;
+}
 
 unsigned Pl011::rx_trigger() const {
     if (!fifo_enabled())
@@ -420,7 +468,9 @@ unsigned Pl011::tx_trigger() const {
     return depth() * level_eighths(ifls_ & 7) / 8;
 }
 
-bool Pl011::rx_accepting() const { return (cr_ & kCrRxe) && !(cr_ & kCrLbe); }
+bool Pl011::rx_accepting() const {
+    return (cr_ & kCrRxe) && !(cr_ & kCrLbe);
+}
 
 // Stores one received character (data plus FE/PE/BE), or records an overrun.
 bool Pl011::receive(uint16_t entry) {

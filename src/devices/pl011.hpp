@@ -106,22 +106,22 @@ public:
     /// Register offsets, DDI 0183 table 3-1. Widths are of the defined bits; the rest
     /// read as zero.
     enum class Reg : uint32_t {
-        Dr = 0x000,      ///< RW 12/8: read pops RX, data [7:0] + FE PE BE OE [11:8]; write TX [7:0]
-        RsrEcr = 0x004,  ///< R: RSR FE PE BE OE [3:0], sticky; W: ECR, any value clears RSR
-        Fr = 0x018,      ///< RO 9: CTS DSR DCD BUSY RXFE TXFF RXFF TXFE RI
-        Ilpr = 0x020,    ///< RW 8: IrDA low-power divisor (stored only)
-        Ibrd = 0x024,    ///< RW 16: integer baud divisor (takes effect on an LCR_H write)
-        Fbrd = 0x028,    ///< RW 6: fractional baud divisor (takes effect on an LCR_H write)
-        LcrH = 0x02c,    ///< RW 8: BRK PEN EPS STP2 FEN WLEN[6:5] SPS
-        Cr = 0x030,      ///< RW 16: UARTEN SIREN SIRLP LBE TXE RXE DTR RTS OUT1 OUT2 RTSEN CTSEN
-        Ifls = 0x034,    ///< RW 6: TXIFLSEL [2:0], RXIFLSEL [5:3]
-        Imsc = 0x038,    ///< RW 11: interrupt mask, 1 = enabled
-        Ris = 0x03c,     ///< RO 11: raw interrupt status
-        Mis = 0x040,     ///< RO 11: RIS & IMSC
-        Icr = 0x044,     ///< WO 11: write 1 to clear RIS bits
-        Dmacr = 0x048,   ///< RW 3: RXDMAE TXDMAE DMAONERR (stored only)
-        Itcr = 0x080,    ///< integration test registers ITCR ITIP ITOP TDR: not modelled,
-        Itip = 0x084,    ///< read as zero, writes ignored
+        Dr = 0x000,     ///< RW 12/8: read pops RX, data [7:0] + FE PE BE OE [11:8]; write TX [7:0]
+        RsrEcr = 0x004, ///< R: RSR FE PE BE OE [3:0], sticky; W: ECR, any value clears RSR
+        Fr = 0x018,     ///< RO 9: CTS DSR DCD BUSY RXFE TXFF RXFF TXFE RI
+        Ilpr = 0x020,   ///< RW 8: IrDA low-power divisor (stored only)
+        Ibrd = 0x024,   ///< RW 16: integer baud divisor (takes effect on an LCR_H write)
+        Fbrd = 0x028,   ///< RW 6: fractional baud divisor (takes effect on an LCR_H write)
+        LcrH = 0x02c,   ///< RW 8: BRK PEN EPS STP2 FEN WLEN[6:5] SPS
+        Cr = 0x030,     ///< RW 16: UARTEN SIREN SIRLP LBE TXE RXE DTR RTS OUT1 OUT2 RTSEN CTSEN
+        Ifls = 0x034,   ///< RW 6: TXIFLSEL [2:0], RXIFLSEL [5:3]
+        Imsc = 0x038,   ///< RW 11: interrupt mask, 1 = enabled
+        Ris = 0x03c,    ///< RO 11: raw interrupt status
+        Mis = 0x040,    ///< RO 11: RIS & IMSC
+        Icr = 0x044,    ///< WO 11: write 1 to clear RIS bits
+        Dmacr = 0x048,  ///< RW 3: RXDMAE TXDMAE DMAONERR (stored only)
+        Itcr = 0x080,   ///< integration test registers ITCR ITIP ITOP TDR: not modelled,
+        Itip = 0x084,   ///< read as zero, writes ignored
         Itop = 0x088,
         Tdr = 0x08c,
         PeriphId0 = 0xfe0, ///< RO 8, periph_id [7:0]; then PeriphId1-3 at 0xfe4-0xfec
@@ -225,10 +225,10 @@ private:
     std::array<uint8_t, 32> tx_fifo_{};
     unsigned tx_head_ = 0;
     unsigned tx_count_ = 0;
-    bool overrun_ = false;   // a character was lost; reported by the next DR read
+    bool overrun_ = false;     // a character was lost; reported by the next DR read
     bool rx_at_level_ = false; // last seen: RX FIFO at or above its trigger
     bool tx_at_level_ = true;  // last seen: TX FIFO at or below its trigger
-    uint32_t modem_ = 0;     // last seen modem inputs, in FR bit positions
+    uint32_t modem_ = 0;       // last seen modem inputs, in FR bit positions
 };
 
 } // namespace piemu

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <elf.h>
+#include <utility>
 
 #include "loader/elf_internal.hpp"
 #include "loader/internals.hpp"
@@ -27,20 +28,17 @@ struct LoadSegment {
     uint32_t load_size;
 };
 
+/// Names for the e_machine values a wrong file most likely has.
 const char* machine_name(uint16_t machine) {
-    switch (machine) {
-    case EM_NONE: return "none";
-    case EM_386: return "i386";
-    case EM_MIPS: return "MIPS";
-    case EM_PPC: return "PowerPC";
-    case EM_PPC64: return "PowerPC64";
-    case EM_SH: return "SuperH";
-    case EM_SPARC: return "SPARC";
-    case EM_X86_64: return "x86-64";
-    case EM_AARCH64: return "AArch64";
-    case EM_RISCV: return "RISC-V";
-    default: return nullptr;
-    }
+    static constexpr std::pair<uint16_t, const char*> kNames[] = {
+        {EM_NONE, "none"},       {EM_386, "i386"},     {EM_MIPS, "MIPS"},   {EM_PPC, "PowerPC"},
+        {EM_PPC64, "PowerPC64"}, {EM_SH, "SuperH"},    {EM_SPARC, "SPARC"}, {EM_X86_64, "x86-64"},
+        {EM_AARCH64, "AArch64"}, {EM_RISCV, "RISC-V"},
+    };
+    for (const auto& [value, name] : kNames)
+        if (value == machine)
+            return name;
+    return nullptr;
 }
 
 ErrorOr<elf32::Ehdr> check_header(const ElfBytes& elf) {
@@ -48,7 +46,8 @@ ErrorOr<elf32::Ehdr> check_header(const ElfBytes& elf) {
     if (d.size() < SELFMAG || std::memcmp(d.data(), ELFMAG, SELFMAG) != 0)
         return file_error(elf.path, "not an ELF file (bad magic)");
     if (d.size() > EI_CLASS && d[EI_CLASS] == ELFCLASS64)
-        return file_error(elf.path, "ELF is 64-bit (ELFCLASS64); piemu needs 32-bit ARM (ELFCLASS32)");
+        return file_error(elf.path,
+                          "ELF is 64-bit (ELFCLASS64); piemu needs 32-bit ARM (ELFCLASS32)");
     if (d.size() < sizeof(elf32::Ehdr))
         return file_error(elf.path, "truncated: ELF header needs {} bytes, file has {}",
                           sizeof(elf32::Ehdr), d.size());
@@ -79,13 +78,12 @@ ErrorOr<elf32::Ehdr> check_header(const ElfBytes& elf) {
     return eh;
 }
 
-ErrorOr<std::vector<elf32::Phdr>> read_program_headers(const ElfBytes& elf,
-                                                       const elf32::Ehdr& eh) {
+ErrorOr<std::vector<elf32::Phdr>> read_program_headers(const ElfBytes& elf, const elf32::Ehdr& eh) {
     if (eh.e_phnum == 0)
         return file_error(elf.path, "no program headers (nothing to load)");
     if (eh.e_phentsize != sizeof(elf32::Phdr))
-        return file_error(elf.path, "program header entry size is {}, expected {}",
-                          eh.e_phentsize, sizeof(elf32::Phdr));
+        return file_error(elf.path, "program header entry size is {}, expected {}", eh.e_phentsize,
+                          sizeof(elf32::Phdr));
     std::vector<elf32::Phdr> phdrs;
     for (unsigned i = 0; i < eh.e_phnum; ++i) {
         uint64_t off = uint64_t(eh.e_phoff) + uint64_t(i) * sizeof(elf32::Phdr);
@@ -100,17 +98,17 @@ ErrorOr<std::vector<elf32::Phdr>> read_program_headers(const ElfBytes& elf,
 }
 
 /// Checks each PT_LOAD segment against the file and RAM and applies the zero-fill rule.
-ErrorOr<std::vector<LoadSegment>> plan_segments(const ElfBytes& elf,
-                                                const std::vector<elf32::Phdr>& phdrs,
-                                                const Bus& bus) {
+ErrorOr<std::vector<LoadSegment>>
+plan_segments(const ElfBytes& elf, const std::vector<elf32::Phdr>& phdrs, const Bus& bus) {
     std::vector<LoadSegment> segs;
     for (unsigned i = 0; i < phdrs.size(); ++i) {
         const auto& ph = phdrs[i];
         if (ph.p_type != PT_LOAD)
             continue;
         if (ph.p_filesz > ph.p_memsz)
-            return file_error(elf.path, "segment {} has file size {:#x} larger than memory size {:#x}",
-                              i, ph.p_filesz, ph.p_memsz);
+            return file_error(elf.path,
+                              "segment {} has file size {:#x} larger than memory size {:#x}", i,
+                              ph.p_filesz, ph.p_memsz);
         if (!elf.contains(ph.p_offset, ph.p_filesz))
             return file_error(elf.path,
                               "truncated: segment {} data extends past end of file "
@@ -151,8 +149,8 @@ ErrorOr<void> check_overlaps(const ElfBytes& elf, const std::vector<LoadSegment>
             uint64_t a0 = segs[a].ph.p_paddr, a1 = a0 + segs[a].load_size;
             uint64_t b0 = segs[b].ph.p_paddr, b1 = b0 + segs[b].load_size;
             if (a0 < b1 && b0 < a1)
-                return file_error(elf.path, "segments {} and {} overlap at 0x{:08x}",
-                                  segs[a].index, segs[b].index, std::max(a0, b0));
+                return file_error(elf.path, "segments {} and {} overlap at 0x{:08x}", segs[a].index,
+                                  segs[b].index, std::max(a0, b0));
         }
     }
     return {};

@@ -10,7 +10,9 @@ namespace piemu::loader {
 
 namespace {
 
-uint64_t align4(uint64_t n) { return (n + 3) & ~uint64_t(3); }
+uint64_t align4(uint64_t n) {
+    return (n + 3) & ~uint64_t(3);
+}
 
 ErrorOr<std::span<const uint8_t>> section_data(const ElfBytes& elf, const elf32::Shdr& sh,
                                                unsigned index, const char* what) {
@@ -31,8 +33,10 @@ ErrorOr<void> read_symtab(const ElfBytes& elf, const std::vector<elf32::Shdr>& s
                           sh.sh_entsize, sizeof(elf32::Sym));
     auto table = TRY(section_data(elf, sh, index, "symbol table"));
     if (sh.sh_link >= sections.size() || sections[sh.sh_link].sh_type != SHT_STRTAB)
-        return file_error(elf.path, "symbol table section {} links to section {}, which is not a "
-                                    "string table", index, sh.sh_link);
+        return file_error(elf.path,
+                          "symbol table section {} links to section {}, which is not a "
+                          "string table",
+                          index, sh.sh_link);
     auto strtab = TRY(section_data(elf, sections[sh.sh_link], sh.sh_link, "string table"));
 
     // Entry 0 is the reserved undefined symbol.
@@ -48,8 +52,9 @@ ErrorOr<void> read_symtab(const ElfBytes& elf, const std::vector<elf32::Shdr>& s
         auto name_end = std::find(strtab.begin() + std::min<size_t>(sym.st_name, strtab.size()),
                                   strtab.end(), uint8_t(0));
         if (sym.st_name >= strtab.size() || name_end == strtab.end())
-            return file_error(elf.path, "symbol {} of section {} has a name outside its string "
-                                        "table (offset {:#x}, table size {:#x})",
+            return file_error(elf.path,
+                              "symbol {} of section {} has a name outside its string "
+                              "table (offset {:#x}, table size {:#x})",
                               i, index, sym.st_name, strtab.size());
         std::string name(strtab.begin() + sym.st_name, name_end);
         // Mapping symbols ($a, $t, $d, $x...) mark code/data boundaries, not functions.
@@ -57,8 +62,8 @@ ErrorOr<void> read_symtab(const ElfBytes& elf, const std::vector<elf32::Shdr>& s
             continue;
         // AAELF32: bit 0 of an STT_FUNC value selects Thumb; the address is the rest.
         bool thumb = type == STT_FUNC && (sym.st_value & 1);
-        out.push_back({std::move(name), thumb ? sym.st_value & ~1u : sym.st_value, sym.st_size,
-                       thumb});
+        out.push_back(
+            {std::move(name), thumb ? sym.st_value & ~1u : sym.st_value, sym.st_size, thumb});
     }
     return {};
 }
@@ -78,18 +83,23 @@ ErrorOr<bool> scan_notes(const ElfBytes& elf, std::span<const uint8_t> notes,
         uint64_t desc_off = name_off + align4(nh.n_namesz);
         uint64_t next = desc_off + align4(nh.n_descsz);
         if (next > notes.size())
-            return file_error(elf.path, "malformed note in {}: note at offset {:#x} extends past "
-                                        "its end", where, pos);
+            return file_error(elf.path,
+                              "malformed note in {}: note at offset {:#x} extends past "
+                              "its end",
+                              where, pos);
         if (nh.n_type == kPiemuNoteKernelModel && nh.n_namesz == sizeof kName &&
             std::memcmp(notes.data() + name_off, kName, sizeof kName) == 0) {
             if (nh.n_descsz != 4)
-                return file_error(elf.path, "piemu note in {} has a {}-byte descriptor, expected "
-                                            "4 (the kernel-model ABI version)", where, nh.n_descsz);
+                return file_error(elf.path,
+                                  "piemu note in {} has a {}-byte descriptor, expected "
+                                  "4 (the kernel-model ABI version)",
+                                  where, nh.n_descsz);
             uint32_t version;
             std::memcpy(&version, notes.data() + desc_off, 4);
             if (version != kKernelModelAbiVersion)
-                return file_error(elf.path, "piemu note asks for kernel-model ABI version {}; "
-                                            "this piemu implements version {}",
+                return file_error(elf.path,
+                                  "piemu note asks for kernel-model ABI version {}; "
+                                  "this piemu implements version {}",
                                   version, kKernelModelAbiVersion);
             found = true;
         }

@@ -66,8 +66,8 @@ bool fits_in_memory(const Bus& bus, uint64_t addr, uint64_t size) {
 ErrorOr<void> check_fits(const std::string& path, const char* what, uint64_t addr, uint64_t size,
                          const Bus& bus) {
     if (!fits_in_memory(bus, addr, size))
-        return file_error(path, "{} of {:#x} bytes at 0x{:08x} does not fit in RAM ({})", what, size,
-                          addr, ram_range(bus));
+        return file_error(path, "{} of {:#x} bytes at 0x{:08x} does not fit in RAM ({})", what,
+                          size, addr, ram_range(bus));
     return {};
 }
 

@@ -7,7 +7,9 @@ namespace piemu {
 
 namespace {
 
-bool addr_less(uint32_t addr, const Symbol& s) { return addr < s.addr; }
+bool addr_less(uint32_t addr, const Symbol& s) {
+    return addr < s.addr;
+}
 
 /// Where a zero-sized label stops covering: the next symbol's address; for the last
 /// label, the end of the loaded segment holding it (symbols are compared with segment

@@ -33,7 +33,9 @@ constexpr uint64_t kInitrdCeiling = 128u << 20;
 constexpr uint32_t kDtbHeadroom = 4096;
 constexpr uint32_t kMachineTypeDtOnly = 0xffffffff;
 
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+uint64_t align_up(uint64_t v, uint64_t a) {
+    return (v + a - 1) / a * a;
+}
 
 /// Reads the DTB and checks that it is a complete, well-formed flattened tree.
 ErrorOr<std::vector<uint8_t>> read_dtb(const std::string& path) {
@@ -75,12 +77,13 @@ ErrorOr<void> check_fdt(const std::string& path, int err, const char* what) {
 ErrorOr<std::vector<uint8_t>> patch_dtb(const std::string& path, const std::vector<uint8_t>& dtb,
                                         const std::optional<std::string>& append,
                                         std::optional<std::pair<uint32_t, uint32_t>> initrd) {
-    uint64_t size = uint64_t(fdt_totalsize(dtb.data())) + kDtbHeadroom +
-                    (append ? append->size() + 1 : 0);
+    uint64_t size =
+        uint64_t(fdt_totalsize(dtb.data())) + kDtbHeadroom + (append ? append->size() + 1 : 0);
     if (size > INT32_MAX)
         return file_error(path, "device tree too large ({:#x} bytes)", size);
     std::vector<uint8_t> out(size);
-    TRY(check_fdt(path, fdt_open_into(dtb.data(), out.data(), int(size)), "open the device tree for editing"));
+    TRY(check_fdt(path, fdt_open_into(dtb.data(), out.data(), int(size)),
+                  "open the device tree for editing"));
     void* fdt = out.data();
     if (append) {
         int node = TRY(chosen_node(path, fdt));
@@ -119,8 +122,8 @@ ErrorOr<LoadedImage> load_linux(const LinuxBootParams& params, Bus& bus) {
     auto dtb = TRY(read_dtb(params.dtb));
 
     uint64_t kernel_end = uint64_t(kDefaultLoadAddr) + kernel.size();
-    uint64_t initrd_start =
-        align_up(std::max(std::min<uint64_t>(bus.ram_size() / 2, kInitrdCeiling), kernel_end), kAlign);
+    uint64_t initrd_start = align_up(
+        std::max(std::min<uint64_t>(bus.ram_size() / 2, kInitrdCeiling), kernel_end), kAlign);
     uint64_t initrd_end = initrd_start + initrd.size();
     if (params.initrd)
         TRY(loader::check_fits(*params.initrd, "initrd", initrd_start, initrd.size(), bus));

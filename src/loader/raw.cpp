@@ -43,8 +43,9 @@ ErrorOr<LoadedImage> load_image(const std::string& path, std::optional<uint32_t>
                                 Bus& bus) {
     if (starts_with_elf_magic(path)) {
         if (load_addr)
-            return file_error(path, "a load address (0x{:08x}) applies only to raw images; "
-                                    "this is an ELF file, whose segments carry their own addresses",
+            return file_error(path,
+                              "a load address (0x{:08x}) applies only to raw images; "
+                              "this is an ELF file, whose segments carry their own addresses",
                               *load_addr);
         return load_elf(path, bus);
     }

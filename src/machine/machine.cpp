@@ -14,9 +14,9 @@
 namespace piemu {
 
 namespace {
-// A run of synchronous exceptions with no instruction retired in between means
-// the handler itself faults at its first instruction: stop instead of spinning.
-constexpr uint64_t kMaxAbortsWithoutProgress = 8;
+// Synchronous exceptions raised, again and again, by the first instruction of the
+// handler they enter: no vector can take them, so stop instead of spinning.
+constexpr unsigned kMaxExceptionLoop = 8;
 } // namespace
 
 Machine::Machine(const BoardInfo& board, const MachineOptions& options)
@@ -58,6 +58,13 @@ ErrorOr<void> Machine::init() {
             std::fputc(c, uart_out_);
     });
     TRY(bus_.add_device(board_.peri_base + 0x201000, *uart0_));
+    // The Pi firmware (with enable_uart=1) leaves UART0 running at 115200 8N1 with
+    // FIFOs on: 48 MHz / (16 * 115200) = 26.04 -> IBRD 26, FBRD 3. Bare images that
+    // never touch the UART rely on that, as they do on hardware.
+    uart0_->write(0x024, 26, 4);   // IBRD
+    uart0_->write(0x028, 3, 4);    // FBRD
+    uart0_->write(0x02c, 0x70, 4); // LCR_H: WLEN 8 bits, FEN
+    uart0_->write(0x030, 0x301, 4); // CR: UARTEN, TXE, RXE
 
     semihosting_ = std::make_unique<Semihosting>(clock_, stdout);
 
@@ -149,15 +156,15 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
                           fmt::format("cpu{}: emulation failed at 0x{:08x} (Unicorn error {})",
                                       c.index(), s.pc, s.uc_error)};
     }
-    // A synchronous exception was taken.
-    uint64_t n = instructions();
-    aborts_without_progress_ = (n == last_abort_insns_) ? aborts_without_progress_ + 1 : 0;
-    last_abort_insns_ = n;
-    if (aborts_without_progress_ >= kMaxAbortsWithoutProgress)
+    // A synchronous exception was taken. If it was raised by the first instruction
+    // of the previous exception's handler, the handler cannot run at all.
+    exception_loop_ = (s.pc == last_vector_) ? exception_loop_ + 1 : 0;
+    last_vector_ = c.pc();
+    if (exception_loop_ >= kMaxExceptionLoop)
         return RunOutcome{RunOutcome::Kind::Fault, kExitUndeliverableFault,
-                          fmt::format("cpu{}: exception loop: {} exceptions in a row with no "
-                                      "instruction retired (last at 0x{:08x}, vector 0x{:08x})",
-                                      c.index(), kMaxAbortsWithoutProgress, s.pc, c.pc())};
+                          fmt::format("cpu{}: exception loop: {} exceptions in a row raised by "
+                                      "the first instruction of their handler (at 0x{:08x})",
+                                      c.index(), kMaxExceptionLoop, s.pc)};
     return std::nullopt;
 }
 

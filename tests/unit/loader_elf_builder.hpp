@@ -139,7 +139,8 @@ public:
         };
         sections.push_back({".symtab", SHT_SYMTAB, place(symtab), uint32_t(symtab.size()),
                             symtab_index + 1, kSymSize, 0});
-        sections.push_back({".strtab", SHT_STRTAB, place(strtab), uint32_t(strtab.size()), 0, 0, 0});
+        sections.push_back(
+            {".strtab", SHT_STRTAB, place(strtab), uint32_t(strtab.size()), 0, 0, 0});
         if (!note_section.empty()) {
             auto n = notes(note_section);
             sections.push_back({".note.piemu", SHT_NOTE, place(n), uint32_t(n.size()), 0, 0, 0});

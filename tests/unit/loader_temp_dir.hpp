@@ -15,7 +15,8 @@ namespace loader_test {
 class TempDir {
 public:
     TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "piemu-loader-XXXXXX").string();
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "piemu-loader-XXXXXX").string();
         if (!mkdtemp(pattern.data()))
             throw std::runtime_error("mkdtemp failed");
         dir_ = pattern;

@@ -11,12 +11,18 @@
 #include <libfdt.h>
 
 #include "loader_elf_builder.hpp"
+#include "loader_fdt_helpers.hpp"
 #include "loader_temp_dir.hpp"
 #include "piemu/bus.hpp"
 #include "piemu/loader.hpp"
 
 using namespace piemu;
+using loader_test::boot;
+using loader_test::chosen_string;
+using loader_test::chosen_u32;
 using loader_test::ElfBuilder;
+using loader_test::guest_dtb;
+using loader_test::make_dtb;
 using loader_test::SegmentSpec;
 using loader_test::SymbolSpec;
 using loader_test::TempDir;
@@ -50,8 +56,8 @@ ElfBuilder two_segment_elf() {
     ElfBuilder b;
     b.entry = 0x8000;
     b.segments.push_back({.paddr = 0x8000, .data = pattern(16, 1)});
-    b.segments.push_back({.paddr = 0x10000, .data = pattern(8, 100), .memsz = 0x20,
-                          .flags = PF_R | PF_W});
+    b.segments.push_back(
+        {.paddr = 0x10000, .data = pattern(8, 100), .memsz = 0x20, .flags = PF_R | PF_W});
     return b;
 }
 
@@ -71,7 +77,8 @@ TEST(LoaderElf, CopiesSegmentsAndZeroFillsBss) {
     EXPECT_EQ(read_mem(bus, 0x8000, 16), pattern(16, 1));
     EXPECT_EQ(read_mem(bus, 0x10000, 8), pattern(8, 100));
     EXPECT_EQ(read_mem(bus, 0x10008, 0x18), std::vector<uint8_t>(0x18, 0)); // bss zeroed
-    EXPECT_EQ(read_mem(bus, 0x10020, 0x20), std::vector<uint8_t>(0x20, 0xaa)); // past memsz: untouched
+    EXPECT_EQ(read_mem(bus, 0x10020, 0x20),
+              std::vector<uint8_t>(0x20, 0xaa)); // past memsz: untouched
     EXPECT_EQ(img.entry, 0x8000u);
     EXPECT_FALSE(img.entry_thumb);
     EXPECT_TRUE(img.is_elf);
@@ -140,9 +147,10 @@ TEST(LoaderElf, SymbolsAreFilteredSortedAndLookedUp) {
     auto b = two_segment_elf();
     b.symbols = {
         {.name = "data_obj", .value = 0x10000, .size = 8, .type = STT_OBJECT, .shndx = 2},
-        {.name = "thumb_fn", .value = 0x8009, .size = 6},             // Thumb: bit 0 set
+        {.name = "thumb_fn", .value = 0x8009, .size = 6}, // Thumb: bit 0 set
         {.name = "_start", .value = 0x8000, .size = 8},
-        {.name = "loop", .value = 0x800e, .type = STT_NOTYPE},         // label, size 0
+        {.name = "reset", .value = 0x8000, .type = STT_NOTYPE},             // label at _start
+        {.name = "loop", .value = 0x800e, .type = STT_NOTYPE},              // label, size 0
         {.name = "tail", .value = 0x10010, .type = STT_NOTYPE, .shndx = 2}, // last label
         {.name = "$a", .value = 0x8000, .type = STT_NOTYPE, .bind = STB_LOCAL},
         {.name = "$d", .value = 0x10000, .type = STT_NOTYPE, .bind = STB_LOCAL, .shndx = 2},
@@ -158,7 +166,9 @@ TEST(LoaderElf, SymbolsAreFilteredSortedAndLookedUp) {
     std::vector<std::string> names;
     for (const auto& s : img.symbols)
         names.push_back(s.name);
-    EXPECT_EQ(names, (std::vector<std::string>{"_start", "thumb_fn", "loop", "data_obj", "tail"}));
+    // At one address, zero-size labels sort before sized symbols.
+    EXPECT_EQ(names, (std::vector<std::string>{"reset", "_start", "thumb_fn", "loop", "data_obj",
+                                               "tail"}));
 
     const Symbol* t = img.find_symbol("thumb_fn");
     ASSERT_NE(t, nullptr);
@@ -177,17 +187,17 @@ TEST(LoaderElf, SymbolsAreFilteredSortedAndLookedUp) {
         const Symbol* s = img.symbol_at(a);
         return s ? s->name : std::string("(none)");
     };
-    EXPECT_EQ(name_at(0x7fff), "(none)");     // below every symbol
-    EXPECT_EQ(name_at(0x8000), "_start");     // not the $a mapping symbol at 0x8000
+    EXPECT_EQ(name_at(0x7fff), "(none)"); // below every symbol
+    EXPECT_EQ(name_at(0x8000), "_start"); // the sized symbol, not "reset" or "$a"
     EXPECT_EQ(name_at(0x8007), "_start");
     EXPECT_EQ(name_at(0x8008), "thumb_fn");
     EXPECT_EQ(name_at(0x800d), "thumb_fn");
-    EXPECT_EQ(name_at(0x800e), "loop");       // zero-size label ...
-    EXPECT_EQ(name_at(0x9000), "loop");       // ... covers up to the next symbol
+    EXPECT_EQ(name_at(0x800e), "loop"); // zero-size label ...
+    EXPECT_EQ(name_at(0x9000), "loop"); // ... covers up to the next symbol
     EXPECT_EQ(name_at(0x10007), "data_obj");
-    EXPECT_EQ(name_at(0x10008), "(none)");    // past data_obj, before tail
+    EXPECT_EQ(name_at(0x10008), "(none)"); // past data_obj, before tail
     EXPECT_EQ(name_at(0x10010), "tail");
-    EXPECT_EQ(name_at(0x1001f), "tail");      // last label: up to its segment's end
+    EXPECT_EQ(name_at(0x1001f), "tail"); // last label: up to its segment's end
     EXPECT_EQ(name_at(0x10020), "(none)");
 }
 
@@ -219,8 +229,8 @@ TEST(LoaderElf, OtherNotesDoNotSetKernelModel) {
     auto b = two_segment_elf();
     auto wrong_type = loader_test::piemu_note(1);
     wrong_type.type = 2;
-    b.note_section = {{"GNU", NT_GNU_BUILD_ID, pattern(20, 0)}, wrong_type,
-                      {"piemux", 1, {1, 0, 0, 0}}};
+    b.note_section = {
+        {"GNU", NT_GNU_BUILD_ID, pattern(20, 0)}, wrong_type, {"piemux", 1, {1, 0, 0, 0}}};
     auto r = load_elf(dir.write("plain.elf", b.build()), bus);
     ASSERT_FALSE(r.is_error()) << r.error().message;
     EXPECT_FALSE(r.value().kernel_model);
@@ -273,7 +283,8 @@ TEST(LoaderElfErrors, HeaderProblems) {
     auto short_file = two_segment_elf().build();
     short_file.resize(20);
     p = dir.write("short.elf", short_file);
-    EXPECT_EQ(error_of(load_elf(p, bus)), p + ": truncated: ELF header needs 52 bytes, file has 20");
+    EXPECT_EQ(error_of(load_elf(p, bus)),
+              p + ": truncated: ELF header needs 52 bytes, file has 20");
 
     p = with("nophdr.elf", [](ElfBuilder& b) { b.segments.clear(); });
     EXPECT_EQ(error_of(load_elf(p, bus)), p + ": no program headers (nothing to load)");
@@ -290,10 +301,12 @@ TEST(LoaderElfErrors, FileProblems) {
     TempDir dir;
     Bus bus(kRam);
     std::string missing = dir.path("x.img");
-    EXPECT_EQ(error_of(load_elf(missing, bus)), missing + ": cannot open: No such file or directory");
+    EXPECT_EQ(error_of(load_elf(missing, bus)),
+              missing + ": cannot open: No such file or directory");
     std::string empty = dir.write("empty.elf", std::vector<uint8_t>{});
     EXPECT_EQ(error_of(load_elf(empty, bus)), empty + ": empty file");
-    EXPECT_EQ(error_of(load_elf(dir.path(""), bus)), dir.path("") + ": cannot read: Is a directory");
+    EXPECT_EQ(error_of(load_elf(dir.path(""), bus)),
+              dir.path("") + ": cannot read: Is a directory");
 }
 
 TEST(LoaderElfErrors, TruncatedProgramHeaderAndSegmentData) {
@@ -356,7 +369,8 @@ TEST(LoaderElfErrors, EntryOutsideSegmentsAndNothingWritten) {
     auto b = two_segment_elf();
     b.entry = 0x20000;
     auto p = dir.write("entry.elf", b.build());
-    EXPECT_EQ(error_of(load_elf(p, bus)), p + ": entry point 0x00020000 is outside the loaded segments");
+    EXPECT_EQ(error_of(load_elf(p, bus)),
+              p + ": entry point 0x00020000 is outside the loaded segments");
     // All checks run before copying: the rejected image left RAM as it was.
     EXPECT_EQ(read_mem(bus, 0x8000, 16), std::vector<uint8_t>(16, 0));
 }
@@ -370,7 +384,8 @@ TEST(LoaderElfErrors, SectionProblems) {
     auto p = dir.write("sh.elf", bytes);
     EXPECT_EQ(error_of(load_elf(p, bus)),
               fmt::format("{}: truncated: section header 2 extends past end of file (offset {:#x}, "
-                          "file size {:#x})", p, shoff + 80, shoff + 88));
+                          "file size {:#x})",
+                          p, shoff + 80, shoff + 88));
 
     auto b = two_segment_elf();
     b.note_section = {loader_test::piemu_note(1)};
@@ -405,8 +420,9 @@ TEST(LoaderRaw, MustFitInRam) {
     TempDir dir;
     Bus bus(kRam);
     auto p = dir.write("big.img", pattern(0x2000, 5));
-    EXPECT_EQ(error_of(load_raw(p, 0x03fff000, bus)),
-              p + ": image of 0x2000 bytes at 0x03fff000 does not fit in RAM (0x00000000-0x03ffffff)");
+    EXPECT_EQ(
+        error_of(load_raw(p, 0x03fff000, bus)),
+        p + ": image of 0x2000 bytes at 0x03fff000 does not fit in RAM (0x00000000-0x03ffffff)");
     auto fits = dir.write("fits.img", pattern(0x1000, 5)); // ends exactly at the RAM end
     EXPECT_FALSE(load_raw(fits, 0x03fff000, bus).is_error());
     auto empty = dir.write("empty.img", std::vector<uint8_t>{});
@@ -443,64 +459,6 @@ TEST(LoaderImage, DetectsElfByMagicAndRawOtherwise) {
 }
 
 // ---- Linux boot --------------------------------------------------------------------
-
-namespace {
-
-/// A small DTB: / with #address-cells, a /soc node, and optionally a /chosen with
-/// `bootargs` and stale initrd properties.
-std::vector<uint8_t> make_dtb(bool with_chosen) {
-    std::vector<uint8_t> buf(4096);
-    void* fdt = buf.data();
-    EXPECT_EQ(fdt_create_empty_tree(fdt, int(buf.size())), 0);
-    EXPECT_EQ(fdt_setprop_u32(fdt, 0, "#address-cells", 1), 0);
-    int soc = fdt_add_subnode(fdt, 0, "soc");
-    EXPECT_GE(soc, 0);
-    EXPECT_EQ(fdt_setprop_string(fdt, soc, "compatible", "simple-bus"), 0);
-    if (with_chosen) {
-        int chosen = fdt_add_subnode(fdt, 0, "chosen");
-        EXPECT_GE(chosen, 0);
-        EXPECT_EQ(fdt_setprop_string(fdt, chosen, "bootargs", "from the dtb"), 0);
-        EXPECT_EQ(fdt_setprop_u32(fdt, chosen, "linux,initrd-start", 0x1000), 0);
-        EXPECT_EQ(fdt_setprop_u32(fdt, chosen, "linux,initrd-end", 0x2000), 0);
-    }
-    EXPECT_EQ(fdt_pack(fdt), 0);
-    buf.resize(fdt_totalsize(fdt));
-    return buf;
-}
-
-/// Boot parameters; LinuxBootParams has no member initializers, so name every field.
-LinuxBootParams boot(std::string kernel, std::string dtb, std::optional<std::string> initrd = {},
-                     std::optional<std::string> append = {}) {
-    return {std::move(kernel), std::move(dtb), std::move(initrd), std::move(append)};
-}
-
-/// The DTB as the guest will find it at `addr`, checked to be a valid tree.
-std::vector<uint8_t> guest_dtb(const Bus& bus, uint32_t addr) {
-    auto hdr = read_mem(bus, addr, sizeof(fdt_header));
-    auto dtb = read_mem(bus, addr, fdt_totalsize(hdr.data()));
-    EXPECT_EQ(fdt_check_full(dtb.data(), dtb.size()), 0);
-    return dtb;
-}
-
-std::optional<std::string> chosen_string(const std::vector<uint8_t>& dtb, const char* prop) {
-    int node = fdt_path_offset(dtb.data(), "/chosen");
-    if (node < 0)
-        return std::nullopt;
-    int len = 0;
-    auto* v = static_cast<const char*>(fdt_getprop(dtb.data(), node, prop, &len));
-    return v ? std::optional<std::string>(std::string(v, strnlen(v, size_t(len)))) : std::nullopt;
-}
-
-std::optional<uint32_t> chosen_u32(const std::vector<uint8_t>& dtb, const char* prop) {
-    int node = fdt_path_offset(dtb.data(), "/chosen");
-    int len = 0;
-    auto* v = node < 0 ? nullptr : static_cast<const fdt32_t*>(fdt_getprop(dtb.data(), node, prop, &len));
-    if (!v || len != 4)
-        return std::nullopt;
-    return fdt32_to_cpu(*v);
-}
-
-} // namespace
 
 TEST(LoaderLinux, KernelInitrdAndDtbWithBootargs) {
     TempDir dir;
@@ -564,8 +522,9 @@ TEST(LoaderLinux, InitrdAt128MiBOnLargeRamAndAboveABigKernel) {
     TempDir dir;
     {
         Bus bus(512u << 20);
-        auto p = boot(dir.write("zImage", pattern(0x100, 1)), dir.write("board.dtb", make_dtb(false)),
-                      dir.write("initrd.img", pattern(0x10, 2)));
+        auto p =
+            boot(dir.write("zImage", pattern(0x100, 1)), dir.write("board.dtb", make_dtb(false)),
+                 dir.write("initrd.img", pattern(0x10, 2)));
         auto r = load_linux(p, bus);
         ASSERT_FALSE(r.is_error()) << r.error().message;
         EXPECT_EQ(r.value().segments[1].first, 0x08000000u);
@@ -575,7 +534,8 @@ TEST(LoaderLinux, InitrdAt128MiBOnLargeRamAndAboveABigKernel) {
         // 16 MiB RAM: RAM / 2 = 8 MiB lies inside a 9 MiB kernel, so the initrd moves
         // to the kernel's end (0x8000 + 0x900000), 4 KiB aligned.
         Bus bus(16u << 20);
-        auto p = boot(dir.write("big", pattern(0x900000 + 5, 1)), dir.write("board.dtb", make_dtb(false)),
+        auto p = boot(dir.write("big", pattern(0x900000 + 5, 1)),
+                      dir.write("board.dtb", make_dtb(false)),
                       dir.write("initrd.img", pattern(0x10, 2)));
         auto r = load_linux(p, bus);
         ASSERT_FALSE(r.is_error()) << r.error().message;

@@ -147,7 +147,8 @@ TEST_F(Pl011Test, ReadOnlyRegistersIgnoreWrites) {
 TEST_F(Pl011Test, IdRegistersReadPl011AndPrimeCellValues) {
     const uint32_t expect[8] = {0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
     for (uint32_t i = 0; i < 8; ++i)
-        EXPECT_EQ(uart.read(0xfe0 + 4 * i, 4), expect[i]) << "offset 0x" << std::hex << 0xfe0 + 4 * i;
+        EXPECT_EQ(uart.read(0xfe0 + 4 * i, 4), expect[i])
+            << "offset 0x" << std::hex << 0xfe0 + 4 * i;
 
     Pl011 r1p3("uart-r1p3", clock, Pl011Config{.periph_id = 0x00241011});
     EXPECT_EQ(r1p3.read(0xfe8, 4), 0x24u);
@@ -211,7 +212,7 @@ TEST_F(Pl011Test, TxFifoFullWhileCtsHoldsData) {
     EXPECT_EQ(rd(Reg::Fr), 0x018u); // BUSY | RXFE
     wr(Reg::Dr, 'p');
     EXPECT_EQ(rd(Reg::Fr), 0x038u); // + TXFF at 16
-    wr(Reg::Dr, 'q');                // lost
+    wr(Reg::Dr, 'q');               // lost
     EXPECT_EQ(tx, "");
     uart.set_cts(true);
     EXPECT_EQ(tx, "abcdefghijklmnop");
@@ -225,7 +226,7 @@ TEST_F(Pl011Test, TxHoldingRegisterWithFifosDisabled) {
     wr(Reg::Dr, 'x');
     EXPECT_EQ(rd(Reg::Fr), 0x038u); // TXFF | BUSY | RXFE: one byte fills it
     EXPECT_EQ(rd(Reg::Ris) & 0x20u, 0u);
-    wr(Reg::Dr, 'y'); // lost
+    wr(Reg::Dr, 'y');    // lost
     wr(Reg::Cr, 0x0301); // CTSEN off releases it
     EXPECT_EQ(tx, "x");
     EXPECT_EQ(rd(Reg::Ris) & 0x20u, 0x20u); // holding register empty
@@ -278,11 +279,11 @@ TEST_F(Pl011Test, RxFifoHolds16AndOverrunLosesTheNewCharacter) {
     EXPECT_EQ(rd(Reg::Fr), 0x0c1u); // RXFF
     EXPECT_FALSE(uart.irq().level());
     EXPECT_FALSE(uart.push_rx('q'));
-    EXPECT_EQ(rd(Reg::RsrEcr), 0x8u);  // OE
-    EXPECT_EQ(rd(Reg::Ris), 0x410u);   // OEIS, and RXRIS (masked) since the 8th
+    EXPECT_EQ(rd(Reg::RsrEcr), 0x8u); // OE
+    EXPECT_EQ(rd(Reg::Ris), 0x410u);  // OEIS, and RXRIS (masked) since the 8th
     EXPECT_TRUE(uart.irq().level());
-    EXPECT_EQ(rd(Reg::Dr), 0x861u);    // 'a' with OE: first read after the overrun
-    EXPECT_EQ(rd(Reg::Dr), 0x062u);    // 'b' clean
+    EXPECT_EQ(rd(Reg::Dr), 0x861u); // 'a' with OE: first read after the overrun
+    EXPECT_EQ(rd(Reg::Dr), 0x062u); // 'b' clean
     for (int i = 2; i < 16; ++i)
         EXPECT_EQ(rd(Reg::Dr), uint32_t('a' + i));
     EXPECT_EQ(rd(Reg::Fr), 0x091u);
@@ -356,7 +357,7 @@ TEST_F(Pl011Test, RxInterruptClearedByIcrWaitsForTheNextCrossing) {
     uart.push_rx('c'); // still above the level: no new crossing
     EXPECT_EQ(rd(Reg::Ris) & 0x10u, 0u);
     rd(Reg::Dr);
-    rd(Reg::Dr); // one left, below the level
+    rd(Reg::Dr);       // one left, below the level
     uart.push_rx('d'); // crosses again
     EXPECT_EQ(rd(Reg::Ris) & 0x10u, 0x10u);
 }
@@ -539,10 +540,10 @@ TEST_F(Pl011Test, CtsChangeRaisesModemInterrupt) {
 // ---- interrupt registers ----
 
 TEST_F(Pl011Test, IcrClearsExactlyTheBitsWrittenAsOne) {
-    wr(Reg::Dr, 'a');      // TXRIS
-    uart.push_rx('a');     // RXRIS (FIFOs off)
-    uart.push_rx('b');     // OEIS
-    uart.set_cts(false);   // CTSRMIS
+    wr(Reg::Dr, 'a');    // TXRIS
+    uart.push_rx('a');   // RXRIS (FIFOs off)
+    uart.push_rx('b');   // OEIS
+    uart.set_cts(false); // CTSRMIS
     ASSERT_EQ(rd(Reg::Ris), 0x432u);
     wr(Reg::Icr, 0);
     EXPECT_EQ(rd(Reg::Ris), 0x432u);
@@ -594,6 +595,10 @@ TEST_F(Pl011Test, ByteAndHalfwordAccesses) {
     uart.write(0x024, 0xabcd, 2);
     uart.write(0x025, 0x12, 1);
     EXPECT_EQ(rd(Reg::Ibrd), 0x12cdu);
+    EXPECT_EQ(uart.read(0x024, 1), 0xcdu); // narrow reads return only their lanes
+    EXPECT_EQ(uart.read(0x025, 1), 0x12u);
+    EXPECT_EQ(uart.read(0x030, 1), 0x01u);
+    EXPECT_EQ(uart.read(0x032, 2), 0x0000u);
     EXPECT_EQ(uart.read(0x018, 1), 0x91u);
     EXPECT_EQ(uart.read(0x019, 1), 0x00u);
     EXPECT_EQ(uart.read(0x018, 2), 0x0091u);

@@ -5,10 +5,14 @@
 //
 // Architecture facts follow the ARM Architecture Reference Manual ARMv7-A/R
 // (DDI 0406C), B1.8 "Exception handling" and B3 "Virtual Memory System Architecture".
+// Alignment: Unicorn 2.1's TCG (QEMU 5.0) checks only LDREX/STREX. piemu sees the
+// guest's writes to SCTLR (HCR.TVM traps the MMU control registers; they are emulated
+// here) and, while SCTLR.A is set, checks every load/store before it executes in a
+// code hook: exact alignment faults, at a speed cost paid only by such guests.
+//
 // Not modelled: Security Extensions as seen by the guest (the core is Non-secure with
-// no Monitor), Hyp mode entry, SCTLR.A/LDRD/LDM alignment faults (Unicorn 2.1's TCG
-// does not check them; LDREX/STREX alignment faults are delivered), the FCSE,
-// imprecise (asynchronous) aborts, LPAE.
+// no Monitor), Hyp mode entry, LDRD/LDM alignment faults with SCTLR.A clear, the
+// FCSE, imprecise (asynchronous) aborts, LPAE.
 #pragma once
 
 #include <array>
@@ -168,8 +172,14 @@ public:
     bool read_virt(uint32_t va, std::span<uint8_t> out) const;
     bool write_virt(uint32_t va, std::span<const uint8_t> in);
 
+    /// True while the per-instruction alignment check (SCTLR.A) is installed.
+    bool alignment_checking() const { return align_hook_ != 0; }
+
 private:
     friend struct CoreHooks;
+    /// Emulates a cp15 write that HCR.TVM trapped; false if `insn` is not one.
+    bool emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsigned size);
+    void sync_alignment_checking();
     unsigned count_block(uint64_t addr, uint32_t size);
     StopInfo classify_invalid(uint32_t pc);
     StopInfo data_abort_from_insn(uint32_t pc);
@@ -185,6 +195,7 @@ private:
 
     // Run state shared with the hooks.
     uint64_t insns_ = 0;
+    size_t align_hook_ = 0;
     bool first_block_ = false;
     uint32_t run_start_pc_ = 0;
     StopInfo stop_{};

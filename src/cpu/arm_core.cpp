@@ -127,6 +127,33 @@ struct CoreHooks {
         uc_emu_stop(uc);
     }
 
+    // Installed only while SCTLR.A is set: faults a misaligned load/store before it
+    // executes (stopping in a code hook skips the instruction).
+    static void align_check(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
+        auto* c = static_cast<ArmCore*>(ud);
+        if (c->stopped_by_hook_)
+            return;
+        uint32_t cpsr = c->cpsr();
+        bool thumb = cpsr & psr::T;
+        MemAccessInfo m = decode_mem_access(*c, uint32_t(addr), thumb);
+        if (!m.valid || (m.address & (m.align - 1)) == 0)
+            return;
+        uint32_t itstate = ((cpsr >> 8) & 0xfc) | ((cpsr >> 25) & 3);
+        unsigned cond = (thumb && (itstate & 0xf)) ? (itstate >> 4) : m.cond;
+        if (!condition_passed(cond, cpsr))
+            return;
+        StopInfo s;
+        s.reason = StopReason::DataAbort;
+        s.pc = uint32_t(addr);
+        s.thumb = thumb;
+        c->fetch_insn(s.pc, thumb, s.insn, s.insn_size);
+        s.far = m.address;
+        s.fsr = fsc::Alignment | (m.write ? fsc::WnR : 0);
+        c->stop_ = s;
+        c->stopped_by_hook_ = true;
+        uc_emu_stop(uc);
+    }
+
     static bool tlb_fill(uc_engine*, uint64_t vaddr, uc_mem_type type, uc_tlb_entry* e,
                          void* ud) {
         auto* c = static_cast<ArmCore*>(ud);
@@ -179,6 +206,10 @@ ErrorOr<void> ArmCore::init() {
 
     // MPIDR as the Pi reports it: multiprocessor format, cluster 0xF, core number.
     set_cp15(0, 0, 0, 5, 0x80000f00u | index_);
+    // HCR.TVM: guest writes to SCTLR and the other MMU control registers trap (as
+    // undefined instructions, PC at the MCR) so that piemu sees them.
+    set_cp15(1, 4, 1, 0, 1u << 26);
+    sync_alignment_checking();
     return {};
 }
 
@@ -275,6 +306,90 @@ void ArmCore::set_cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2,
     r.opc2 = opc2;
     r.val = value;
     uc_reg_write(uc_, UC_ARM_REG_CP_REG, &r);
+    if (crn == 1 && opc1 == 0 && crm == 0 && opc2 == 0)
+        sync_alignment_checking();
+}
+
+void ArmCore::sync_alignment_checking() {
+    bool want = sctlr() & (1u << 1); // SCTLR.A
+    if (want == (align_hook_ != 0))
+        return;
+    if (want) {
+        uc_hook h = 0;
+        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(CoreHooks::align_check), this,
+                    1, 0);
+        align_hook_ = h;
+    } else {
+        uc_hook_del(uc_, align_hook_);
+        align_hook_ = 0;
+    }
+    uc_ctl_flush_tb(uc_); // translations made before must see the change
+}
+
+namespace {
+// The registers HCR.TVM traps (ARM ARM B1.14.13): (CRn, opc1, CRm, opc2).
+bool tvm_trapped(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2) {
+    if (opc1 != 0)
+        return false;
+    switch (crn) {
+    case 1: return crm == 0 && opc2 == 0;                     // SCTLR
+    case 2: return crm == 0 && opc2 <= 2;                     // TTBR0, TTBR1, TTBCR
+    case 3: return crm == 0 && opc2 == 0;                     // DACR
+    case 5: return crm <= 1 && opc2 <= 1;                     // DFSR IFSR ADFSR AIFSR
+    case 6: return crm == 0 && (opc2 == 0 || opc2 == 2);      // DFAR, IFAR
+    case 10: return (crm == 2 || crm == 3) && opc2 <= 1;      // PRRR NMRR AMAIR0/1
+    case 13: return crm == 0 && opc2 == 1;                    // CONTEXTIDR
+    default: return false;
+    }
+}
+
+// ITSTATE after one instruction of an IT block (ARM ARM A2.5.2, ITAdvance).
+uint32_t it_advance(uint32_t cpsr) {
+    uint32_t it = ((cpsr >> 8) & 0xfc) | ((cpsr >> 25) & 3);
+    it = (it & 7) == 0 ? 0 : (it & 0xe0) | ((it << 1) & 0x1f);
+    return (cpsr & ~psr::IT) | ((it & 0xfc) << 8) | ((it & 3) << 25);
+}
+} // namespace
+
+bool ArmCore::emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsigned size) {
+    if (size != 4 || ((insn >> 8) & 0xf) != 15 || mode() == uint32_t(CpuMode::Usr))
+        return false;
+    uint32_t cpsr_v = cpsr();
+    uint32_t itstate = ((cpsr_v >> 8) & 0xfc) | ((cpsr_v >> 25) & 3);
+    unsigned cond = thumb ? ((itstate & 0xf) ? itstate >> 4 : 0xe) : insn >> 28;
+    bool mcr = ((insn >> 24) & 0xf) == 0xe && !(insn & (1u << 20)) && (insn & (1u << 4));
+    bool mcrr = ((insn >> 20) & 0xff) == 0xc4;
+    if (mcr) {
+        unsigned opc1 = (insn >> 21) & 7, crn = (insn >> 16) & 15, rt = (insn >> 12) & 15;
+        unsigned opc2 = (insn >> 5) & 7, crm = insn & 15;
+        if (!tvm_trapped(crn, opc1, crm, opc2) || rt == 15)
+            return false;
+        if (condition_passed(cond, cpsr_v))
+            set_cp15(crn, opc1, crm, opc2, reg(rt));
+    } else if (mcrr) {
+        // MCRR p15, opc1, Rt, Rt2, c2: the 64-bit TTBR0 (opc1 0) / TTBR1 (opc1 1).
+        unsigned opc1 = (insn >> 4) & 15, crm = insn & 15;
+        unsigned rt = (insn >> 12) & 15, rt2 = (insn >> 16) & 15;
+        if (crm != 2 || opc1 > 1 || rt == 15 || rt2 == 15)
+            return false;
+        if (condition_passed(cond, cpsr_v)) {
+            uc_arm_cp_reg r{};
+            r.cp = 15;
+            r.is64 = 1;
+            r.opc1 = opc1;
+            r.crm = crm;
+            r.val = (uint64_t(reg(rt2)) << 32) | reg(rt);
+            uc_reg_write(uc_, UC_ARM_REG_CP_REG, &r);
+        }
+    } else {
+        return false;
+    }
+    if (thumb && (itstate & 0xf))
+        set_cpsr(it_advance(cpsr_v));
+    // Translation state may have changed: drop Unicorn's cached translations.
+    uc_ctl_flush_tlb(uc_);
+    set_pc(pc + size, thumb);
+    return true;
 }
 
 void ArmCore::take_exception(ExceptionType type, uint32_t preferred_return, bool from_thumb) {
@@ -418,6 +533,14 @@ StopInfo ArmCore::classify_invalid(uint32_t pc) {
     // (which it does not implement) with PC already past them.
     StopInfo s;
     s.thumb = thumb();
+    // A write HCR.TVM trapped first: should a WFE precede it, that WFE completes
+    // at once, which the architecture allows.
+    if (fetch_insn(pc, s.thumb, s.insn, s.insn_size) &&
+        emulate_trapped_write(pc, s.thumb, s.insn, s.insn_size)) {
+        s.reason = StopReason::Yield;
+        s.pc = pc;
+        return s;
+    }
     if (pc != run_start_pc_) {
         uint32_t prev;
         unsigned sz;

@@ -109,7 +109,7 @@ MemAccessInfo decode_mem_access(const ArmCore& core, uint32_t pc, bool thumb) {
                 bytes = 8 * nregs;
         }
         uint32_t lowest = dir_incr > 0 ? base + (before ? 4 : 0) : base - bytes + (before ? 0 : 4);
-        out = {true, write, lowest, bytes};
+        out = {true, write, lowest, bytes, 4, 0xe};
     };
     switch (id) {
     case ARM_INS_LDM: block(false, 1, false, 1); break;
@@ -159,12 +159,34 @@ MemAccessInfo decode_mem_access(const ArmCore& core, uint32_t pc, bool thumb) {
                 addr = base + offset; // disp is signed in Capstone 4
             }
         }
-        out = {true, k.write, addr, k.size};
+        uint32_t align = k.size == 8 ? 4 : k.size;
+        if (id == ARM_INS_LDREXD || id == ARM_INS_STREXD)
+            align = 8;
+        out = {true, k.write, addr, k.size, align, 0xe};
         break;
     }
     }
+    // Capstone's condition codes are the ARM encoding plus one (ARM_CC_INVALID = 0).
+    if (out.valid && a.cc != ARM_CC_INVALID && a.cc != ARM_CC_AL)
+        out.cond = unsigned(a.cc) - 1;
     cs_free(insn, n);
     return out;
+}
+
+bool condition_passed(unsigned cond, uint32_t cpsr) {
+    bool n = cpsr & psr::N, z = cpsr & psr::Z, c = cpsr & psr::C, v = cpsr & psr::V;
+    bool r;
+    switch (cond >> 1) {
+    case 0: r = z; break;
+    case 1: r = c; break;
+    case 2: r = n; break;
+    case 3: r = v; break;
+    case 4: r = c && !z; break;
+    case 5: r = n == v; break;
+    case 6: r = !z && n == v; break;
+    default: return true; // AL (and the unconditional 0b1111 space)
+    }
+    return (cond & 1) ? !r : r;
 }
 
 } // namespace piemu

@@ -59,6 +59,8 @@ public:
     /// window. Used with --strict-mmio, where other pages raise external aborts.
     bool page_claimed(uint32_t paddr) const;
     const Mapping* find_device(uint32_t paddr) const;
+    /// [base, end) of every RAM-like region, for invalidating translated code.
+    std::vector<std::pair<uint64_t, uint64_t>> memory_ranges() const;
     const std::vector<Mapping>& devices() const { return devices_; }
 
     /// Host access to guest physical memory (loaders, semihosting, debuggers).

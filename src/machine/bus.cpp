@@ -134,6 +134,13 @@ ErrorOr<void> Bus::map_into(uc_engine* uc) {
     return {};
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> Bus::memory_ranges() const {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (auto& r : regions_)
+        out.emplace_back(r.base, uint64_t(r.base) + r.size);
+    return out;
+}
+
 bool Bus::is_memory(uint32_t paddr, uint32_t len) const {
     return host_ptr(paddr, len) != nullptr;
 }

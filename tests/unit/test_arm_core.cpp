@@ -321,3 +321,72 @@ TEST_F(MmuTest, SmallPagesThroughASecondLevelTable) {
     EXPECT_FALSE(t.ok);
     EXPECT_EQ(t.fsr, fsc::TranslationPage);
 }
+
+// Guest writes to SCTLR are trapped (HCR.TVM) and emulated; with SCTLR.A set, a
+// misaligned word load is an alignment fault taken before the load executes.
+TEST_F(CoreTest, GuestSctlrWriteEnablesAlignmentFaults) {
+    clock.set_stop_at(VirtualClock::kNever);
+    // mrc p15,0,r1,c1,c0,0; orr r1,r1,#2; mcr p15,0,r1,c1,c0,0; isb;
+    // mov r2,#0x2000; add r2,r2,#1; mov r0,#7; ldr r0,[r2]
+    put(0x8000, {0xee111f10, 0xe3811002, 0xee011f10, 0xf57ff06f, 0xe3a02a02, 0xe2822001,
+                 0xe3a00007, 0xe5920000});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_pc(0x8000, false);
+    EXPECT_FALSE(core.alignment_checking());
+    StopInfo s;
+    do {
+        s = core.run();
+    } while (s.reason == StopReason::Yield);
+    EXPECT_TRUE(core.sctlr() & 2) << "the trapped MCR was emulated";
+    EXPECT_TRUE(core.alignment_checking());
+    EXPECT_EQ(s.reason, StopReason::DataAbort);
+    EXPECT_EQ(s.pc, 0x801cu);
+    EXPECT_EQ(s.fsr, fsc::Alignment);
+    EXPECT_EQ(s.far, 0x2001u);
+    EXPECT_EQ(core.reg(0), 7u) << "the faulting load must not have executed";
+}
+
+TEST_F(CoreTest, AlignmentCheckSkipsLoadsWhoseConditionFails) {
+    clock.set_stop_at(VirtualClock::kNever);
+    core.set_cp15(1, 0, 0, 0, core.sctlr() | 2);
+    ASSERT_TRUE(core.alignment_checking());
+    // mov r2,#0x2000; add r2,#2; cmp r2,r2 (Z=1); ldrne r0,[r2]; ldrheq r1,[r2]; wfi
+    put(0x8000, {0xe3a02a02, 0xe2822002, 0xe1520002, 0x15920000, 0x01d210b0, 0xe320f003});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_pc(0x8000, false);
+    StopInfo s = core.run();
+    EXPECT_EQ(s.reason, StopReason::Wfi) << "ldrne is skipped, ldrheq is halfword aligned";
+    // Clearing SCTLR.A removes the check again.
+    core.set_cp15(1, 0, 0, 0, core.sctlr() & ~2u);
+    EXPECT_FALSE(core.alignment_checking());
+}
+
+TEST_F(CoreTest, TrappedTtbrAndDacrWritesReachTheRegisters) {
+    clock.set_stop_at(VirtualClock::kNever);
+    // ldr r0,=0x00c04000 (mov/orr); mcr p15,0,r0,c2,c0,0 (TTBR0); mov r1,#0x55;
+    // mcr p15,0,r1,c3,c0,0 (DACR); mcr p15,0,r1,c13,c0,1 (CONTEXTIDR); wfi
+    put(0x8000, {0xe3a00503, 0xe3800901, 0xee020f10, 0xe3a01055, 0xee031f10, 0xee0d1f30,
+                 0xe320f003});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_pc(0x8000, false);
+    StopInfo s;
+    do {
+        s = core.run();
+    } while (s.reason == StopReason::Yield);
+    EXPECT_EQ(s.reason, StopReason::Wfi);
+    EXPECT_EQ(core.cp15(2, 0, 0, 0), 0x00c04000u);
+    EXPECT_EQ(core.cp15(3, 0, 0, 0), 0x55u);
+    EXPECT_EQ(core.cp15(13, 0, 0, 1), 0x55u);
+}
+
+TEST_F(CoreTest, UserModeCannotWriteSctlr) {
+    clock.set_stop_at(VirtualClock::kNever);
+    put(0x8000, {0xe3a01000, 0xee011f10}); // mov r1,#0; mcr p15,0,r1,c1,c0,0
+    enter(CpuMode::Usr, psr::I | psr::F);
+    core.set_pc(0x8000, false);
+    uint32_t before = core.sctlr();
+    StopInfo s = core.run();
+    EXPECT_EQ(s.reason, StopReason::Undefined);
+    EXPECT_EQ(s.pc, 0x8004u);
+    EXPECT_EQ(core.sctlr(), before);
+}

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace piemu {
 
@@ -62,6 +63,10 @@ public:
     virtual void write(uint32_t offset, uint32_t value, unsigned size) = 0;
     /// Puts every register in its documented reset state.
     virtual void reset() = 0;
+
+    /// The device's interrupt outputs in the order of its DT `interrupts` property
+    /// (e.g. the system timer's four match lines). Empty for a device with none.
+    virtual std::vector<IrqLine*> irq_outputs() { return {}; }
 
 private:
     std::string name_;

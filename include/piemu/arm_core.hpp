@@ -19,6 +19,11 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "cpu/generic_timer.hpp"
 
 #include "piemu/clock.hpp"
 #include "piemu/device.hpp"
@@ -104,7 +109,8 @@ public:
     static constexpr unsigned kIrqInput = 0;
     static constexpr unsigned kFiqInput = 1;
 
-    ArmCore(unsigned index, VirtualClock& clock, Bus& bus);
+    /// `counter_hz` is the generic timer's count rate (the board's crystal).
+    ArmCore(unsigned index, VirtualClock& clock, Bus& bus, uint64_t counter_hz = 19'200'000);
     ~ArmCore() override;
     ArmCore(const ArmCore&) = delete;
     ArmCore& operator=(const ArmCore&) = delete;
@@ -175,11 +181,28 @@ public:
     /// True while the per-instruction alignment check (SCTLR.A) is installed.
     bool alignment_checking() const { return align_hook_ != 0; }
 
+    /// This core's generic timer (its four output lines go to the local controller).
+    GenericTimer& timer() { return timer_; }
+    /// Addresses of c14 instructions that have an interception hook (for tests).
+    size_t c14_hook_count() const { return c14_hooks_.size(); }
+
 private:
     friend struct CoreHooks;
     /// Emulates a cp15 write that HCR.TVM trapped; false if `insn` is not one.
     bool emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsigned size);
     void sync_alignment_checking();
+
+    // Generic timer interception (c14_intercept.cpp).
+    enum class C14Result { NotC14, Done, Undefined };
+    /// Emulates the c14 access `insn` at `pc` and steps past it.
+    C14Result emulate_c14(uint32_t pc, bool thumb, uint32_t insn, unsigned size,
+                          bool in_hook = false);
+    /// Looks for c14 instructions in a newly seen translation block.
+    void scan_block_for_c14(uint32_t addr, uint32_t size, bool thumb);
+    /// Installs the hooks scan_block_for_c14 asked for (outside emulation).
+    void install_pending_c14_hooks();
+    /// UC_HOOK_CODE callback bounded to one c14 instruction.
+    static void c14_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
     unsigned count_block(uint64_t addr, uint32_t size);
     StopInfo classify_invalid(uint32_t pc);
     StopInfo data_abort_from_insn(uint32_t pc);
@@ -215,6 +238,11 @@ private:
         uint32_t count = 0;
     };
     std::array<BlockCount, 4096> thumb_counts_{};
+
+    GenericTimer timer_;
+    std::unordered_map<uint32_t, size_t> c14_hooks_; // VA -> uc_hook; looked up only
+    std::vector<uint32_t> pending_c14_;
+    std::set<uint32_t> warned_it_c14_; // c14 accesses in Thumb IT blocks, warned about
 };
 
 } // namespace piemu

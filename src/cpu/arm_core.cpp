@@ -76,6 +76,13 @@ struct CoreHooks {
             return;
         }
         unsigned n = c->count_block(addr, size);
+        if (!c->pending_c14_.empty()) {
+            // This block holds c14 instructions without hooks: install them and
+            // retranslate before any of it runs.
+            c->block_stop_ = true;
+            uc_emu_stop(uc);
+            return;
+        }
         c->insns_ += n;
         c->clock_.advance(n);
     }
@@ -138,8 +145,7 @@ struct CoreHooks {
         MemAccessInfo m = decode_mem_access(*c, uint32_t(addr), thumb);
         if (!m.valid || (m.address & (m.align - 1)) == 0)
             return;
-        uint32_t itstate = ((cpsr >> 8) & 0xfc) | ((cpsr >> 25) & 3);
-        unsigned cond = (thumb && (itstate & 0xf)) ? (itstate >> 4) : m.cond;
+        unsigned cond = (thumb && in_it_block(cpsr)) ? insn_condition(0, true, cpsr) : m.cond;
         if (!condition_passed(cond, cpsr))
             return;
         StopInfo s;
@@ -152,6 +158,15 @@ struct CoreHooks {
         c->stop_ = s;
         c->stopped_by_hook_ = true;
         uc_emu_stop(uc);
+    }
+
+    // A newly translated block: forget what we knew about the code at its address
+    // (it may have been rewritten), so the block hook scans it again.
+    static void new_tb(uc_engine*, uc_tb* cur, uc_tb*, void* ud) {
+        auto* c = static_cast<ArmCore*>(ud);
+        auto& e = c->thumb_counts_[(cur->pc >> 1) & (c->thumb_counts_.size() - 1)];
+        if (e.addr == uint32_t(cur->pc))
+            e.addr = ~0u;
     }
 
     static bool tlb_fill(uc_engine*, uint64_t vaddr, uc_mem_type type, uc_tlb_entry* e,
@@ -176,8 +191,8 @@ struct CoreHooks {
     }
 };
 
-ArmCore::ArmCore(unsigned index, VirtualClock& clock, Bus& bus)
-    : index_(index), clock_(clock), bus_(bus) {}
+ArmCore::ArmCore(unsigned index, VirtualClock& clock, Bus& bus, uint64_t counter_hz)
+    : index_(index), clock_(clock), bus_(bus), timer_(index, clock, counter_hz) {}
 
 ArmCore::~ArmCore() {
     if (uc_)
@@ -209,7 +224,14 @@ ErrorOr<void> ArmCore::init() {
     // HCR.TVM: guest writes to SCTLR and the other MMU control registers trap (as
     // undefined instructions, PC at the MCR) so that piemu sees them.
     set_cp15(1, 4, 1, 0, 1u << 26);
+    // CNTHCTL = 0: PL1/PL0 accesses to the physical counter and timer trap (the
+    // backstop of the c14 interception; the guest sees GenericTimer's CNTHCTL).
+    set_cp15(14, 4, 1, 0, 0);
     sync_alignment_checking();
+    uc_hook h2;
+    if (uc_hook_add(uc_, &h2, UC_HOOK_EDGE_GENERATED, reinterpret_cast<void*>(CoreHooks::new_tb),
+                    this, 1, 0))
+        return Error{fmt::format("cpu{}: cannot install Unicorn hooks", index_)};
     return {};
 }
 
@@ -346,20 +368,13 @@ bool tvm_trapped(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2) {
     }
 }
 
-// ITSTATE after one instruction of an IT block (ARM ARM A2.5.2, ITAdvance).
-uint32_t it_advance(uint32_t cpsr) {
-    uint32_t it = ((cpsr >> 8) & 0xfc) | ((cpsr >> 25) & 3);
-    it = (it & 7) == 0 ? 0 : (it & 0xe0) | ((it << 1) & 0x1f);
-    return (cpsr & ~psr::IT) | ((it & 0xfc) << 8) | ((it & 3) << 25);
-}
 } // namespace
 
 bool ArmCore::emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsigned size) {
     if (size != 4 || ((insn >> 8) & 0xf) != 15 || mode() == uint32_t(CpuMode::Usr))
         return false;
     uint32_t cpsr_v = cpsr();
-    uint32_t itstate = ((cpsr_v >> 8) & 0xfc) | ((cpsr_v >> 25) & 3);
-    unsigned cond = thumb ? ((itstate & 0xf) ? itstate >> 4 : 0xe) : insn >> 28;
+    unsigned cond = insn_condition(insn, thumb, cpsr_v);
     bool mcr = ((insn >> 24) & 0xf) == 0xe && !(insn & (1u << 20)) && (insn & (1u << 4));
     bool mcrr = ((insn >> 20) & 0xff) == 0xc4;
     if (mcr) {
@@ -387,7 +402,7 @@ bool ArmCore::emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsi
     } else {
         return false;
     }
-    if (thumb && (itstate & 0xf))
+    if (thumb && in_it_block(cpsr_v))
         set_cpsr(it_advance(cpsr_v));
     // Translation state may have changed: drop Unicorn's cached translations.
     uc_ctl_flush_tlb(uc_);
@@ -514,7 +529,9 @@ unsigned ArmCore::count_block(uint64_t addr, uint32_t size) {
     if (e.addr == uint32_t(addr) && e.size == size)
         return e.count;
     unsigned n;
-    if (!thumb()) {
+    bool t = thumb();
+    scan_block_for_c14(uint32_t(addr), size, t);
+    if (!t) {
         n = size / 4;
     } else {
         n = 0;
@@ -538,11 +555,25 @@ StopInfo ArmCore::classify_invalid(uint32_t pc) {
     s.thumb = thumb();
     // A write HCR.TVM trapped first: should a WFE precede it, that WFE completes
     // at once, which the architecture allows.
-    if (fetch_insn(pc, s.thumb, s.insn, s.insn_size) &&
-        emulate_trapped_write(pc, s.thumb, s.insn, s.insn_size)) {
-        s.reason = StopReason::Yield;
-        s.pc = pc;
-        return s;
+    if (fetch_insn(pc, s.thumb, s.insn, s.insn_size)) {
+        if (emulate_trapped_write(pc, s.thumb, s.insn, s.insn_size)) {
+            s.reason = StopReason::Yield;
+            s.pc = pc;
+            return s;
+        }
+        // A physical counter/timer access trapped through CNTHCTL before its hook
+        // was in place.
+        C14Result r = emulate_c14(pc, s.thumb, s.insn, s.insn_size);
+        if (r == C14Result::Done) {
+            s.reason = StopReason::Yield;
+            s.pc = pc;
+            return s;
+        }
+        if (r == C14Result::Undefined) {
+            s.reason = StopReason::Undefined;
+            s.pc = pc;
+            return s;
+        }
     }
     if (pc != run_start_pc_) {
         uint32_t prev;
@@ -589,9 +620,12 @@ StopInfo ArmCore::run() {
     block_stop_ = false;
     tlb_fault_.valid = false;
     first_block_ = true;
+    install_pending_c14_hooks();
     uint32_t start = pc();
     bool t = thumb();
     run_start_pc_ = start;
+    // The first block of a run gets no new-TB notification: look at it afresh.
+    thumb_counts_[(start >> 1) & (thumb_counts_.size() - 1)].addr = ~0u;
     uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 0);
     uint32_t now_pc = pc();
 

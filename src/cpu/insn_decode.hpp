@@ -25,6 +25,23 @@ struct MemAccessInfo {
 /// True when condition `cond` (ARM encoding) passes for the flags in `cpsr`.
 bool condition_passed(unsigned cond, uint32_t cpsr);
 
+/// ITSTATE from the CPSR (IT[7:2] in bits 15:10, IT[1:0] in bits 26:25).
+inline uint32_t itstate(uint32_t cpsr) { return ((cpsr >> 8) & 0xfc) | ((cpsr >> 25) & 3); }
+inline bool in_it_block(uint32_t cpsr) { return (itstate(cpsr) & 0xf) != 0; }
+/// The condition an instruction executes under: its cond field in ARM state, the
+/// IT block's in Thumb state (AL outside IT blocks).
+inline unsigned insn_condition(uint32_t insn, bool thumb, uint32_t cpsr) {
+    if (thumb)
+        return in_it_block(cpsr) ? itstate(cpsr) >> 4 : 0xe;
+    return insn >> 28;
+}
+/// The CPSR after one instruction of an IT block (ARM ARM A2.5.2, ITAdvance).
+inline uint32_t it_advance(uint32_t cpsr) {
+    uint32_t it = itstate(cpsr);
+    it = (it & 7) == 0 ? 0 : (it & 0xe0) | ((it << 1) & 0x1f);
+    return (cpsr & ~((3u << 25) | (0x3fu << 10))) | ((it & 0xfc) << 8) | ((it & 3) << 25);
+}
+
 /// Decodes the instruction at `pc` (ARM or Thumb) with Capstone and computes the
 /// lowest address it accesses from the core's current registers (PC reads as the
 /// architecture defines: +8 in ARM state, Align(PC, 4) + 4 in Thumb state).

@@ -1,0 +1,115 @@
+// The board builder: a DTB in, device models on the bus and their interrupt lines
+// wired out.
+//
+// What it reads, as Linux's of_platform / of_address / of_irq code does:
+//  - devices: nodes with a `compatible` that sit on a bus (children of the root or of
+//    a "simple-bus"/"simple-mfd"/"arm,amba-bus"/"isa" node that is itself on a bus).
+//    The first compatible string with a registry entry picks the model;
+//  - addresses: the first `reg` entry, in the parent's #address-cells/#size-cells,
+//    translated through every ancestor's `ranges` up to the root (an empty `ranges`
+//    is the identity; a bus without `ranges` cannot be translated: an error);
+//  - interrupts: `interrupts` with the interrupt parent found as Linux's
+//    of_irq_find_parent() does (the node's `interrupt-parent`, else its ancestors',
+//    until a node with #interrupt-cells), or `interrupts-extended`. Specifier i is
+//    wired from the device's output i to the controller input xlate() names. Per-CPU
+//    specifiers (InterruptController::is_percpu) connect each core's copy of a per-CPU
+//    source (CoreLines), core c to xlate(cells, c).
+//  - the root controller (an interrupt controller without `interrupts`, e.g. the
+//    BCM2836 local controller) drives the cores' pins through CoreLines::cpu_inputs.
+//
+// `status` is not consulted: "disabled" tells a guest OS not to use a block, but the
+// silicon is there, so the model is too. The table shows the status.
+//
+// Errors are one line: "<node path>: <problem>". Nothing is added to the bus and no
+// core line is connected unless the whole board builds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "board/device_registry.hpp"
+#include "piemu/bus.hpp"
+#include "piemu/clock.hpp"
+#include "piemu/error.hpp"
+
+namespace piemu {
+
+/// A physical address window [base, base + size).
+struct AddressRange {
+    uint64_t base = 0;
+    uint64_t size = 0;
+};
+
+/// One row of the board table: a DT node and what piemu made of it.
+struct BoardNode {
+    std::string path;       ///< "/soc/serial@7e201000"
+    std::string label;      ///< "uart0" (from /__symbols__, if the DTB has them)
+    std::string compatible; ///< the compatible that matched an entry, else the first
+    std::string model;      ///< "Pl011", "not modelled", "bus", "RAM", "ArmCore 0", ...
+    bool disabled = false;  ///< status = "disabled" (instantiated all the same)
+    std::optional<AddressRange> address; ///< first `reg` entry, translated
+    /// Interrupt wiring and notes, one line each, e.g.
+    /// "<2 25> -> intc bank 2 bit 25 (Bcm2835Armctrl input 57)".
+    std::vector<std::string> wiring;
+};
+
+/// A device model the builder made, and where it sits.
+struct BuiltDevice {
+    std::string path;
+    std::string compatible; ///< the compatible whose entry made it
+    std::string model;
+    uint32_t base = 0;
+    uint32_t size = 0; ///< of the DT `reg` entry (the bus window is device->mmio_size())
+    DeviceInstance instance;
+};
+
+/// The devices of a board and the table describing it. Owns the devices: keep it alive
+/// as long as the Bus they were added to is used.
+class BuiltBoard {
+public:
+    BuiltBoard() = default;
+    BuiltBoard(BuiltBoard&&) = default;
+    BuiltBoard& operator=(BuiltBoard&&) = default;
+
+    std::string model;                   ///< the root's `model`
+    std::vector<std::string> compatible; ///< the root's `compatible`
+    std::vector<BoardNode> nodes;        ///< in DT order
+    std::vector<BuiltDevice> devices;    ///< in DT order
+    std::map<std::string, std::string> aliases; ///< /aliases: "serial0" -> path
+    std::string stdout_path;             ///< /chosen stdout-path, e.g. "serial0:115200n8"
+
+    /// The device made for the node at `path`, or null.
+    Device* device_at(std::string_view path) const;
+    /// The device made for the node an /aliases entry names ("serial0"), or null.
+    Device* device_for_alias(std::string_view alias) const;
+    /// The first device whose node lists `compatible` as the matched entry, or null.
+    Device* device_by_compatible(std::string_view compatible) const;
+    /// device_at() cast to a model class, or null.
+    template <typename T>
+    T* find(std::string_view path) const {
+        return dynamic_cast<T*>(device_at(path));
+    }
+    /// The device the /chosen stdout-path names (alias or path, options stripped).
+    Device* stdout_device() const;
+    /// Resets every device, in DT order.
+    void reset();
+};
+
+/// Builds the board a DTB describes: instantiates each modelled node, adds it to `bus`
+/// and wires its interrupts. `cores` cores are wired through `lines`. Host-side setup:
+/// called once per machine, before the cores run.
+ErrorOr<BuiltBoard> build_board(std::span<const uint8_t> dtb, Bus& bus, VirtualClock& clock,
+                                unsigned cores, const CoreLines& lines,
+                                const DeviceRegistry& registry = DeviceRegistry::builtin());
+
+/// The table `piemu boards --show NAME` prints: a heading, then one row per node with
+/// its path (and label), compatible, model or "not modelled", address range and
+/// interrupt wiring (continuation lines for more than one wire).
+std::string describe_board(const BuiltBoard& board);
+
+} // namespace piemu

@@ -1,0 +1,272 @@
+#include "board/device_registry.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+#include <libfdt.h>
+
+#include "devices/pl011.hpp"
+
+// Device models still being written are entered once both their header and their
+// source exist, so the tree builds (and links) at every step.
+// TODO(board): drop these guards once every model has landed.
+
+#if __has_include("devices/bcm2835_armctrl.hpp") && __has_include("devices/bcm2835_armctrl.cpp")
+#include "devices/bcm2835_armctrl.hpp"
+#define PIEMU_HAVE_ARMCTRL 1
+#endif
+#if __has_include("devices/bcm2836_local_intc.hpp") &&                                            \
+    __has_include("devices/bcm2836_local_intc.cpp")
+#include "devices/bcm2836_local_intc.hpp"
+#define PIEMU_HAVE_LOCAL_INTC 1
+#endif
+#if __has_include("devices/bcm2835_systimer.hpp") && __has_include("devices/bcm2835_systimer.cpp")
+#include "devices/bcm2835_systimer.hpp"
+#define PIEMU_HAVE_SYSTIMER 1
+#endif
+#if __has_include("devices/bcm2835_pm_wdt.hpp") && __has_include("devices/bcm2835_pm_wdt.cpp")
+#include "devices/bcm2835_pm_wdt.hpp"
+#define PIEMU_HAVE_PM_WDT 1
+#endif
+
+namespace piemu {
+
+// ---------------------------------------------------------------------------------------
+// DeviceContext
+
+std::optional<uint32_t> DeviceContext::prop_u32(const char* prop) const {
+    int len = 0;
+    auto* v = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, prop, &len));
+    if (!v || len != 4)
+        return std::nullopt;
+    return fdt32_to_cpu(*v);
+}
+
+std::optional<uint64_t> DeviceContext::clock_rate(unsigned index) const {
+    int len = 0;
+    auto* cells = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "clocks", &len));
+    if (!cells || len % 4)
+        return std::nullopt;
+    // `clocks` is a list of <phandle specifier...>, each specifier #clock-cells long.
+    size_t n = size_t(len) / 4, i = 0;
+    for (unsigned entry = 0; i < n; ++entry) {
+        int provider = fdt_node_offset_by_phandle(fdt, fdt32_to_cpu(cells[i]));
+        if (provider < 0)
+            return std::nullopt;
+        int clen = 0;
+        auto* ncells = static_cast<const fdt32_t*>(fdt_getprop(fdt, provider, "#clock-cells", &clen));
+        uint32_t skip = (ncells && clen == 4) ? fdt32_to_cpu(*ncells) : 0;
+        if (entry == index) {
+            int flen = 0;
+            auto* f = static_cast<const fdt32_t*>(
+                fdt_getprop(fdt, provider, "clock-frequency", &flen));
+            if (!f || (flen != 4 && flen != 8))
+                return std::nullopt;
+            return flen == 4 ? uint64_t(fdt32_to_cpu(f[0]))
+                             : (uint64_t(fdt32_to_cpu(f[0])) << 32) | fdt32_to_cpu(f[1]);
+        }
+        i += 1 + skip;
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------
+// DeviceEntry, DeviceRegistry
+
+DeviceEntry DeviceEntry::simple(
+    std::string compatible, std::string model,
+    std::function<std::unique_ptr<Device>(const DeviceContext&)> make) {
+    DeviceEntry e;
+    e.compatible = std::move(compatible);
+    e.model = std::move(model);
+    e.create = [make = std::move(make)](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+        DeviceInstance inst;
+        inst.device = make(ctx);
+        return inst;
+    };
+    return e;
+}
+
+void DeviceRegistry::add(DeviceEntry entry) {
+    for (auto& e : entries_)
+        if (e.compatible == entry.compatible) {
+            e = std::move(entry);
+            return;
+        }
+    entries_.push_back(std::move(entry));
+}
+
+void DeviceRegistry::add_percpu(PercpuEntry entry) {
+    for (auto& e : percpu_)
+        if (e.compatible == entry.compatible) {
+            e = std::move(entry);
+            return;
+        }
+    percpu_.push_back(std::move(entry));
+}
+
+const DeviceEntry* DeviceRegistry::find(std::string_view compatible) const {
+    for (auto& e : entries_)
+        if (e.compatible == compatible)
+            return &e;
+    return nullptr;
+}
+
+const PercpuEntry* DeviceRegistry::find_percpu(std::string_view compatible) const {
+    for (auto& e : percpu_)
+        if (e.compatible == compatible)
+            return &e;
+    return nullptr;
+}
+
+std::vector<std::string> DeviceRegistry::compatibles() const {
+    std::vector<std::string> out;
+    for (auto& e : entries_)
+        out.push_back(e.compatible);
+    for (auto& e : percpu_)
+        out.push_back(e.compatible);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// The built-in entries
+
+namespace {
+
+DeviceEntry pl011_entry() {
+    DeviceEntry e;
+    e.compatible = "arm,pl011";
+    e.model = "Pl011";
+    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+        Pl011Config config;
+        // UARTCLK from the node's first clock ("uartclk"), when it is a fixed clock.
+        // NOTE: arm,primecell-periphid is deliberately not used: it is what Linux should
+        // believe, not what the silicon reports (see Pl011Config::periph_id).
+        if (auto hz = ctx.clock_rate(0))
+            config.uartclk_hz = *hz;
+        auto uart = std::make_unique<Pl011>(ctx.name, ctx.clock, config);
+        DeviceInstance inst;
+        // Pl011 exposes its one combined line as irq(), not through irq_outputs().
+        inst.outputs = {&uart->irq()};
+        inst.device = std::move(uart);
+        return inst;
+    };
+    return e;
+}
+
+#ifdef PIEMU_HAVE_ARMCTRL
+DeviceEntry armctrl_entry() {
+    DeviceEntry e;
+    e.compatible = "brcm,bcm2836-armctrl-ic";
+    e.model = "Bcm2835Armctrl";
+    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+        auto ic = std::make_unique<Bcm2835Armctrl>(ctx.name);
+        DeviceInstance inst;
+        inst.outputs = {&ic->irq_out()};
+        // The FIQ output has no DT description; it goes to the local controller's
+        // GPU FIQ input (QA7 4.6: "GPU FIQ").
+        inst.fiq_output = &ic->fiq_out();
+        inst.controller = ic.get();
+        inst.device = std::move(ic);
+        return inst;
+    };
+    e.describe_specifier = [](std::span<const uint32_t> c) {
+        return c.size() == 2 ? fmt::format("bank {} bit {}", c[0], c[1]) : std::string("?");
+    };
+    return e;
+}
+#endif
+
+#ifdef PIEMU_HAVE_LOCAL_INTC
+DeviceEntry local_intc_entry() {
+    DeviceEntry e;
+    e.compatible = "brcm,bcm2836-l1-intc";
+    e.model = "Bcm2836LocalIntc";
+    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+        if (ctx.cores < 1 || ctx.cores > Bcm2836LocalIntc::kMaxCores)
+            return Error{fmt::format("{}: {} cores; the controller serves 1 to {}", ctx.path,
+                                     ctx.cores, Bcm2836LocalIntc::kMaxCores)};
+        auto ic = std::make_unique<Bcm2836LocalIntc>(ctx.name, ctx.clock, ctx.cores);
+        DeviceInstance inst;
+        for (unsigned c = 0; c < ctx.cores; ++c)
+            inst.cpu_outputs.push_back({&ic->core_irq(c), &ic->core_fiq(c)});
+        inst.child_fiq_input = Bcm2836LocalIntc::kInputGpuFiq;
+        inst.controller = ic.get();
+        inst.device = std::move(ic);
+        return inst;
+    };
+    // Linux's names for the hwirqs (include/linux/irqchip/irq-bcm2836.h).
+    e.describe_specifier = [](std::span<const uint32_t> c) -> std::string {
+        static constexpr const char* kNames[] = {
+            "CNTPSIRQ", "CNTPNSIRQ", "CNTHPIRQ", "CNTVIRQ", "MAILBOX0", "MAILBOX1",
+            "MAILBOX2", "MAILBOX3", "GPU_FAST", "PMU_FAST", "AXI",      "LOCAL_TIMER"};
+        if (c.empty())
+            return "?";
+        if (c[0] < std::size(kNames))
+            return kNames[c[0]];
+        return fmt::format("hwirq {}", c[0]);
+    };
+    return e;
+}
+#endif
+
+// The arm,armv7-timer binding lists secure physical, non-secure physical, virtual and
+// hypervisor timer, in that order; CoreLines holds them in the local controller's
+// order (CNTPS, CNTPNS, CNTHP, CNTV).
+constexpr CoreTimer kTimerBindingOrder[] = {kCntps, kCntpns, kCntv, kCnthp};
+
+PercpuEntry timer_entry(std::string compatible) {
+    return {std::move(compatible), "ArmCore generic timer (per CPU)", 4,
+            [](const CoreLines& lines, unsigned core, unsigned index) -> IrqLine* {
+                if (core >= lines.timers.size() || index >= 4)
+                    return nullptr;
+                return lines.timers[core][kTimerBindingOrder[index]];
+            }};
+}
+
+PercpuEntry pmu_entry(std::string compatible) {
+    return {std::move(compatible), "ArmCore PMU (per CPU)", 1,
+            [](const CoreLines& lines, unsigned core, unsigned) -> IrqLine* {
+                return core < lines.pmu.size() ? lines.pmu[core] : nullptr;
+            }};
+}
+
+DeviceRegistry make_builtin() {
+    DeviceRegistry r;
+    r.add(pl011_entry());
+#ifdef PIEMU_HAVE_ARMCTRL
+    r.add(armctrl_entry());
+#endif
+#ifdef PIEMU_HAVE_LOCAL_INTC
+    r.add(local_intc_entry());
+#endif
+#ifdef PIEMU_HAVE_SYSTIMER
+    r.add(DeviceEntry::simple("brcm,bcm2835-system-timer", "Bcm2835Systimer",
+                              [](const DeviceContext& ctx) {
+                                  return std::make_unique<Bcm2835Systimer>(ctx.name, ctx.clock);
+                              }));
+#endif
+#ifdef PIEMU_HAVE_PM_WDT
+    // Mainline lists "brcm,bcm2835-pm" first (the power-domain MFD), then the watchdog.
+    for (const char* compatible : {"brcm,bcm2835-pm-wdt", "brcm,bcm2835-pm"})
+        r.add(DeviceEntry::simple(compatible, "Bcm2835PmWdt", [](const DeviceContext& ctx) {
+            return std::make_unique<Bcm2835PmWdt>(ctx.name, ctx.clock);
+        }));
+#endif
+    for (const char* compatible : {"arm,armv7-timer", "arm,armv8-timer"})
+        r.add_percpu(timer_entry(compatible));
+    for (const char* compatible : {"arm,cortex-a7-pmu", "arm,cortex-a53-pmu", "arm,armv8-pmuv3"})
+        r.add_percpu(pmu_entry(compatible));
+    return r;
+}
+
+} // namespace
+
+const DeviceRegistry& DeviceRegistry::builtin() {
+    static const DeviceRegistry registry = make_builtin();
+    return registry;
+}
+
+} // namespace piemu

@@ -162,6 +162,8 @@ public:
     /// Takes FIQ or IRQ if its line is high and CPSR.F/I allow it. Returns the
     /// exception taken, if any.
     std::optional<ExceptionType> deliver_interrupts();
+    /// True when a raised interrupt line is not masked by CPSR.I/F.
+    bool interrupt_unmasked() const;
 
     /// Runs guest code until clock.stop_at(), an attention request, or a guest
     /// event the run loop must handle. Retired instructions advance the clock.

@@ -18,6 +18,7 @@ namespace piemu {
 
 class Pl011;
 class Semihosting;
+class BuiltBoard;
 
 /// What distinguishes the boards piemu models (data, not code: STYLE.md #7).
 struct BoardInfo {
@@ -40,11 +41,12 @@ struct MachineOptions {
     uint64_t max_insns = 0;        ///< 0 = no limit
     std::string uart = "stdio";    ///< "stdio", "none" or a file path
     std::string uart_input;        ///< "" (none), "stdin" or a file path
+    bool reboot = false;           ///< a watchdog reset restarts the machine, not the run
 };
 
 /// Why a run ended, and the process exit status it maps to.
 struct RunOutcome {
-    enum class Kind { GuestExit, InsnLimit, Fault, HostSignal, Deadlock, Reset };
+    enum class Kind { GuestExit, InsnLimit, Fault, HostSignal, Deadlock, Reset, PowerOff };
     Kind kind = Kind::GuestExit;
     int exit_status = 0;
     std::string message; ///< one line for stderr when not a plain guest exit
@@ -72,6 +74,8 @@ public:
     const BoardInfo& board() const { return board_; }
     const LoadedImage& image() const { return image_; }
     Pl011& uart0() { return *uart0_; }
+    /// The devices the board's device tree described, and its wiring table.
+    const BuiltBoard& built_board() const { return *built_; }
     /// Instructions retired by all cores.
     uint64_t instructions() const;
     /// Flushes every output piemu writes (UART log, semihosting console).
@@ -81,6 +85,11 @@ private:
     Machine(const BoardInfo& board, const MachineOptions& options);
     ErrorOr<void> init();
     void reset_core_state(ArmCore& core);
+    /// What the Pi firmware leaves behind for the guest in the devices.
+    void setup_firmware_state();
+    /// A watchdog reset with --reboot: every device and core back to reset, the image
+    /// loaded again, as the Pi firmware would after a reset.
+    ErrorOr<void> reboot();
     /// Handles a stop the guest caused; returns an outcome when the run must end.
     std::optional<RunOutcome> handle_stop(ArmCore& core, const StopInfo& stop);
     std::optional<RunOutcome> idle_until_event();
@@ -90,9 +99,13 @@ private:
     VirtualClock clock_;
     Bus bus_;
     std::vector<std::unique_ptr<ArmCore>> cores_;
-    std::unique_ptr<Pl011> uart0_;
+    std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised
+    std::unique_ptr<BuiltBoard> built_;
+    Pl011* uart0_ = nullptr;
     std::unique_ptr<Semihosting> semihosting_;
     LoadedImage image_;
+    std::optional<uint32_t> load_addr_;
+    std::optional<LinuxBootParams> linux_;
     FILE* uart_out_ = nullptr;
     bool uart_out_owned_ = false;
     volatile bool stop_requested_ = false;

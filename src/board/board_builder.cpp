@@ -393,7 +393,8 @@ ErrorOr<void> Builder::instantiate() {
         if (!inst.controller)
             inst.controller = dynamic_cast<InterruptController*>(inst.device.get());
         info.device = int(board_.devices.size());
-        board_.devices.push_back({info.path, info.entry->compatible, info.entry->model,
+        board_.devices.push_back({info.path, info.entry->compatible, info.compatible,
+                                  info.entry->model,
                                   uint32_t(r.address->base), uint32_t(r.address->size),
                                   std::move(inst)});
     }
@@ -677,8 +678,9 @@ Device* BuiltBoard::device_for_alias(std::string_view alias) const {
 
 Device* BuiltBoard::device_by_compatible(std::string_view compatible) const {
     for (auto& d : devices)
-        if (d.compatible == compatible)
-            return d.instance.device.get();
+        for (auto& c : d.node_compatible)
+            if (c == compatible)
+                return d.instance.device.get();
     return nullptr;
 }
 

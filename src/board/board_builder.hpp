@@ -62,6 +62,7 @@ struct BoardNode {
 struct BuiltDevice {
     std::string path;
     std::string compatible; ///< the compatible whose entry made it
+    std::vector<std::string> node_compatible; ///< every string of the node's `compatible`
     std::string model;
     uint32_t base = 0;
     uint32_t size = 0; ///< of the DT `reg` entry (the bus window is device->mmio_size())
@@ -87,12 +88,22 @@ public:
     Device* device_at(std::string_view path) const;
     /// The device made for the node an /aliases entry names ("serial0"), or null.
     Device* device_for_alias(std::string_view alias) const;
-    /// The first device whose node lists `compatible` as the matched entry, or null.
+    /// The first device (in DT order) whose node lists `compatible` anywhere in its
+    /// `compatible` property (as Linux's of_find_compatible_node), or null.
     Device* device_by_compatible(std::string_view compatible) const;
     /// device_at() cast to a model class, or null.
     template <typename T>
     T* find(std::string_view path) const {
         return dynamic_cast<T*>(device_at(path));
+    }
+    /// The first device (in DT order) that is a T, or null: e.g. the watchdog, for
+    /// find_model<Bcm2835PmWdt>()->set_reset_handler(...).
+    template <typename T>
+    T* find_model() const {
+        for (auto& d : devices)
+            if (auto* t = dynamic_cast<T*>(d.instance.device.get()))
+                return t;
+        return nullptr;
     }
     /// The device the /chosen stdout-path names (alias or path, options stripped).
     Device* stdout_device() const;

@@ -6,29 +6,11 @@
 #include <fmt/format.h>
 #include <libfdt.h>
 
-#include "devices/pl011.hpp"
-
-// Device models still being written are entered once both their header and their
-// source exist, so the tree builds (and links) at every step.
-// TODO(board): drop these guards once every model has landed.
-
-#if __has_include("devices/bcm2835_armctrl.hpp") && __has_include("devices/bcm2835_armctrl.cpp")
 #include "devices/bcm2835_armctrl.hpp"
-#define PIEMU_HAVE_ARMCTRL 1
-#endif
-#if __has_include("devices/bcm2836_local_intc.hpp") &&                                            \
-    __has_include("devices/bcm2836_local_intc.cpp")
-#include "devices/bcm2836_local_intc.hpp"
-#define PIEMU_HAVE_LOCAL_INTC 1
-#endif
-#if __has_include("devices/bcm2835_systimer.hpp") && __has_include("devices/bcm2835_systimer.cpp")
-#include "devices/bcm2835_systimer.hpp"
-#define PIEMU_HAVE_SYSTIMER 1
-#endif
-#if __has_include("devices/bcm2835_pm_wdt.hpp") && __has_include("devices/bcm2835_pm_wdt.cpp")
 #include "devices/bcm2835_pm_wdt.hpp"
-#define PIEMU_HAVE_PM_WDT 1
-#endif
+#include "devices/bcm2835_systimer.hpp"
+#include "devices/bcm2836_local_intc.hpp"
+#include "devices/pl011.hpp"
 
 namespace piemu {
 
@@ -156,7 +138,6 @@ DeviceEntry pl011_entry() {
     return e;
 }
 
-#ifdef PIEMU_HAVE_ARMCTRL
 DeviceEntry armctrl_entry() {
     DeviceEntry e;
     e.compatible = "brcm,bcm2836-armctrl-ic";
@@ -177,9 +158,7 @@ DeviceEntry armctrl_entry() {
     };
     return e;
 }
-#endif
 
-#ifdef PIEMU_HAVE_LOCAL_INTC
 DeviceEntry local_intc_entry() {
     DeviceEntry e;
     e.compatible = "brcm,bcm2836-l1-intc";
@@ -210,7 +189,6 @@ DeviceEntry local_intc_entry() {
     };
     return e;
 }
-#endif
 
 // The arm,armv7-timer binding lists secure physical, non-secure physical, virtual and
 // hypervisor timer, in that order; CoreLines holds them in the local controller's
@@ -236,25 +214,17 @@ PercpuEntry pmu_entry(std::string compatible) {
 DeviceRegistry make_builtin() {
     DeviceRegistry r;
     r.add(pl011_entry());
-#ifdef PIEMU_HAVE_ARMCTRL
     r.add(armctrl_entry());
-#endif
-#ifdef PIEMU_HAVE_LOCAL_INTC
     r.add(local_intc_entry());
-#endif
-#ifdef PIEMU_HAVE_SYSTIMER
     r.add(DeviceEntry::simple("brcm,bcm2835-system-timer", "Bcm2835Systimer",
                               [](const DeviceContext& ctx) {
                                   return std::make_unique<Bcm2835Systimer>(ctx.name, ctx.clock);
                               }));
-#endif
-#ifdef PIEMU_HAVE_PM_WDT
     // Mainline lists "brcm,bcm2835-pm" first (the power-domain MFD), then the watchdog.
     for (const char* compatible : {"brcm,bcm2835-pm-wdt", "brcm,bcm2835-pm"})
         r.add(DeviceEntry::simple(compatible, "Bcm2835PmWdt", [](const DeviceContext& ctx) {
             return std::make_unique<Bcm2835PmWdt>(ctx.name, ctx.clock);
         }));
-#endif
     for (const char* compatible : {"arm,armv7-timer", "arm,armv8-timer"})
         r.add_percpu(timer_entry(compatible));
     for (const char* compatible : {"arm,cortex-a7-pmu", "arm,cortex-a53-pmu", "arm,armv8-pmuv3"})

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "board/board_builder.hpp"
 #include "piemu/exit_status.hpp"
 #include "piemu/machine.hpp"
 
@@ -73,19 +74,35 @@ int cmd_run(const RunArgs& a) {
                      (unsigned long long)machine->clock().now(),
                      (unsigned long long)(ns / 1000000000), (unsigned long long)(ns % 1000000000));
     }
-    if (outcome.kind != piemu::RunOutcome::Kind::GuestExit)
+    using Kind = piemu::RunOutcome::Kind;
+    if (outcome.kind == Kind::PowerOff || outcome.kind == Kind::Reset) {
+        spdlog::info("{}", outcome.message); // as QEMU -no-reboot: a normal end
+        return outcome.exit_status;
+    }
+    if (outcome.kind != Kind::GuestExit)
         return fail(outcome.message, outcome.exit_status);
     return outcome.exit_status;
 }
 
-int cmd_boards() {
-    for (auto& b : piemu::boards())
-        std::printf("%-10s %s\n", b.name.c_str(), b.description.c_str());
+int cmd_boards(const std::string& show) {
+    if (show.empty()) {
+        for (auto& b : piemu::boards())
+            std::printf("%-10s %s\n", b.name.c_str(), b.description.c_str());
+        return 0;
+    }
+    piemu::MachineOptions options;
+    options.board = show;
+    options.uart = "none";
+    auto machine = piemu::Machine::create(options);
+    if (machine.is_error())
+        return fail(machine.error().message);
+    std::fputs(piemu::describe_board(machine.value()->built_board()).c_str(), stdout);
     return 0;
 }
 
 const char* kExitStatusHelp = R"(Exit status of `piemu run`:
-  0-255  the guest's own exit code (semihosting SYS_EXIT / SYS_EXIT_EXTENDED)
+  0-255  the guest's own exit code (semihosting SYS_EXIT / SYS_EXIT_EXTENDED);
+         0 also when the guest resets the board (watchdog) or powers it off
   2      bad input: command line, image, DTB or output file rejected
   70     internal error in piemu
   123    the guest waits (WFI/WFE) for an interrupt nothing can raise
@@ -128,11 +145,17 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--append", run.append, "Kernel command line (/chosen/bootargs)");
     run_cmd->add_flag("--strict-mmio", run.machine.strict_mmio,
                       "Accesses to unclaimed physical pages abort instead of reading 0");
+    run_cmd->add_flag("--reboot", run.machine.reboot,
+                      "A watchdog reset restarts the guest instead of ending the run");
     run_cmd->add_flag("--stats", run.stats,
                       "At exit, print instructions retired and virtual time on stderr");
     run_cmd->footer(kExitStatusHelp);
 
     CLI::App* boards_cmd = app.add_subcommand("boards", "List the boards piemu emulates");
+    std::string show_board;
+    boards_cmd->add_option("--show", show_board,
+                           "Show a board's device tree: each node, its model (or \"not "
+                           "modelled\"), address and interrupt wiring");
 
     try {
         app.parse(argc, argv);
@@ -154,6 +177,6 @@ int main(int argc, char** argv) {
     if (*run_cmd)
         return cmd_run(run);
     if (*boards_cmd)
-        return cmd_boards();
+        return cmd_boards(show_board);
     return piemu::kExitBadInput;
 }

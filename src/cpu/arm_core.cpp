@@ -70,7 +70,8 @@ struct CoreHooks {
         if (c->first_block_) {
             // The run starts here: stopping now would make no progress.
             c->first_block_ = false;
-        } else if (c->clock_.attention() || c->clock_.now() >= c->clock_.stop_at()) {
+        } else if (c->clock_.attention() || c->clock_.now() >= c->clock_.stop_at() ||
+                   ((c->irq_line_ || c->fiq_line_) && c->interrupt_unmasked())) {
             c->block_stop_ = true;
             uc_emu_stop(uc); // PC stays at `addr`; nothing of this block ran
             return;
@@ -481,6 +482,14 @@ void ArmCore::set_irq_input(unsigned input, bool level) {
     (input == kFiqInput ? fiq_line_ : irq_line_) = level;
     if (level)
         clock_.request_attention();
+}
+
+bool ArmCore::interrupt_unmasked() const {
+    // A line held high while masked is taken once the guest unmasks it (CPS, MSR
+    // and exception returns end Unicorn's translation block, so the next block
+    // boundary is the next instruction).
+    uint32_t c = cpsr();
+    return (fiq_line_ && !(c & psr::F)) || (irq_line_ && !(c & psr::I));
 }
 
 std::optional<ExceptionType> ArmCore::deliver_interrupts() {

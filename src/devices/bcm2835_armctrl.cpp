@@ -124,7 +124,7 @@ uint32_t Bcm2835Armctrl::read_reg(uint32_t offset) {
         return (fiq_enable_ ? kFiqEnable : 0) | fiq_select_;
     case Reg::Enable1:
     case Reg::Disable1:
-        return ~lo(gpu_enable_);
+        return lo(gpu_enable_);
     case Reg::Enable2:
     case Reg::Disable2:
         return hi(gpu_enable_);

@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "board/board_builder.hpp"
+#include "board/builtin_dtbs.hpp"
+#include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/pl011.hpp"
 #include "machine/semihosting.hpp"
 #include "piemu/exit_status.hpp"
@@ -52,27 +55,79 @@ ErrorOr<void> Machine::init() {
                                      std::strerror(errno))};
         uart_out_owned_ = true;
     }
-    uart0_ = std::make_unique<Pl011>("uart0", clock_);
+    semihosting_ = std::make_unique<Semihosting>(clock_, stdout);
+
+    // Cores: one for now; the SMP work brings up the other three. Their generic
+    // timers and interrupt pins are wired by the board's device tree.
+    auto core = std::make_unique<ArmCore>(0, clock_, bus_, board_.cntfrq);
+    CoreLines lines;
+    lines.timers.push_back(core->timer().outputs());
+    pmu_lines_.push_back(std::make_unique<IrqLine>());
+    lines.pmu.push_back(pmu_lines_.back().get());
+    lines.cpu_inputs.push_back(core.get());
+    cores_.push_back(std::move(core));
+
+    std::span<const uint8_t> dtb = builtin_dtb(board_.name);
+    if (dtb.empty())
+        return Error{fmt::format("--board {}: no device tree built in", board_.name)};
+    auto built = build_board(dtb, bus_, clock_, unsigned(cores_.size()), lines);
+    if (built.is_error())
+        return Error{fmt::format("board {}: {}", board_.name, built.error().message)};
+    built_ = std::make_unique<BuiltBoard>(built.release_value());
+
+    // The console: the UART that /chosen stdout-path names.
+    uart0_ = dynamic_cast<Pl011*>(built_->stdout_device());
+    if (!uart0_)
+        return Error{fmt::format("board {}: /chosen stdout-path names no PL011", board_.name)};
     uart0_->set_tx_sink([this](uint8_t c) {
         if (uart_out_)
             std::fputc(c, uart_out_);
     });
-    TRY(bus_.add_device(board_.peri_base + 0x201000, *uart0_));
+    setup_firmware_state();
+
+    if (auto* wdt = dynamic_cast<Bcm2835PmWdt*>(
+            built_->device_by_compatible("brcm,bcm2835-pm-wdt"))) {
+        wdt->set_reset_handler([this](ResetKind kind) {
+            pending_exit_ = kind == ResetKind::PowerOff
+                                ? RunOutcome{RunOutcome::Kind::PowerOff, kExitOk, "guest powered off"}
+                                : RunOutcome{RunOutcome::Kind::Reset, kExitOk,
+                                             "guest reset the board (watchdog)"};
+        });
+    }
+
+    for (auto& c : cores_) {
+        TRY(c->init());
+        reset_core_state(*c);
+    }
+    return {};
+}
+
+void Machine::setup_firmware_state() {
     // The Pi firmware (with enable_uart=1) leaves UART0 running at 115200 8N1 with
     // FIFOs on: 48 MHz / (16 * 115200) = 26.04 -> IBRD 26, FBRD 3. Bare images that
     // never touch the UART rely on that, as they do on hardware.
-    uart0_->write(0x024, 26, 4);   // IBRD
-    uart0_->write(0x028, 3, 4);    // FBRD
-    uart0_->write(0x02c, 0x70, 4); // LCR_H: WLEN 8 bits, FEN
+    uart0_->write(0x024, 26, 4);    // IBRD
+    uart0_->write(0x028, 3, 4);     // FBRD
+    uart0_->write(0x02c, 0x70, 4);  // LCR_H: WLEN 8 bits, FEN
     uart0_->write(0x030, 0x301, 4); // CR: UARTEN, TXE, RXE
+}
 
-    semihosting_ = std::make_unique<Semihosting>(clock_, stdout);
-
-    // Cores: one for now; the SMP work brings up the other three.
-    auto core = std::make_unique<ArmCore>(0, clock_, bus_);
-    TRY(core->init());
-    reset_core_state(*core);
-    cores_.push_back(std::move(core));
+ErrorOr<void> Machine::reboot() {
+    built_->reset();
+    setup_firmware_state();
+    for (auto& c : cores_) {
+        c->timer().reset();
+        c->set_cp15(1, 0, 0, 0, 0x00c50078); // SCTLR reset value (Cortex-A7 TRM)
+        c->set_cp15(12, 0, 0, 0, 0);         // VBAR
+        c->set_cpsr(0x400001d3);             // SVC, A/I/F masked
+        for (unsigned r = 0; r < 15; ++r)
+            c->set_reg(r, 0);
+        reset_core_state(*c);
+    }
+    if (linux_)
+        TRY(load_linux(*linux_));
+    else
+        TRY(load(image_.path, load_addr_));
     return {};
 }
 
@@ -84,12 +139,14 @@ void Machine::reset_core_state(ArmCore& core) {
 
 ErrorOr<void> Machine::load(const std::string& path, std::optional<uint32_t> load_addr) {
     image_ = TRY(load_image(path, load_addr, bus_));
+    load_addr_ = load_addr;
     core().set_pc(image_.entry, image_.entry_thumb);
     return {};
 }
 
 ErrorOr<void> Machine::load_linux(const LinuxBootParams& params) {
     image_ = TRY(piemu::load_linux(params, bus_));
+    linux_ = params;
     ArmCore& c = core();
     c.set_reg(0, image_.boot_r0);
     c.set_reg(1, image_.boot_r1);
@@ -177,6 +234,17 @@ RunOutcome Machine::run() {
         }
         clock_.clear_attention();
         clock_.run_due();
+        if (pending_exit_) {
+            RunOutcome outcome = *pending_exit_;
+            pending_exit_.reset();
+            if (outcome.kind == RunOutcome::Kind::Reset && options_.reboot) {
+                if (auto r = reboot(); r.is_error())
+                    return {RunOutcome::Kind::Fault, kExitInternal, r.error().message};
+                continue;
+            }
+            flush_outputs();
+            return outcome;
+        }
         c.deliver_interrupts();
 
         uint64_t stop_at = clock_.next_deadline();

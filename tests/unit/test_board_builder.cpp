@@ -18,6 +18,7 @@
 
 #include "board/board_builder.hpp"
 #include "board/device_registry.hpp"
+#include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/pl011.hpp"
 #include "piemu/bus.hpp"
 #include "piemu/clock.hpp"
@@ -324,8 +325,8 @@ TEST_P(RealBoard, Controllers) {
     BuiltBoard& b = built.b();
     Device* armctrl = b.device_at("/soc/interrupt-controller@7e00b200");
     Device* local = b.device_at("/soc/local_intc@40000000");
-    if (!armctrl || !local)
-        GTEST_SKIP() << "ARMCTRL or local controller model not built yet";
+    ASSERT_NE(armctrl, nullptr);
+    ASSERT_NE(local, nullptr);
     EXPECT_EQ(built.bus.find_device(0x3f00b200)->device, armctrl);
     EXPECT_EQ(built.bus.find_device(0x3f00b200)->base, 0x3f00b200u);
     EXPECT_EQ(built.bus.find_device(0x40000000)->device, local);
@@ -345,9 +346,6 @@ TEST_P(RealBoard, UartReachesCore0) {
     BuiltBoard& b = built.b();
     EXPECT_TRUE(wiring_has(b, "/soc/serial@7e201000",
                            "<2 25> -> intc bank 2 bit 25 (Bcm2835Armctrl input 57)"));
-    if (!b.device_at("/soc/interrupt-controller@7e00b200") ||
-        !b.device_at("/soc/local_intc@40000000"))
-        GTEST_SKIP() << "ARMCTRL or local controller model not built yet";
     auto* uart = b.find<Pl011>("/soc/serial@7e201000");
     ASSERT_NE(uart, nullptr);
     built.bus.mmio_write(0x3f00b214, 1u << 25, 4); // Enable IRQs 2: GPU IRQ 57
@@ -371,8 +369,7 @@ TEST_P(RealBoard, SystemTimerLinesAreGpuIrqs0To3) {
                                    std::to_string(i) + ")"))
             << i;
     Device* st = b.device_at("/soc/timer@7e003000");
-    if (!st || !b.device_at("/soc/interrupt-controller@7e00b200"))
-        GTEST_SKIP() << "system timer or ARMCTRL model not built yet";
+    ASSERT_NE(st, nullptr);
     EXPECT_EQ(built.bus.find_device(0x3f003000)->device, st);
     built.bus.mmio_write(0x3f00b210, 0xf, 4); // Enable IRQs 1: GPU IRQs 0-3
     auto outs = st->irq_outputs();
@@ -381,6 +378,22 @@ TEST_P(RealBoard, SystemTimerLinesAreGpuIrqs0To3) {
         outs[i]->set(true);
         EXPECT_EQ(built.bus.mmio_read(0x3f00b204, 4), (2u << i) - 1) << i; // IRQ pending 1
     }
+}
+
+TEST_P(RealBoard, WatchdogIsReachable) {
+    auto dtb = compile_board(GetParam());
+    Built built(dtb, DeviceRegistry::builtin(), 4);
+    ASSERT_FALSE(built.board.is_error()) << built.error();
+    auto* wdt = built.b().find_model<Bcm2835PmWdt>();
+    ASSERT_NE(wdt, nullptr);
+    EXPECT_EQ(wdt, built.b().device_at("/soc/watchdog@7e100000"));
+    // Either of the node's compatibles finds it, whichever the registry matched.
+    EXPECT_EQ(built.b().device_by_compatible("brcm,bcm2835-pm-wdt"), wdt);
+    EXPECT_EQ(built.b().device_by_compatible("brcm,bcm2835-pm"), wdt);
+    EXPECT_EQ(built.b().device_by_compatible("arm,primecell"),
+              built.b().device_at("/soc/serial@7e201000"));
+    EXPECT_EQ(built.bus.find_device(0x3f100024)->device, wdt);
+    EXPECT_EQ(node(built.b(), "/soc/watchdog@7e100000")->model, "Bcm2835PmWdt");
 }
 
 // The timer node lists secure, non-secure, virtual, hypervisor (<0> <1> <3> <2>); each
@@ -394,8 +407,6 @@ TEST_P(RealBoard, GenericTimersPerCore) {
                            "<3 4> -> local_intc CNTVIRQ, per CPU (Bcm2836LocalIntc inputs 3, "
                            "19, 35, 51)"));
     EXPECT_TRUE(wiring_has(b, "/arm-pmu", "<9 4> -> local_intc PMU_FAST, per CPU"));
-    if (!b.device_at("/soc/local_intc@40000000"))
-        GTEST_SKIP() << "local controller model not built yet";
     for (unsigned core = 0; core < 4; ++core) {
         built.bus.mmio_write(0x40000040 + 4 * core, 0xf, 4); // timer IRQs 0-3 enabled
         for (unsigned t : {kCntps, kCntpns, kCnthp, kCntv}) {

@@ -29,6 +29,7 @@ struct BoardInfo {
     uint32_t peri_base;      ///< ARM physical address of the 0x7e000000 bus window
     uint32_t cntfrq;         ///< CNTFRQ as the Pi firmware programs it
     unsigned cores;
+    uint32_t mpidr_base;     ///< MPIDR of core 0 (the core number is ORed in)
 };
 
 /// The boards piemu knows, in display order.
@@ -40,7 +41,7 @@ struct MachineOptions {
     bool strict_mmio = false;
     uint64_t max_insns = 0;        ///< 0 = no limit
     std::string uart = "stdio";    ///< "stdio", "none" or a file path
-    std::string uart_input;        ///< "" (none), "stdin" or a file path
+    std::string uart_input = "none"; ///< "none", "stdin" or a file path
     bool reboot = false;           ///< a watchdog reset restarts the machine, not the run
 };
 
@@ -87,6 +88,7 @@ private:
     void reset_core_state(ArmCore& core);
     /// What the Pi firmware leaves behind for the guest in the devices.
     void setup_firmware_state();
+    ErrorOr<void> connect_uart_input();
     /// A watchdog reset with --reboot: every device and core back to reset, the image
     /// loaded again, as the Pi firmware would after a reset.
     ErrorOr<void> reboot();
@@ -108,6 +110,7 @@ private:
     std::optional<LinuxBootParams> linux_;
     FILE* uart_out_ = nullptr;
     bool uart_out_owned_ = false;
+    int uart_in_fd_ = -1;
     volatile bool stop_requested_ = false;
     std::optional<RunOutcome> pending_exit_;
     unsigned exception_loop_ = 0;

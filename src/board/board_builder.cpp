@@ -123,8 +123,8 @@ ErrorOr<uint64_t> translate_through(const Fdt& f, int bus, uint64_t addr, uint64
         auto parent = read_cells(r + i + cac, pac);
         auto length = read_cells(r + i + cac + pac, csc);
         if (!child || !parent || !length)
-            return Error{fmt::format("{}: ranges entry {} does not fit 64 bits", f.path(bus),
-                                     i / entry)};
+            return Error{
+                fmt::format("{}: ranges entry {} does not fit 64 bits", f.path(bus), i / entry)};
         if (addr >= *child && addr - *child < *length && size <= *length - (addr - *child))
             return *parent + (addr - *child);
     }
@@ -160,6 +160,29 @@ ErrorOr<AddressRange> translate_reg(const Fdt& f, int node, const std::string& p
     return AddressRange{a, *size};
 }
 
+/// A bus's `ranges` as table notes: "ranges 0x7e000000-0x7effffff -> 0x3f000000".
+ErrorOr<std::vector<std::string>> describe_ranges(const Fdt& f, int bus) {
+    size_t n = 0;
+    int len = 0;
+    const fdt32_t* r = f.cells(bus, "ranges", n, len);
+    if (!r)
+        return std::vector<std::string>{"no ranges: children not translatable"};
+    if (len == 0)
+        return std::vector<std::string>{"ranges: identity"};
+    unsigned cac = TRY(address_cells(f, bus));
+    unsigned pac = TRY(address_cells(f, f.parent(bus)));
+    unsigned csc = TRY(size_cells(f, bus));
+    size_t entry = cac + pac + csc;
+    std::vector<std::string> out;
+    for (size_t i = 0; entry && i + entry <= n; i += entry) {
+        auto c = read_cells(r + i, cac), p = read_cells(r + i + cac, pac),
+             s = read_cells(r + i + cac + pac, csc);
+        if (c && p && s)
+            out.push_back(fmt::format("ranges {} -> 0x{:08x}", format_range({*c, *s}), *p));
+    }
+    return out;
+}
+
 bool is_bus_compatible(const std::vector<std::string>& compatible) {
     for (auto& c : compatible)
         if (c == "simple-bus" || c == "simple-mfd" || c == "arm,amba-bus" || c == "isa")
@@ -178,10 +201,10 @@ struct NodeInfo {
     std::vector<std::string> compatible;
     bool on_bus = false; ///< would be a platform device under Linux
     bool is_bus = false;
-    int row = -1;        ///< index into BuiltBoard::nodes
+    int row = -1; ///< index into BuiltBoard::nodes
     const DeviceEntry* entry = nullptr;
     const PercpuEntry* percpu = nullptr;
-    int device = -1;     ///< index into BuiltBoard::devices
+    int device = -1; ///< index into BuiltBoard::devices
 };
 
 /// A line to connect once the whole board is known to build.
@@ -321,8 +344,8 @@ ErrorOr<void> Builder::make_row(NodeInfo& info, unsigned& cpu_index) {
     row.path = info.path;
     if (auto it = labels_.find(info.path); it != labels_.end())
         row.label = it->second;
-    row.compatible = info.entry     ? info.entry->compatible
-                     : info.percpu  ? info.percpu->compatible
+    row.compatible = info.entry                ? info.entry->compatible
+                     : info.percpu             ? info.percpu->compatible
                      : info.compatible.empty() ? std::string("-")
                                                : info.compatible.front();
     row.disabled = f_.string(info.offset, "status") == "disabled";
@@ -343,24 +366,7 @@ ErrorOr<void> Builder::make_row(NodeInfo& info, unsigned& cpu_index) {
         row.model = info.percpu->model;
     } else if (info.is_bus) {
         row.model = "bus";
-        size_t n = 0;
-        int len = 0;
-        const fdt32_t* r = f_.cells(info.offset, "ranges", n, len);
-        unsigned cac = TRY(address_cells(f_, info.offset));
-        unsigned pac = TRY(address_cells(f_, f_.parent(info.offset)));
-        unsigned csc = TRY(size_cells(f_, info.offset));
-        size_t entry = cac + pac + csc;
-        if (!r)
-            row.wiring.push_back("no ranges: children not translatable");
-        else if (len == 0)
-            row.wiring.push_back("ranges: identity");
-        for (size_t i = 0; r && entry && i + entry <= n; i += entry) {
-            auto c = read_cells(r + i, cac), p = read_cells(r + i + cac, pac),
-                 s = read_cells(r + i + cac + pac, csc);
-            if (c && p && s)
-                row.wiring.push_back(fmt::format("ranges {} -> 0x{:08x}",
-                                                 format_range({*c, *s}), *p));
-        }
+        row.wiring = TRY(describe_ranges(f_, info.offset));
     } else if (std::find(info.compatible.begin(), info.compatible.end(), "fixed-clock") !=
                info.compatible.end()) {
         row.model = "fixed clock (data)";
@@ -381,22 +387,26 @@ ErrorOr<void> Builder::instantiate() {
         const BoardNode& r = row(info);
         if (!r.address)
             return Error{fmt::format("{}: {} needs a reg property", info.path, info.entry->model)};
-        DeviceContext ctx{info.name,     info.path, uint32_t(r.address->base),
-                          uint32_t(r.address->size), clock_,    cores_,
-                          f_.blob,       info.offset};
+        DeviceContext ctx{info.name,
+                          info.path,
+                          uint32_t(r.address->base),
+                          uint32_t(r.address->size),
+                          clock_,
+                          cores_,
+                          f_.blob,
+                          info.offset};
         DeviceInstance inst = TRY(info.entry->create(ctx));
         if (!inst.device)
-            return Error{fmt::format("{}: the {} factory made no device", info.path,
-                                     info.entry->model)};
+            return Error{
+                fmt::format("{}: the {} factory made no device", info.path, info.entry->model)};
         if (inst.outputs.empty())
             inst.outputs = inst.device->irq_outputs();
         if (!inst.controller)
             inst.controller = dynamic_cast<InterruptController*>(inst.device.get());
         info.device = int(board_.devices.size());
         board_.devices.push_back({info.path, info.entry->compatible, info.compatible,
-                                  info.entry->model,
-                                  uint32_t(r.address->base), uint32_t(r.address->size),
-                                  std::move(inst)});
+                                  info.entry->model, uint32_t(r.address->base),
+                                  uint32_t(r.address->size), std::move(inst)});
     }
     return {};
 }
@@ -418,8 +428,8 @@ ErrorOr<int> Builder::interrupt_parent(int node, const std::string& path) {
                                          "controller",
                                          path, *phandle, f_.path(target))};
             if (target == cur && cur == node)
-                return Error{fmt::format("{}: is its own interrupt parent but has interrupts",
-                                         path)};
+                return Error{
+                    fmt::format("{}: is its own interrupt parent but has interrupts", path)};
             cur = target;
         } else {
             cur = f_.parent(cur);
@@ -493,8 +503,8 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
     std::vector<Specifier> specs = TRY(specifiers(info));
     if (specs.empty())
         return {};
-    DeviceInstance* source = info.device >= 0 ? &board_.devices[size_t(info.device)].instance
-                                              : nullptr;
+    DeviceInstance* source =
+        info.device >= 0 ? &board_.devices[size_t(info.device)].instance : nullptr;
     const std::string& model = info.entry ? info.entry->model : std::string();
     if (source && source->outputs.size() != specs.size())
         return Error{fmt::format("{}: interrupts lists {} specifiers but {} has {} outputs",
@@ -511,8 +521,8 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
         const DeviceEntry* ctl_entry = nullptr;
         InterruptController* ctl = controller_at(s.controller, &ctl_entry);
         if (!ctl) {
-            r.wiring.push_back(fmt::format("{} -> {} (not modelled): not connected", spec,
-                                           ctl_name));
+            r.wiring.push_back(
+                fmt::format("{} -> {} (not modelled): not connected", spec, ctl_name));
             continue;
         }
         if (ctl->interrupt_cells() != s.cells.size())
@@ -548,8 +558,8 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
         for (unsigned c = 0; c < cores_; ++c) {
             auto input = ctl->xlate(s.cells, c);
             if (input.is_error())
-                return Error{fmt::format("{}: interrupts entry {} {} for CPU {}: {}", info.path,
-                                         i, spec, c, input.error().message)};
+                return Error{fmt::format("{}: interrupts entry {} {} for CPU {}: {}", info.path, i,
+                                         spec, c, input.error().message)};
             inputs.push_back(fmt::format("{}", input.value()));
             IrqLine* line = info.percpu ? info.percpu->line(lines_, c, unsigned(i)) : nullptr;
             if (line)
@@ -561,8 +571,7 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
         if (!info.percpu)
             note = "; source not modelled";
         else if (!missing.empty())
-            note = fmt::format("; no line from core {}: not connected",
-                               fmt::join(missing, ", "));
+            note = fmt::format("; no line from core {}: not connected", fmt::join(missing, ", "));
         r.wiring.push_back(fmt::format("{} -> {}, per CPU ({} input{} {}{})", spec, target,
                                        ctl_entry->model, inputs.size() == 1 ? "" : "s",
                                        fmt::join(inputs, ", "), note));
@@ -581,8 +590,8 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
             r.wiring.push_back(fmt::format("FIQ -> {} FIQ input ({} input {})", ctl_name,
                                            ctl_entry->model, *parent->child_fiq_input));
         } else {
-            r.wiring.push_back(fmt::format("FIQ -> {}: not connected (no FIQ input modelled)",
-                                           ctl_name));
+            r.wiring.push_back(
+                fmt::format("FIQ -> {}: not connected (no FIQ input modelled)", ctl_name));
         }
     }
     return {};
@@ -632,8 +641,8 @@ ErrorOr<void> Builder::add_to_bus(Bus& bus) {
         for (size_t j = 0; j < i; ++j) {
             const BuiltDevice& o = board_.devices[j];
             if (d.base < uint64_t(o.base) + o.instance.device->mmio_size() && o.base < end)
-                return Error{fmt::format("{}: window 0x{:08x}-0x{:08x} overlaps {}", d.path,
-                                         d.base, end - 1, o.path)};
+                return Error{fmt::format("{}: window 0x{:08x}-0x{:08x} overlaps {}", d.path, d.base,
+                                         end - 1, o.path)};
         }
     }
     for (auto& d : board_.devices) {
@@ -739,8 +748,8 @@ std::string describe_board(const BuiltBoard& board) {
         out += fmt::format(" ({})", fmt::join(board.compatible, ", "));
     out += "\n\n";
     for (auto& l : lines) {
-        std::string head = fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}", l.node, w[0],
-                                       l.compatible, w[1], l.model, w[2], l.address, w[3]);
+        std::string head = fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}", l.node, w[0], l.compatible,
+                                       w[1], l.model, w[2], l.address, w[3]);
         if (l.wiring.empty()) {
             while (!head.empty() && head.back() == ' ')
                 head.pop_back();

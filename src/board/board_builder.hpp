@@ -61,7 +61,7 @@ struct BoardNode {
 /// A device model the builder made, and where it sits.
 struct BuiltDevice {
     std::string path;
-    std::string compatible; ///< the compatible whose entry made it
+    std::string compatible;                   ///< the compatible whose entry made it
     std::vector<std::string> node_compatible; ///< every string of the node's `compatible`
     std::string model;
     uint32_t base = 0;
@@ -77,12 +77,12 @@ public:
     BuiltBoard(BuiltBoard&&) = default;
     BuiltBoard& operator=(BuiltBoard&&) = default;
 
-    std::string model;                   ///< the root's `model`
-    std::vector<std::string> compatible; ///< the root's `compatible`
-    std::vector<BoardNode> nodes;        ///< in DT order
-    std::vector<BuiltDevice> devices;    ///< in DT order
+    std::string model;                          ///< the root's `model`
+    std::vector<std::string> compatible;        ///< the root's `compatible`
+    std::vector<BoardNode> nodes;               ///< in DT order
+    std::vector<BuiltDevice> devices;           ///< in DT order
     std::map<std::string, std::string> aliases; ///< /aliases: "serial0" -> path
-    std::string stdout_path;             ///< /chosen stdout-path, e.g. "serial0:115200n8"
+    std::string stdout_path;                    ///< /chosen stdout-path, e.g. "serial0:115200n8"
 
     /// The device made for the node at `path`, or null.
     Device* device_at(std::string_view path) const;

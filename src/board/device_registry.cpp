@@ -37,12 +37,13 @@ std::optional<uint64_t> DeviceContext::clock_rate(unsigned index) const {
         if (provider < 0)
             return std::nullopt;
         int clen = 0;
-        auto* ncells = static_cast<const fdt32_t*>(fdt_getprop(fdt, provider, "#clock-cells", &clen));
+        auto* ncells =
+            static_cast<const fdt32_t*>(fdt_getprop(fdt, provider, "#clock-cells", &clen));
         uint32_t skip = (ncells && clen == 4) ? fdt32_to_cpu(*ncells) : 0;
         if (entry == index) {
             int flen = 0;
-            auto* f = static_cast<const fdt32_t*>(
-                fdt_getprop(fdt, provider, "clock-frequency", &flen));
+            auto* f =
+                static_cast<const fdt32_t*>(fdt_getprop(fdt, provider, "clock-frequency", &flen));
             if (!f || (flen != 4 && flen != 8))
                 return std::nullopt;
             return flen == 4 ? uint64_t(fdt32_to_cpu(f[0]))
@@ -56,9 +57,8 @@ std::optional<uint64_t> DeviceContext::clock_rate(unsigned index) const {
 // ---------------------------------------------------------------------------------------
 // DeviceEntry, DeviceRegistry
 
-DeviceEntry DeviceEntry::simple(
-    std::string compatible, std::string model,
-    std::function<std::unique_ptr<Device>(const DeviceContext&)> make) {
+DeviceEntry DeviceEntry::simple(std::string compatible, std::string model,
+                                std::function<std::unique_ptr<Device>(const DeviceContext&)> make) {
     DeviceEntry e;
     e.compatible = std::move(compatible);
     e.model = std::move(model);
@@ -179,8 +179,8 @@ DeviceEntry local_intc_entry() {
     // Linux's names for the hwirqs (include/linux/irqchip/irq-bcm2836.h).
     e.describe_specifier = [](std::span<const uint32_t> c) -> std::string {
         static constexpr const char* kNames[] = {
-            "CNTPSIRQ", "CNTPNSIRQ", "CNTHPIRQ", "CNTVIRQ", "MAILBOX0", "MAILBOX1",
-            "MAILBOX2", "MAILBOX3", "GPU_FAST", "PMU_FAST", "AXI",      "LOCAL_TIMER"};
+            "CNTPSIRQ", "CNTPNSIRQ", "CNTHPIRQ", "CNTVIRQ",  "MAILBOX0", "MAILBOX1",
+            "MAILBOX2", "MAILBOX3",  "GPU_FAST", "PMU_FAST", "AXI",      "LOCAL_TIMER"};
         if (c.empty())
             return "?";
         if (c[0] < std::size(kNames))

@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--uart", run.machine.uart,
                         "Where PL011 output goes: stdio, none, or a file")
         ->capture_default_str();
+    run_cmd->add_option("--uart-input", run.machine.uart_input,
+                        "What the PL011 receives: none, stdin, or a file (read at the "
+                        "UART's baud rate in virtual time)")
+        ->capture_default_str();
     run_cmd->add_option("--load-addr", run.load_addr,
                         "Load address of a raw (non-ELF) image [default: 0x8000]");
     run_cmd->add_option("--dtb", run.dtb, "Device tree blob: boots IMAGE as a Linux kernel")

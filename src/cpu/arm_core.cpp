@@ -220,8 +220,9 @@ ErrorOr<void> ArmCore::init() {
                     1, 0))
         return Error{fmt::format("cpu{}: cannot install Unicorn hooks", index_)};
 
-    // MPIDR as the Pi reports it: multiprocessor format, cluster 0xF, core number.
-    set_cp15(0, 0, 0, 5, 0x80000f00u | index_);
+    // MPIDR as the guest reads it (VMPIDR, see Machine::reset_core_state):
+    // multiprocessor format and the core number; the board sets the cluster.
+    set_cp15(0, 4, 0, 5, 0x80000000u | index_);
     // HCR.TVM: guest writes to SCTLR and the other MMU control registers trap (as
     // undefined instructions, PC at the MCR) so that piemu sees them.
     set_cp15(1, 4, 1, 0, 1u << 26);

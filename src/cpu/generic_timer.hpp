@@ -7,8 +7,10 @@
 // here. The counter counts at the board's crystal frequency from the virtual clock,
 // so every value is deterministic.
 //
-// Outputs, in the order of the DT `timer` node's interrupts: CNTPS (secure physical:
-// never asserted, piemu has no Secure state), CNTPNS (CNTP_*), CNTHP, CNTV.
+// Outputs, numbered as the BCM2836 local controller's timer inputs: CNTPS (secure
+// physical: never asserted, piemu has no Secure state), CNTPNS (CNTP_*), CNTHP, CNTV.
+// (The DT `timer` node lists them in the binding's order: secure, non-secure,
+// virtual, hypervisor; the board builder maps that order onto these indices.)
 // Not modelled: event streams (CNTKCTL.EVNTEN), the memory-mapped counter module.
 #pragma once
 

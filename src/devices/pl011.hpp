@@ -154,6 +154,8 @@ public:
     void set_input(std::unique_ptr<UartInput> input);
     /// True once the input source has returned kEof.
     bool input_exhausted() const { return input_eof_; }
+    /// True when an input source is attached (it may still be exhausted).
+    bool input_attached() const { return input_ != nullptr; }
     /// The nUARTCTS modem input (true = asserted, clear to send). Defaults to asserted:
     /// the host side always accepts data. A change raises CTSRMIS.
     void set_cts(bool asserted);

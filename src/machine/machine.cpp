@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -20,6 +22,9 @@ namespace {
 // Synchronous exceptions raised, again and again, by the first instruction of the
 // handler they enter: no vector can take them, so stop instead of spinning.
 constexpr unsigned kMaxExceptionLoop = 8;
+// A core idle in WFI for this long with no interrupt at all is declared hung (a
+// guest waiting for the system timer waits at most 2^32 us, 71.6 minutes).
+constexpr uint64_t kIdleHorizonSeconds = 24 * 3600;
 } // namespace
 
 Machine::Machine(const BoardInfo& board, const MachineOptions& options)
@@ -30,6 +35,8 @@ Machine::Machine(const BoardInfo& board, const MachineOptions& options)
 
 Machine::~Machine() {
     flush_outputs();
+    if (uart_in_fd_ >= 0)
+        ::close(uart_in_fd_);
     if (uart_out_owned_ && uart_out_)
         std::fclose(uart_out_);
 }
@@ -84,6 +91,7 @@ ErrorOr<void> Machine::init() {
             std::fputc(c, uart_out_);
     });
     setup_firmware_state();
+    TRY(connect_uart_input());
 
     if (auto* wdt = dynamic_cast<Bcm2835PmWdt*>(
             built_->device_by_compatible("brcm,bcm2835-pm-wdt"))) {
@@ -99,6 +107,24 @@ ErrorOr<void> Machine::init() {
         TRY(c->init());
         reset_core_state(*c);
     }
+    return {};
+}
+
+ErrorOr<void> Machine::connect_uart_input() {
+    const std::string& src = options_.uart_input;
+    if (src.empty() || src == "none")
+        return {};
+    int fd = 0;
+    if (src != "stdin") {
+        fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return Error{fmt::format("{}: cannot open for reading: {}", src, std::strerror(errno))};
+        uart_in_fd_ = fd;
+    }
+    // Files and pipes are read when the UART asks, one character time apart, so the
+    // guest sees the same bytes at the same virtual times on every run. A terminal is
+    // polled (line by line, as the terminal delivers it): nondeterministic by nature.
+    uart0_->set_input(UartFdInput::for_fd(fd));
     return {};
 }
 
@@ -132,6 +158,9 @@ ErrorOr<void> Machine::reboot() {
 }
 
 void Machine::reset_core_state(ArmCore& core) {
+    // MPIDR as the board reports it. A Non-secure PL1 read of MPIDR returns VMPIDR
+    // when EL2 exists (ARM ARM B4.1.106), which is how Unicorn's core runs.
+    core.set_cp15(0, 4, 0, 5, board_.mpidr_base | core.index()); // VMPIDR
     // What the Pi firmware leaves behind for the kernel: CNTFRQ programmed.
     // (Unicorn's own reset state is SVC mode with A/I/F masked, MMU off.)
     core.set_cp15(14, 0, 0, 0, board_.cntfrq);
@@ -175,19 +204,26 @@ void Machine::request_stop() {
 
 std::optional<RunOutcome> Machine::idle_until_event() {
     ArmCore& c = core();
-    // WFI completes as soon as an interrupt is pending, masked or not
-    // (ARM ARM B1.8.13).
-    if (c.irq_line() || c.fiq_line())
-        return std::nullopt;
-    uint64_t next = clock_.next_deadline();
-    if (next == VirtualClock::kNever) {
-        return RunOutcome{RunOutcome::Kind::Deadlock, kExitGuestHang,
-                          fmt::format("guest waits for an interrupt (at 0x{:08x}) but nothing "
-                                      "can raise one",
-                                      c.pc())};
+    // WFI completes when an interrupt is pending at the core, masked or not (ARM ARM
+    // B1.8.13). Until then virtual time jumps from timer event to timer event: the
+    // events run (device state moves on) without the core executing anything.
+    const uint64_t start = clock_.now();
+    const uint64_t horizon = start + kIdleHorizonSeconds * clock_.hz();
+    while (!c.irq_line() && !c.fiq_line()) {
+        if (stop_requested_ || pending_exit_)
+            return std::nullopt;
+        uint64_t next = clock_.next_deadline();
+        // With a UART input attached, input may still arrive: keep waiting.
+        bool input = uart0_->input_attached() && !uart0_->input_exhausted();
+        if (next == VirtualClock::kNever || (next > horizon && !input))
+            return RunOutcome{RunOutcome::Kind::Deadlock, kExitGuestHang,
+                              fmt::format("guest waits for an interrupt (at 0x{:08x}) but "
+                                          "nothing can raise one",
+                                          c.pc())};
+        if (next > clock_.now())
+            clock_.set_now(next);
+        clock_.run_due();
     }
-    if (next > clock_.now())
-        clock_.set_now(next);
     return std::nullopt;
 }
 

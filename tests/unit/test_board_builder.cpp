@@ -34,8 +34,8 @@ constexpr uint32_t kRam = 64u << 20;
 std::vector<uint8_t> compile_board(const char* name) {
     std::string root = PIEMU_TEST_DATA_DIR;
     root.erase(root.rfind("/tests/data"));
-    std::string cmd = "dtc -@ -q -I dts -O dtb -o - '" + root + "/boards/" + name +
-                      ".dts' 2>/dev/null";
+    std::string cmd =
+        "dtc -@ -q -I dts -O dtb -o - '" + root + "/boards/" + name + ".dts' 2>/dev/null";
     std::vector<uint8_t> out;
     FILE* p = popen(cmd.c_str(), "r");
     if (!p)
@@ -287,13 +287,28 @@ TEST_P(RealBoard, EveryNodeListed) {
     Built built(dtb, DeviceRegistry::builtin(), 4);
     ASSERT_FALSE(built.board.is_error()) << built.error();
     const BuiltBoard& b = built.b();
-    for (const char* path :
-         {"/memory@0", "/cpus/cpu@0", "/cpus/cpu@1", "/cpus/cpu@2", "/cpus/cpu@3", "/timer",
-          "/arm-pmu", "/soc", "/soc/timer@7e003000", "/soc/dma@7e007000",
-          "/soc/interrupt-controller@7e00b200", "/soc/mailbox@7e00b880",
-          "/soc/watchdog@7e100000", "/soc/gpio@7e200000", "/soc/serial@7e201000",
-          "/soc/mmc@7e202000", "/soc/aux@7e215000", "/soc/serial@7e215040",
-          "/soc/mmc@7e300000", "/soc/usb@7e980000", "/soc/local_intc@40000000", "/phy"})
+    for (const char* path : {"/memory@0",
+                             "/cpus/cpu@0",
+                             "/cpus/cpu@1",
+                             "/cpus/cpu@2",
+                             "/cpus/cpu@3",
+                             "/timer",
+                             "/arm-pmu",
+                             "/soc",
+                             "/soc/timer@7e003000",
+                             "/soc/dma@7e007000",
+                             "/soc/interrupt-controller@7e00b200",
+                             "/soc/mailbox@7e00b880",
+                             "/soc/watchdog@7e100000",
+                             "/soc/gpio@7e200000",
+                             "/soc/serial@7e201000",
+                             "/soc/mmc@7e202000",
+                             "/soc/aux@7e215000",
+                             "/soc/serial@7e215040",
+                             "/soc/mmc@7e300000",
+                             "/soc/usb@7e980000",
+                             "/soc/local_intc@40000000",
+                             "/phy"})
         EXPECT_NE(node(b, path), nullptr) << path;
     // Not modelled blocks are listed as such, with their wiring still explained.
     EXPECT_EQ(node(b, "/soc/dma@7e007000")->model, "not modelled");
@@ -334,8 +349,8 @@ TEST_P(RealBoard, Controllers) {
                            "<8 4> -> local_intc GPU_FAST (Bcm2836LocalIntc input 64)"));
     EXPECT_TRUE(wiring_has(b, "/soc/interrupt-controller@7e00b200",
                            "FIQ -> local_intc FIQ input (Bcm2836LocalIntc input 65)"));
-    EXPECT_TRUE(wiring_has(b, "/soc/local_intc@40000000",
-                           "core 3 IRQ, FIQ -> ArmCore 3 IRQ, FIQ pins"));
+    EXPECT_TRUE(
+        wiring_has(b, "/soc/local_intc@40000000", "core 3 IRQ, FIQ -> ArmCore 3 IRQ, FIQ pins"));
 }
 
 // UART -> ARMCTRL GPU IRQ 57 (bank 2 bit 25) -> local controller GPU IRQ -> core 0 IRQ pin.
@@ -533,7 +548,8 @@ TEST(BoardBuilder, OverlappingWindows) {
     }
     Built built(d.bytes(), test_registry());
     ASSERT_TRUE(built.board.is_error());
-    EXPECT_EQ(built.error(), "/soc/a@7e001000: window 0x3f001000-0x3f0010ff overlaps /soc/b@7e001080");
+    EXPECT_EQ(built.error(),
+              "/soc/a@7e001000: window 0x3f001000-0x3f0010ff overlaps /soc/b@7e001080");
     EXPECT_TRUE(built.bus.devices().empty()); // all or nothing
 }
 

@@ -1,0 +1,125 @@
+// The machine: unclaimed physical addresses, --strict-mmio, WFI idling and the
+// instruction limit, through guest code on a raspi2b.
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "piemu/exit_status.hpp"
+#include "piemu/machine.hpp"
+
+using namespace piemu;
+
+namespace {
+
+std::unique_ptr<Machine> make(MachineOptions o) {
+    o.uart = "none";
+    auto m = Machine::create(o);
+    EXPECT_FALSE(m.is_error()) << (m.is_error() ? m.error().message : "");
+    return m.release_value();
+}
+
+void put(Machine& m, uint32_t addr, std::vector<uint32_t> words) {
+    ASSERT_TRUE(m.bus().write_phys(addr, {reinterpret_cast<uint8_t*>(words.data()),
+                                          words.size() * 4}));
+}
+
+// mov r1,#0x55; movw/movt r0,#0x50000010; ldr r1,[r0]; wfi; b .
+const std::vector<uint32_t> kReadUnclaimed = {0xe3a01055, 0xe3000010, 0xe3450000,
+                                              0xe5901000, 0xe320f003, 0xeafffffe};
+
+} // namespace
+
+TEST(Machine, UnclaimedAddressReadsAsZero) {
+    MachineOptions o;
+    o.max_insns = 10'000;
+    auto m = make(o);
+    put(*m, 0x8000, kReadUnclaimed);
+    m->core().set_pc(0x8000, false);
+    RunOutcome r = m->run();
+    // The guest then waits for an interrupt nothing can raise.
+    EXPECT_EQ(r.kind, RunOutcome::Kind::Deadlock);
+    EXPECT_EQ(r.exit_status, kExitGuestHang);
+    EXPECT_EQ(m->core().reg(1), 0u);
+    EXPECT_EQ(m->core().mode(), uint32_t(CpuMode::Svc));
+}
+
+TEST(Machine, StrictMmioMakesUnclaimedAccessesExternalAborts) {
+    MachineOptions o;
+    o.strict_mmio = true;
+    o.max_insns = 10'000;
+    auto m = make(o);
+    put(*m, 0x8000, kReadUnclaimed);
+    put(*m, 0x10, {0xe320f003, 0xeafffffe}); // data abort vector: wfi; b .
+    m->core().set_pc(0x8000, false);
+    m->run();
+    ArmCore& c = m->core();
+    EXPECT_EQ(c.mode(), uint32_t(CpuMode::Abt));
+    EXPECT_EQ(c.cp15(5, 0, 0, 0), fsc::SyncExternal); // DFSR
+    EXPECT_EQ(c.cp15(6, 0, 0, 0), 0x50000010u);       // DFAR
+    EXPECT_EQ(c.reg(14), 0x800cu + 8);                // LR_abt = faulting + 8
+    EXPECT_EQ(c.reg(1), 0x55u) << "the load did not complete";
+}
+
+TEST(Machine, StrictMmioStillReachesDevices) {
+    MachineOptions o;
+    o.strict_mmio = true;
+    o.max_insns = 10'000;
+    auto m = make(o);
+    // movw/movt r0,#0x3f201018 (UART FR); ldr r1,[r0]; wfi
+    put(*m, 0x8000, {0xe3010018, 0xe3430f20, 0xe5901000, 0xe320f003});
+    m->core().set_pc(0x8000, false);
+    m->run();
+    EXPECT_EQ(m->core().mode(), uint32_t(CpuMode::Svc));
+    EXPECT_EQ(m->core().reg(1) & 0x90u, 0x90u) << "FR: TX FIFO empty, RX FIFO empty";
+}
+
+TEST(Machine, WfiSkipsVirtualTimeToTheNextTimerEvent) {
+    MachineOptions o;
+    o.max_insns = 100'000;
+    auto m = make(o);
+    // System timer C1 = CLO + 1000 us, enable GPU IRQ 1; wfi; then read CLO into r2.
+    // movw/movt r0,#0x3f003000; ldr r1,[r0,#4]; add r1,r1,#1000; str r1,[r0,#0x10];
+    // movw/movt r3,#0x3f00b210; mov r4,#2; str r4,[r3]; wfi; ldr r2,[r0,#4]; b .
+    put(*m, 0x8000, {0xe3030000, 0xe3430f00, 0xe5901004, 0xe2811ffa, 0xe5801010, 0xe30b3210,
+                     0xe3433f00, 0xe3a04002, 0xe5834000, 0xe320f003, 0xe5902004, 0xeafffffe});
+    m->core().set_pc(0x8000, false);
+    RunOutcome r = m->run();
+    EXPECT_EQ(r.kind, RunOutcome::Kind::InsnLimit);
+    // The IRQ line woke the core (CPSR.I is set: not taken) after 1000 us of virtual
+    // time, though only a few instructions ran before the wfi.
+    EXPECT_GE(m->core().reg(2), 1000u);
+    EXPECT_LE(m->core().reg(2), 1002u);
+    EXPECT_EQ(m->core().mode(), uint32_t(CpuMode::Svc));
+}
+
+TEST(Machine, InstructionLimitStopsAtABlockBoundary) {
+    MachineOptions o;
+    o.max_insns = 5'000;
+    auto m = make(o);
+    put(*m, 0x8000, {0xe2800001, 0xeafffffd}); // add r0,#1; b . - 4
+    m->core().set_reg(0, 0);
+    m->core().set_pc(0x8000, false);
+    RunOutcome r = m->run();
+    EXPECT_EQ(r.kind, RunOutcome::Kind::InsnLimit);
+    EXPECT_EQ(r.exit_status, kExitInsnLimit);
+    // Each block is two instructions; the run stops at the first boundary at or past
+    // the limit, so exactly 5000 ran and r0 counted 2500 loop iterations.
+    EXPECT_EQ(m->instructions(), 5'000u);
+    EXPECT_EQ(m->core().reg(0), 2'500u);
+}
+
+// The BCM2836 reports cluster 0xf in MPIDR, the BCM2837 cluster 0 (as their DTs'
+// cpu nodes say); a guest reads it with mrc p15,0,r0,c0,c0,5.
+TEST(Machine, GuestReadsTheBoardsMpidr) {
+    for (auto [board, mpidr] : {std::pair{"raspi2b", 0x80000f00u}, {"raspi3b", 0x80000000u}}) {
+        SCOPED_TRACE(board);
+        MachineOptions o;
+        o.board = board;
+        o.max_insns = 1'000;
+        auto m = make(o);
+        put(*m, 0x8000, {0xee100fb0, 0xe320f003}); // mrc MPIDR -> r0; wfi
+        m->core().set_pc(0x8000, false);
+        m->run();
+        EXPECT_EQ(m->core().reg(0), mpidr);
+    }
+}

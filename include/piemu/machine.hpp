@@ -88,6 +88,8 @@ private:
     void reset_core_state(ArmCore& core);
     /// What the Pi firmware leaves behind for the guest in the devices.
     void setup_firmware_state();
+    /// Points core 0 at the image: directly, or through the boot stub at 0.
+    void start_image();
     ErrorOr<void> connect_uart_input();
     /// A watchdog reset with --reboot: every device and core back to reset, the image
     /// loaded again, as the Pi firmware would after a reset.

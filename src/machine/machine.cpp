@@ -13,6 +13,7 @@
 #include "board/builtin_dtbs.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/pl011.hpp"
+#include "machine/boot_stub.hpp"
 #include "machine/semihosting.hpp"
 #include "piemu/exit_status.hpp"
 
@@ -161,6 +162,9 @@ void Machine::reset_core_state(ArmCore& core) {
     // MPIDR as the board reports it. A Non-secure PL1 read of MPIDR returns VMPIDR
     // when EL2 exists (ARM ARM B4.1.106), which is how Unicorn's core runs.
     core.set_cp15(0, 4, 0, 5, board_.mpidr_base | core.index()); // VMPIDR
+    // NSACR: Non-secure code may use cp10/cp11 (VFP, Advanced SIMD) and see its CPACR
+    // fields, as the Pi firmware's stub allows before dropping to Non-secure.
+    core.set_cp15(1, 0, 1, 2, 0x00000c00);
     // What the Pi firmware leaves behind for the kernel: CNTFRQ programmed.
     // (Unicorn's own reset state is SVC mode with A/I/F masked, MMU off.)
     core.set_cp15(14, 0, 0, 0, board_.cntfrq);
@@ -169,18 +173,38 @@ void Machine::reset_core_state(ArmCore& core) {
 ErrorOr<void> Machine::load(const std::string& path, std::optional<uint32_t> load_addr) {
     image_ = TRY(load_image(path, load_addr, bus_));
     load_addr_ = load_addr;
-    core().set_pc(image_.entry, image_.entry_thumb);
+    // A raw kernel7.img starts the way the Pi firmware starts it: through the stub,
+    // with r1 = the BCM2709 machine type the firmware passes (0xc42). ELF images are
+    // entered directly, as QEMU's -kernel does; so is a raw image placed over the
+    // stub's own page.
+    if (!image_.is_elf && image_.entry >= kBootStubSize) {
+        image_.use_boot_stub = true;
+        image_.boot_r0 = 0;
+        image_.boot_r1 = 0xc42;
+        image_.boot_r2 = 0;
+    }
+    start_image();
     return {};
+}
+
+void Machine::start_image() {
+    ArmCore& c = core();
+    if (!image_.use_boot_stub) {
+        c.set_pc(image_.entry, image_.entry_thumb);
+        return;
+    }
+    std::span<const uint8_t> stub = boot_stub_image();
+    bus_.write_phys(0, stub);
+    uint32_t params[4] = {image_.entry | (image_.entry_thumb ? 1u : 0u), image_.boot_r0,
+                          image_.boot_r1, image_.boot_r2};
+    bus_.write_phys(kBootStubParams, {reinterpret_cast<const uint8_t*>(params), sizeof params});
+    c.set_pc(0, false);
 }
 
 ErrorOr<void> Machine::load_linux(const LinuxBootParams& params) {
     image_ = TRY(piemu::load_linux(params, bus_));
     linux_ = params;
-    ArmCore& c = core();
-    c.set_reg(0, image_.boot_r0);
-    c.set_reg(1, image_.boot_r1);
-    c.set_reg(2, image_.boot_r2);
-    c.set_pc(image_.entry, false);
+    start_image();
     return {};
 }
 

@@ -1,5 +1,7 @@
 // The machine: unclaimed physical addresses, --strict-mmio, WFI idling and the
 // instruction limit, through guest code on a raspi2b.
+#include <cstdlib>
+#include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -122,4 +124,29 @@ TEST(Machine, GuestReadsTheBoardsMpidr) {
         m->run();
         EXPECT_EQ(m->core().reg(0), mpidr);
     }
+}
+
+// A raw image starts through the boot stub at 0: VFP enabled as the Pi firmware
+// leaves it, r0 = 0, r1 = the BCM2709 machine type, then the image at 0x8000.
+TEST(Machine, RawImageStartsThroughTheBootStub) {
+    char path[] = "/tmp/piemu-raw-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    // mov r5,r0; mov r6,r1; vmrs r7,fpexc; mrc CPACR -> r8; wfi
+    uint32_t code[] = {0xe1a05000, 0xe1a06001, 0xeef87a10, 0xee118f50, 0xe320f003};
+    ASSERT_EQ(write(fd, code, sizeof code), ssize_t(sizeof code));
+    close(fd);
+    MachineOptions o;
+    o.max_insns = 10'000;
+    auto m = make(o);
+    ASSERT_FALSE(m->load(path, std::nullopt).is_error());
+    EXPECT_EQ(m->core().pc(), 0u) << "execution starts in the stub";
+    m->core().set_reg(0, 0x1234);
+    m->run();
+    unlink(path);
+    EXPECT_EQ(m->core().reg(5), 0u);
+    EXPECT_EQ(m->core().reg(6), 0xc42u);
+    EXPECT_EQ(m->core().reg(7), 0x40000000u) << "FPEXC.EN";
+    EXPECT_EQ(m->core().reg(8) & (0xfu << 20), 0xfu << 20) << "CPACR cp10/cp11 full access";
+    EXPECT_EQ(m->core().pc(), 0x8014u);
 }

@@ -150,3 +150,40 @@ TEST(Machine, RawImageStartsThroughTheBootStub) {
     EXPECT_EQ(m->core().reg(8) & (0xfu << 20), 0xfu << 20) << "CPACR cp10/cp11 full access";
     EXPECT_EQ(m->core().pc(), 0x8014u);
 }
+
+// Interrupt latency (docs/architecture.md): a line that rises while a translation
+// block runs is seen at the next block boundary. The virtual timer expires inside a
+// page of straight-line code; the IRQ comes no earlier than the deadline and at most
+// one block (512 instructions, QEMU's cap) after it.
+TEST(Machine, InterruptIsTakenAtTheNextBlockBoundary) {
+    MachineOptions o;
+    o.max_insns = 200'000;
+    auto m = make(o);
+    // Vectors at 0: IRQ (0x18): mov r9, lr; mov r10, r0; b .
+    put(*m, 0x18, {0xe1a0900e, 0xe1a0a000, 0xeafffffe});
+    // 0x8000: CNTV_TVAL = 100 ticks; CNTV_CTL = 1; local intc core 0 timer control
+    // (0x40000040) = CNTV IRQ (bit 3); mov r0,#0; cpsie i; b 0x8400
+    put(*m, 0x8000, {0xe3a01064, 0xee0e1f13, 0xe3a01001, 0xee0e1f33, 0xe3a02040, 0xe3442000,
+                     0xe3a01008, 0xe5821000, 0xe3a00000, 0xf1080080, 0xea0000f4});
+    // 0x8400: 256 x add r0,r0,#1 (exactly one page), then b 0x8400 at 0x8800
+    std::vector<uint32_t> block(256, 0xe2800001);
+    put(*m, 0x8400, block);
+    put(*m, 0x8800, {0xeaffff00});
+    m->core().set_pc(0x8000, false);
+    m->run();
+    ArmCore& c = m->core();
+    ASSERT_EQ(c.mode(), uint32_t(CpuMode::Irq)) << "the timer IRQ was taken";
+    uint32_t interrupted = c.reg(9) - 4;
+    EXPECT_GE(interrupted, 0x8400u);
+    EXPECT_LE(interrupted, 0x8800u);
+    // 100 ticks at 19.2 MHz on the 900 MHz raspi2b: the deadline is cycle 4688; the
+    // IRQ came at most one block (256 + the branch) later.
+    uint64_t deadline = m->clock().ticks_to_cycles(100, 19'200'000);
+    EXPECT_EQ(deadline, 4688u);
+    // Instructions retired before the IRQ: 11 of setup, then 256 adds and a branch
+    // per pass. Never before the deadline, at most one block (QEMU's limit: 512
+    // instructions) after it.
+    uint64_t at_irq = 11 + c.reg(10) + c.reg(10) / 256 + ((interrupted - 0x8400) == 0x400);
+    EXPECT_GE(at_irq, deadline - 1);
+    EXPECT_LT(at_irq, deadline + 512);
+}

@@ -18,8 +18,8 @@
 #include <array>
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -100,7 +100,7 @@ enum class Access { Read, Write, Fetch };
 struct Translation {
     bool ok = false;
     uint32_t pa = 0;
-    uint32_t fsr = 0; ///< fault status when !ok (without WnR)
+    uint32_t fsr = 0;   ///< fault status when !ok (without WnR)
     uint32_t perms = 0; ///< UC_PROT_* granted at the walked privilege
 };
 

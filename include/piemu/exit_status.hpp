@@ -8,12 +8,12 @@ namespace piemu {
 /// course exit with one of these numbers itself: the run's last stderr line tells.
 enum ExitStatus : int {
     kExitOk = 0,
-    kExitBadInput = 2,            ///< command line, image, DTB or other input rejected
-    kExitInternal = 70,           ///< a piemu bug (EX_SOFTWARE); please report it
-    kExitInsnLimit = 124,         ///< --max-insns reached (as timeout(1) uses 124)
-    kExitGuestHang = 123,         ///< the guest waits (WFI/WFE) for an event that cannot come
+    kExitBadInput = 2,             ///< command line, image, DTB or other input rejected
+    kExitInternal = 70,            ///< a piemu bug (EX_SOFTWARE); please report it
+    kExitInsnLimit = 124,          ///< --max-insns reached (as timeout(1) uses 124)
+    kExitGuestHang = 123,          ///< the guest waits (WFI/WFE) for an event that cannot come
     kExitUndeliverableFault = 125, ///< the guest faulted in a way no vector can take
-    kExitHostSignal = 130,        ///< SIGINT/SIGTERM/SIGHUP ended the run (128 + SIGINT)
+    kExitHostSignal = 130,         ///< SIGINT/SIGTERM/SIGHUP ended the run (128 + SIGINT)
 };
 
 } // namespace piemu

@@ -29,7 +29,7 @@ struct BoardInfo {
     uint32_t peri_base;      ///< ARM physical address of the 0x7e000000 bus window
     uint32_t cntfrq;         ///< CNTFRQ as the Pi firmware programs it
     unsigned cores;
-    uint32_t mpidr_base;     ///< MPIDR of core 0 (the core number is ORed in)
+    uint32_t mpidr_base; ///< MPIDR of core 0 (the core number is ORed in)
 };
 
 /// The boards piemu knows, in display order.
@@ -39,10 +39,10 @@ const BoardInfo* find_board(const std::string& name);
 struct MachineOptions {
     std::string board = "raspi2b";
     bool strict_mmio = false;
-    uint64_t max_insns = 0;        ///< 0 = no limit
-    std::string uart = "stdio";    ///< "stdio", "none" or a file path
+    uint64_t max_insns = 0;          ///< 0 = no limit
+    std::string uart = "stdio";      ///< "stdio", "none" or a file path
     std::string uart_input = "none"; ///< "none", "stdin" or a file path
-    bool reboot = false;           ///< a watchdog reset restarts the machine, not the run
+    bool reboot = false;             ///< a watchdog reset restarts the machine, not the run
 };
 
 /// Why a run ended, and the process exit status it maps to.

@@ -10,10 +10,10 @@ namespace piemu {
 // ARMv8 AArch32 additions (CRC32, the v8 barriers, LDA/STL) are Unicorn's A7 set.
 const std::vector<BoardInfo>& boards() {
     static const std::vector<BoardInfo> list = {
-        {"raspi2b", "Raspberry Pi 2 Model B (BCM2836, 4x Cortex-A7, 1 GiB)", 1u << 30,
-         900'000'000, 0x3f000000, 19'200'000, 4, 0x80000f00},
-        {"raspi3b", "Raspberry Pi 3 Model B (BCM2837, 4x Cortex-A53 in AArch32, 1 GiB)",
-         1u << 30, 1'200'000'000, 0x3f000000, 19'200'000, 4, 0x80000000},
+        {"raspi2b", "Raspberry Pi 2 Model B (BCM2836, 4x Cortex-A7, 1 GiB)", 1u << 30, 900'000'000,
+         0x3f000000, 19'200'000, 4, 0x80000f00},
+        {"raspi3b", "Raspberry Pi 3 Model B (BCM2837, 4x Cortex-A53 in AArch32, 1 GiB)", 1u << 30,
+         1'200'000'000, 0x3f000000, 19'200'000, 4, 0x80000000},
     };
     return list;
 }

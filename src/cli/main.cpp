@@ -69,10 +69,10 @@ int cmd_run(const RunArgs& a) {
     if (a.stats) {
         // Deterministic numbers only: the determinism tests compare this line.
         uint64_t ns = machine->clock().now_ns();
-        std::fprintf(stderr, "piemu: stats: %llu instructions, %llu cycles, %llu.%09llu s virtual\n",
-                     (unsigned long long)machine->instructions(),
-                     (unsigned long long)machine->clock().now(),
-                     (unsigned long long)(ns / 1000000000), (unsigned long long)(ns % 1000000000));
+        std::fprintf(
+            stderr, "piemu: stats: %llu instructions, %llu cycles, %llu.%09llu s virtual\n",
+            (unsigned long long)machine->instructions(), (unsigned long long)machine->clock().now(),
+            (unsigned long long)(ns / 1000000000), (unsigned long long)(ns % 1000000000));
     }
     using Kind = piemu::RunOutcome::Kind;
     if (outcome.kind == Kind::PowerOff || outcome.kind == Kind::Reset) {
@@ -133,12 +133,13 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     run_cmd->add_option("--max-insns", run.machine.max_insns,
                         "Stop after N guest instructions (exit status 124); 0 = no limit");
-    run_cmd->add_option("--uart", run.machine.uart,
-                        "Where PL011 output goes: stdio, none, or a file")
+    run_cmd
+        ->add_option("--uart", run.machine.uart, "Where PL011 output goes: stdio, none, or a file")
         ->capture_default_str();
-    run_cmd->add_option("--uart-input", run.machine.uart_input,
-                        "What the PL011 receives: none, stdin, or a file (read at the "
-                        "UART's baud rate in virtual time)")
+    run_cmd
+        ->add_option("--uart-input", run.machine.uart_input,
+                     "What the PL011 receives: none, stdin, or a file (read at the "
+                     "UART's baud rate in virtual time)")
         ->capture_default_str();
     run_cmd->add_option("--load-addr", run.load_addr,
                         "Load address of a raw (non-ELF) image [default: 0x8000]");

@@ -16,20 +16,27 @@ namespace {
 constexpr uint32_t kExcpSwi = 2, kExcpPrefetchAbort = 3, kExcpDataAbort = 4, kExcpBkpt = 7;
 constexpr uint32_t kExcpSmc = 13;
 
-constexpr int kRegIds[16] = {UC_ARM_REG_R0,  UC_ARM_REG_R1,  UC_ARM_REG_R2,  UC_ARM_REG_R3,
-                             UC_ARM_REG_R4,  UC_ARM_REG_R5,  UC_ARM_REG_R6,  UC_ARM_REG_R7,
-                             UC_ARM_REG_R8,  UC_ARM_REG_R9,  UC_ARM_REG_R10, UC_ARM_REG_R11,
-                             UC_ARM_REG_R12, UC_ARM_REG_SP,  UC_ARM_REG_LR,  UC_ARM_REG_PC};
+constexpr int kRegIds[16] = {UC_ARM_REG_R0,  UC_ARM_REG_R1, UC_ARM_REG_R2,  UC_ARM_REG_R3,
+                             UC_ARM_REG_R4,  UC_ARM_REG_R5, UC_ARM_REG_R6,  UC_ARM_REG_R7,
+                             UC_ARM_REG_R8,  UC_ARM_REG_R9, UC_ARM_REG_R10, UC_ARM_REG_R11,
+                             UC_ARM_REG_R12, UC_ARM_REG_SP, UC_ARM_REG_LR,  UC_ARM_REG_PC};
 
 uint32_t exc_vector_offset(ExceptionType t) {
     switch (t) {
-    case ExceptionType::Reset: return 0x00;
-    case ExceptionType::Undefined: return 0x04;
-    case ExceptionType::Svc: return 0x08;
-    case ExceptionType::PrefetchAbort: return 0x0c;
-    case ExceptionType::DataAbort: return 0x10;
-    case ExceptionType::Irq: return 0x18;
-    case ExceptionType::Fiq: return 0x1c;
+    case ExceptionType::Reset:
+        return 0x00;
+    case ExceptionType::Undefined:
+        return 0x04;
+    case ExceptionType::Svc:
+        return 0x08;
+    case ExceptionType::PrefetchAbort:
+        return 0x0c;
+    case ExceptionType::DataAbort:
+        return 0x10;
+    case ExceptionType::Irq:
+        return 0x18;
+    case ExceptionType::Fiq:
+        return 0x1c;
     }
     return 0;
 }
@@ -37,28 +44,44 @@ uint32_t exc_vector_offset(ExceptionType t) {
 
 const char* mode_name(uint32_t m) {
     switch (m & psr::M) {
-    case 0x10: return "USER_32";
-    case 0x11: return "FIQ_32";
-    case 0x12: return "IRQ_32";
-    case 0x13: return "SVC_32";
-    case 0x16: return "MON_32";
-    case 0x17: return "ABT_32";
-    case 0x1a: return "HYP_32";
-    case 0x1b: return "UND_32";
-    case 0x1f: return "SYSTEM_32";
+    case 0x10:
+        return "USER_32";
+    case 0x11:
+        return "FIQ_32";
+    case 0x12:
+        return "IRQ_32";
+    case 0x13:
+        return "SVC_32";
+    case 0x16:
+        return "MON_32";
+    case 0x17:
+        return "ABT_32";
+    case 0x1a:
+        return "HYP_32";
+    case 0x1b:
+        return "UND_32";
+    case 0x1f:
+        return "SYSTEM_32";
     }
     return "UK_32";
 }
 
 const char* exception_name(ExceptionType t) {
     switch (t) {
-    case ExceptionType::Reset: return "reset";
-    case ExceptionType::Undefined: return "undef";
-    case ExceptionType::Svc: return "svc";
-    case ExceptionType::PrefetchAbort: return "pabt";
-    case ExceptionType::DataAbort: return "dabt";
-    case ExceptionType::Irq: return "irq";
-    case ExceptionType::Fiq: return "fiq";
+    case ExceptionType::Reset:
+        return "reset";
+    case ExceptionType::Undefined:
+        return "undef";
+    case ExceptionType::Svc:
+        return "svc";
+    case ExceptionType::PrefetchAbort:
+        return "pabt";
+    case ExceptionType::DataAbort:
+        return "dabt";
+    case ExceptionType::Irq:
+        return "irq";
+    case ExceptionType::Fiq:
+        return "fiq";
     }
     return "?";
 }
@@ -170,10 +193,9 @@ struct CoreHooks {
             e.addr = ~0u;
     }
 
-    static bool tlb_fill(uc_engine*, uint64_t vaddr, uc_mem_type type, uc_tlb_entry* e,
-                         void* ud) {
+    static bool tlb_fill(uc_engine*, uint64_t vaddr, uc_mem_type type, uc_tlb_entry* e, void* ud) {
         auto* c = static_cast<ArmCore*>(ud);
-        Access acc = type == UC_MEM_WRITE ? Access::Write
+        Access acc = type == UC_MEM_WRITE   ? Access::Write
                      : type == UC_MEM_FETCH ? Access::Fetch
                                             : Access::Read;
         bool priv = (c->mode() != uint32_t(CpuMode::Usr));
@@ -202,7 +224,8 @@ ArmCore::~ArmCore() {
 
 ErrorOr<void> ArmCore::init() {
     if (uc_err e = uc_open(UC_ARCH_ARM, UC_MODE_ARM, &uc_))
-        return Error{fmt::format("cpu{}: cannot create Unicorn engine: {}", index_, uc_strerror(e))};
+        return Error{
+            fmt::format("cpu{}: cannot create Unicorn engine: {}", index_, uc_strerror(e))};
     uc_ctl_set_cpu_model(uc_, UC_CPU_ARM_CORTEX_A7);
     // Our own translation-table walk (translate()) so faults carry exact status codes.
     uc_ctl_tlb_mode(uc_, UC_TLB_VIRTUAL);
@@ -214,8 +237,7 @@ ErrorOr<void> ArmCore::init() {
     uc_hook h;
     if (uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(CoreHooks::block), this, 1,
                     0) ||
-        uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(CoreHooks::intr), this, 1,
-                    0) ||
+        uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(CoreHooks::intr), this, 1, 0) ||
         uc_hook_add(uc_, &h, UC_HOOK_TLB_FILL, reinterpret_cast<void*>(CoreHooks::tlb_fill), this,
                     1, 0))
         return Error{fmt::format("cpu{}: cannot install Unicorn hooks", index_)};
@@ -260,7 +282,9 @@ uint32_t ArmCore::cpsr() const {
     return v;
 }
 
-void ArmCore::set_cpsr(uint32_t value) { uc_reg_write(uc_, UC_ARM_REG_CPSR, &value); }
+void ArmCore::set_cpsr(uint32_t value) {
+    uc_reg_write(uc_, UC_ARM_REG_CPSR, &value);
+}
 
 uint32_t ArmCore::spsr() const {
     uint32_t v = 0;
@@ -268,7 +292,9 @@ uint32_t ArmCore::spsr() const {
     return v;
 }
 
-void ArmCore::set_spsr(uint32_t value) { uc_reg_write(uc_, UC_ARM_REG_SPSR, &value); }
+void ArmCore::set_spsr(uint32_t value) {
+    uc_reg_write(uc_, UC_ARM_REG_SPSR, &value);
+}
 
 uint32_t ArmCore::banked_sp(CpuMode m) {
     uint32_t old = cpsr(), pc_save = pc();
@@ -320,8 +346,7 @@ uint32_t ArmCore::cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2)
     return uint32_t(r.val);
 }
 
-void ArmCore::set_cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2,
-                       uint32_t value) {
+void ArmCore::set_cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2, uint32_t value) {
     uc_arm_cp_reg r{};
     r.cp = 15;
     r.crn = crn;
@@ -340,8 +365,8 @@ void ArmCore::sync_alignment_checking() {
         return;
     if (want) {
         uc_hook h = 0;
-        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(CoreHooks::align_check), this,
-                    1, 0);
+        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(CoreHooks::align_check), this, 1,
+                    0);
         align_hook_ = h;
     } else {
         uc_hook_del(uc_, align_hook_);
@@ -359,14 +384,22 @@ bool tvm_trapped(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2) {
     if (opc1 != 0)
         return false;
     switch (crn) {
-    case 1: return crm == 0 && opc2 == 0;                     // SCTLR
-    case 2: return crm == 0 && opc2 <= 2;                     // TTBR0, TTBR1, TTBCR
-    case 3: return crm == 0 && opc2 == 0;                     // DACR
-    case 5: return crm <= 1 && opc2 <= 1;                     // DFSR IFSR ADFSR AIFSR
-    case 6: return crm == 0 && (opc2 == 0 || opc2 == 2);      // DFAR, IFAR
-    case 10: return (crm == 2 || crm == 3) && opc2 <= 1;      // PRRR NMRR AMAIR0/1
-    case 13: return crm == 0 && opc2 == 1;                    // CONTEXTIDR
-    default: return false;
+    case 1:
+        return crm == 0 && opc2 == 0; // SCTLR
+    case 2:
+        return crm == 0 && opc2 <= 2; // TTBR0, TTBR1, TTBCR
+    case 3:
+        return crm == 0 && opc2 == 0; // DACR
+    case 5:
+        return crm <= 1 && opc2 <= 1; // DFSR IFSR ADFSR AIFSR
+    case 6:
+        return crm == 0 && (opc2 == 0 || opc2 == 2); // DFAR, IFAR
+    case 10:
+        return (crm == 2 || crm == 3) && opc2 <= 1; // PRRR NMRR AMAIR0/1
+    case 13:
+        return crm == 0 && opc2 == 1; // CONTEXTIDR
+    default:
+        return false;
     }
 }
 
@@ -657,8 +690,7 @@ StopInfo ArmCore::run() {
             // The walk saw only the 1 KiB page; the decoded address gives the byte.
             // An access that starts below the page faults at the page's first byte.
             MemAccessInfo m = decode_mem_access(*this, now_pc, s.thumb);
-            s.far = (m.valid && (m.address & ~0x3ffu) == tlb_fault_.va) ? m.address
-                                                                         : tlb_fault_.va;
+            s.far = (m.valid && (m.address & ~0x3ffu) == tlb_fault_.va) ? m.address : tlb_fault_.va;
             s.fsr = tlb_fault_.fsr | (tlb_fault_.access == Access::Write ? fsc::WnR : 0);
         }
         tlb_fault_.valid = false;
@@ -681,8 +713,8 @@ StopInfo ArmCore::run() {
                 continue;
             if (!fetch_insn(now_pc - back, t, prev, sz) || sz != back)
                 continue;
-            bool wfi = t ? (prev == 0xbf30 || prev == 0xf3af8003)
-                         : ((prev & 0x0fffffff) == 0x0320f003);
+            bool wfi =
+                t ? (prev == 0xbf30 || prev == 0xf3af8003) : ((prev & 0x0fffffff) == 0x0320f003);
             if (wfi) {
                 s.reason = StopReason::Wfi;
                 s.pc = now_pc - back;

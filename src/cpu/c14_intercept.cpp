@@ -52,7 +52,7 @@ bool decode_c14(uint32_t insn, unsigned size, CpAccess& a) {
 } // namespace
 
 ArmCore::C14Result ArmCore::emulate_c14(uint32_t pc, bool thumb, uint32_t insn, unsigned size,
-                                         bool in_hook) {
+                                        bool in_hook) {
     CpAccess a;
     if (!decode_c14(insn, size, a))
         return C14Result::NotC14;
@@ -101,8 +101,10 @@ void ArmCore::c14_hook(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
     if (!c->fetch_insn(uint32_t(addr), thumb, insn, size))
         return;
     switch (c->emulate_c14(uint32_t(addr), thumb, insn, size, true)) {
-    case ArmCore::C14Result::NotC14: return; // the code at this address changed
-    case ArmCore::C14Result::Done: return;   // PC moved past it
+    case ArmCore::C14Result::NotC14:
+        return; // the code at this address changed
+    case ArmCore::C14Result::Done:
+        return; // PC moved past it
     case ArmCore::C14Result::Undefined: {
         StopInfo s;
         s.reason = StopReason::Undefined;
@@ -117,7 +119,6 @@ void ArmCore::c14_hook(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
     }
     }
 }
-
 
 void ArmCore::scan_block_for_c14(uint32_t addr, uint32_t size, bool thumb) {
     uint32_t it = 0; // ITSTATE as the scan walks Thumb code (0 outside IT blocks)
@@ -140,7 +141,7 @@ void ArmCore::scan_block_for_c14(uint32_t addr, uint32_t size, bool thumb) {
         }
         // IT instruction: 0xbfXY with a non-zero mask Y starts a block.
         it = (thumb && sz == 2 && (insn & 0xff00) == 0xbf00 && (insn & 0xf)) ? (insn & 0xff)
-                                                                            : next_it;
+                                                                             : next_it;
         off += sz;
     }
 }
@@ -150,8 +151,7 @@ void ArmCore::install_pending_c14_hooks() {
         if (c14_hooks_.count(addr))
             continue;
         uc_hook h = 0;
-        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(c14_hook), this,
-                    addr, addr);
+        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(c14_hook), this, addr, addr);
         c14_hooks_.emplace(addr, h);
         // Drop the translation that lacks the hook (a block may cover the address
         // under several start addresses: drop the whole page's worth around it).

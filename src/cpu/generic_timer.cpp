@@ -8,8 +8,7 @@ namespace {
 constexpr uint32_t kUsr = 0x10, kHyp = 0x1a;
 constexpr uint32_t kCtlEnable = 1, kCtlImask = 2, kCtlIstatus = 4;
 // CNTKCTL bits (B4.1.26): PL0 access to the counters and timers.
-constexpr uint32_t kPl0pcten = 1u << 0, kPl0vcten = 1u << 1, kPl0vten = 1u << 8,
-                   kPl0pten = 1u << 9;
+constexpr uint32_t kPl0pcten = 1u << 0, kPl0vcten = 1u << 1, kPl0vten = 1u << 8, kPl0pten = 1u << 9;
 } // namespace
 
 GenericTimer::GenericTimer(unsigned core, VirtualClock& clock, uint64_t counter_hz)
@@ -58,9 +57,7 @@ void GenericTimer::update() {
 
 GenericTimer::Result GenericTimer::access(const CpAccess& a, uint32_t mode, uint64_t& value) {
     const bool usr = mode == kUsr, hyp = mode == kHyp;
-    auto ctl_value = [&](Which w) {
-        return uint64_t(t_[w].ctl | (istatus(w) ? kCtlIstatus : 0));
-    };
+    auto ctl_value = [&](Which w) { return uint64_t(t_[w].ctl | (istatus(w) ? kCtlIstatus : 0)); };
     auto tval = [&](Which w) { return uint64_t(uint32_t(t_[w].cval - count(w))); };
     auto set_tval = [&](Which w, uint64_t v) {
         // TVAL is a signed 32-bit view of CVAL - count (B8.1.5).
@@ -118,7 +115,8 @@ GenericTimer::Result GenericTimer::access(const CpAccess& a, uint32_t mode, uint
                 reprogram(kHyp);
             }
             return Result::Ok;
-        default: return Result::Undefined;
+        default:
+            return Result::Undefined;
         }
     }
 
@@ -179,7 +177,8 @@ GenericTimer::Result GenericTimer::access(const CpAccess& a, uint32_t mode, uint
             a.read ? void(value = ctl_value(w)) : set_ctl(w, value);
         return Result::Ok;
     }
-    default: return Result::Undefined;
+    default:
+        return Result::Undefined;
     }
 }
 

@@ -26,10 +26,14 @@ int reg_index(arm_reg r) {
     if (r >= ARM_REG_R0 && r <= ARM_REG_R12)
         return r - ARM_REG_R0;
     switch (r) {
-    case ARM_REG_SP: return 13;
-    case ARM_REG_LR: return 14;
-    case ARM_REG_PC: return 15;
-    default: return -1;
+    case ARM_REG_SP:
+        return 13;
+    case ARM_REG_LR:
+        return 14;
+    case ARM_REG_PC:
+        return 15;
+    default:
+        return -1;
     }
 }
 
@@ -44,11 +48,17 @@ uint32_t read_reg(const ArmCore& core, arm_reg r, uint32_t pc, bool thumb) {
 
 uint32_t apply_shift(uint32_t v, arm_shifter type, unsigned amount) {
     switch (type) {
-    case ARM_SFT_LSL: return amount >= 32 ? 0 : v << amount;
-    case ARM_SFT_LSR: return amount >= 32 ? 0 : v >> amount;
-    case ARM_SFT_ASR: return amount >= 32 ? uint32_t(int32_t(v) >> 31) : uint32_t(int32_t(v) >> amount);
-    case ARM_SFT_ROR: amount &= 31; return amount ? (v >> amount) | (v << (32 - amount)) : v;
-    default: return v;
+    case ARM_SFT_LSL:
+        return amount >= 32 ? 0 : v << amount;
+    case ARM_SFT_LSR:
+        return amount >= 32 ? 0 : v >> amount;
+    case ARM_SFT_ASR:
+        return amount >= 32 ? uint32_t(int32_t(v) >> 31) : uint32_t(int32_t(v) >> amount);
+    case ARM_SFT_ROR:
+        amount &= 31;
+        return amount ? (v >> amount) | (v << (32 - amount)) : v;
+    default:
+        return v;
     }
 }
 
@@ -59,23 +69,66 @@ struct Kind {
 
 bool classify(unsigned id, Kind& k) {
     switch (id) {
-    case ARM_INS_LDR: case ARM_INS_LDRT: case ARM_INS_LDREX: case ARM_INS_LDA:
-    case ARM_INS_LDAEX: k = {false, 4}; return true;
-    case ARM_INS_LDRB: case ARM_INS_LDRBT: case ARM_INS_LDRSB: case ARM_INS_LDRSBT:
-    case ARM_INS_LDREXB: k = {false, 1}; return true;
-    case ARM_INS_LDRH: case ARM_INS_LDRHT: case ARM_INS_LDRSH: case ARM_INS_LDRSHT:
-    case ARM_INS_LDREXH: k = {false, 2}; return true;
-    case ARM_INS_LDRD: case ARM_INS_LDREXD: k = {false, 8}; return true;
-    case ARM_INS_STR: case ARM_INS_STRT: case ARM_INS_STREX: case ARM_INS_STL:
-    case ARM_INS_STLEX: k = {true, 4}; return true;
-    case ARM_INS_STRB: case ARM_INS_STRBT: case ARM_INS_STREXB: k = {true, 1}; return true;
-    case ARM_INS_STRH: case ARM_INS_STRHT: case ARM_INS_STREXH: k = {true, 2}; return true;
-    case ARM_INS_STRD: case ARM_INS_STREXD: k = {true, 8}; return true;
-    case ARM_INS_SWP: k = {false, 4}; return true;
-    case ARM_INS_SWPB: k = {false, 1}; return true;
-    case ARM_INS_VLDR: k = {false, 4}; return true;
-    case ARM_INS_VSTR: k = {true, 4}; return true;
-    default: return false;
+    case ARM_INS_LDR:
+    case ARM_INS_LDRT:
+    case ARM_INS_LDREX:
+    case ARM_INS_LDA:
+    case ARM_INS_LDAEX:
+        k = {false, 4};
+        return true;
+    case ARM_INS_LDRB:
+    case ARM_INS_LDRBT:
+    case ARM_INS_LDRSB:
+    case ARM_INS_LDRSBT:
+    case ARM_INS_LDREXB:
+        k = {false, 1};
+        return true;
+    case ARM_INS_LDRH:
+    case ARM_INS_LDRHT:
+    case ARM_INS_LDRSH:
+    case ARM_INS_LDRSHT:
+    case ARM_INS_LDREXH:
+        k = {false, 2};
+        return true;
+    case ARM_INS_LDRD:
+    case ARM_INS_LDREXD:
+        k = {false, 8};
+        return true;
+    case ARM_INS_STR:
+    case ARM_INS_STRT:
+    case ARM_INS_STREX:
+    case ARM_INS_STL:
+    case ARM_INS_STLEX:
+        k = {true, 4};
+        return true;
+    case ARM_INS_STRB:
+    case ARM_INS_STRBT:
+    case ARM_INS_STREXB:
+        k = {true, 1};
+        return true;
+    case ARM_INS_STRH:
+    case ARM_INS_STRHT:
+    case ARM_INS_STREXH:
+        k = {true, 2};
+        return true;
+    case ARM_INS_STRD:
+    case ARM_INS_STREXD:
+        k = {true, 8};
+        return true;
+    case ARM_INS_SWP:
+        k = {false, 4};
+        return true;
+    case ARM_INS_SWPB:
+        k = {false, 1};
+        return true;
+    case ARM_INS_VLDR:
+        k = {false, 4};
+        return true;
+    case ARM_INS_VSTR:
+        k = {true, 4};
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -112,22 +165,54 @@ MemAccessInfo decode_mem_access(const ArmCore& core, uint32_t pc, bool thumb) {
         out = {true, write, lowest, bytes, 4, 0xe};
     };
     switch (id) {
-    case ARM_INS_LDM: block(false, 1, false, 1); break;
-    case ARM_INS_LDMIB: block(false, 1, true, 1); break;
-    case ARM_INS_LDMDA: block(false, -1, false, 1); break;
-    case ARM_INS_LDMDB: block(false, -1, true, 1); break;
-    case ARM_INS_STM: block(true, 1, false, 1); break;
-    case ARM_INS_STMIB: block(true, 1, true, 1); break;
-    case ARM_INS_STMDA: block(true, -1, false, 1); break;
-    case ARM_INS_STMDB: block(true, -1, true, 1); break;
-    case ARM_INS_PUSH: block(true, -1, true, 0); break;
-    case ARM_INS_POP: block(false, 1, false, 0); break;
-    case ARM_INS_VLDMIA: block(false, 1, false, 1); break;
-    case ARM_INS_VSTMIA: block(true, 1, false, 1); break;
-    case ARM_INS_VLDMDB: block(false, -1, true, 1); break;
-    case ARM_INS_VSTMDB: block(true, -1, true, 1); break;
-    case ARM_INS_VPUSH: block(true, -1, true, 0); break;
-    case ARM_INS_VPOP: block(false, 1, false, 0); break;
+    case ARM_INS_LDM:
+        block(false, 1, false, 1);
+        break;
+    case ARM_INS_LDMIB:
+        block(false, 1, true, 1);
+        break;
+    case ARM_INS_LDMDA:
+        block(false, -1, false, 1);
+        break;
+    case ARM_INS_LDMDB:
+        block(false, -1, true, 1);
+        break;
+    case ARM_INS_STM:
+        block(true, 1, false, 1);
+        break;
+    case ARM_INS_STMIB:
+        block(true, 1, true, 1);
+        break;
+    case ARM_INS_STMDA:
+        block(true, -1, false, 1);
+        break;
+    case ARM_INS_STMDB:
+        block(true, -1, true, 1);
+        break;
+    case ARM_INS_PUSH:
+        block(true, -1, true, 0);
+        break;
+    case ARM_INS_POP:
+        block(false, 1, false, 0);
+        break;
+    case ARM_INS_VLDMIA:
+        block(false, 1, false, 1);
+        break;
+    case ARM_INS_VSTMIA:
+        block(true, 1, false, 1);
+        break;
+    case ARM_INS_VLDMDB:
+        block(false, -1, true, 1);
+        break;
+    case ARM_INS_VSTMDB:
+        block(true, -1, true, 1);
+        break;
+    case ARM_INS_VPUSH:
+        block(true, -1, true, 0);
+        break;
+    case ARM_INS_VPOP:
+        block(false, 1, false, 0);
+        break;
     default: {
         Kind k;
         if (!classify(id, k))
@@ -177,14 +262,29 @@ bool condition_passed(unsigned cond, uint32_t cpsr) {
     bool n = cpsr & psr::N, z = cpsr & psr::Z, c = cpsr & psr::C, v = cpsr & psr::V;
     bool r;
     switch (cond >> 1) {
-    case 0: r = z; break;
-    case 1: r = c; break;
-    case 2: r = n; break;
-    case 3: r = v; break;
-    case 4: r = c && !z; break;
-    case 5: r = n == v; break;
-    case 6: r = !z && n == v; break;
-    default: return true; // AL (and the unconditional 0b1111 space)
+    case 0:
+        r = z;
+        break;
+    case 1:
+        r = c;
+        break;
+    case 2:
+        r = n;
+        break;
+    case 3:
+        r = v;
+        break;
+    case 4:
+        r = c && !z;
+        break;
+    case 5:
+        r = n == v;
+        break;
+    case 6:
+        r = !z && n == v;
+        break;
+    default:
+        return true; // AL (and the unconditional 0b1111 space)
     }
     return (cond & 1) ? !r : r;
 }

@@ -10,8 +10,8 @@ namespace piemu {
 class ArmCore;
 
 struct MemAccessInfo {
-    bool valid = false;  ///< the instruction is a load/store we understood
-    bool write = false;  ///< it writes memory
+    bool valid = false;   ///< the instruction is a load/store we understood
+    bool write = false;   ///< it writes memory
     uint32_t address = 0; ///< the lowest address it accesses
     uint32_t length = 0;  ///< bytes accessed from `address`
     /// Alignment the access needs when SCTLR.A is set (ARM ARM A3.2.1): 1 for
@@ -26,8 +26,12 @@ struct MemAccessInfo {
 bool condition_passed(unsigned cond, uint32_t cpsr);
 
 /// ITSTATE from the CPSR (IT[7:2] in bits 15:10, IT[1:0] in bits 26:25).
-inline uint32_t itstate(uint32_t cpsr) { return ((cpsr >> 8) & 0xfc) | ((cpsr >> 25) & 3); }
-inline bool in_it_block(uint32_t cpsr) { return (itstate(cpsr) & 0xf) != 0; }
+inline uint32_t itstate(uint32_t cpsr) {
+    return ((cpsr >> 8) & 0xfc) | ((cpsr >> 25) & 3);
+}
+inline bool in_it_block(uint32_t cpsr) {
+    return (itstate(cpsr) & 0xf) != 0;
+}
 /// The condition an instruction executes under: its cond field in ARM state, the
 /// IT block's in Thumb state (AL outside IT blocks).
 inline unsigned insn_condition(uint32_t insn, bool thumb, uint32_t cpsr) {

@@ -29,21 +29,32 @@ Perm ap_perms(unsigned ap, bool afe, bool privileged) {
     if (afe) {
         // AP[0] is the access flag; AP[2:1] give the permissions.
         switch ((ap >> 1) & 3) {
-        case 0: return privileged ? Perm{true, true} : Perm{false, false};
-        case 1: return {true, true};
-        case 2: return privileged ? Perm{true, false} : Perm{false, false};
-        default: return {true, false};
+        case 0:
+            return privileged ? Perm{true, true} : Perm{false, false};
+        case 1:
+            return {true, true};
+        case 2:
+            return privileged ? Perm{true, false} : Perm{false, false};
+        default:
+            return {true, false};
         }
     }
     switch (ap & 7) {
-    case 0: return {false, false};
-    case 1: return privileged ? Perm{true, true} : Perm{false, false};
-    case 2: return privileged ? Perm{true, true} : Perm{true, false};
-    case 3: return {true, true};
-    case 5: return privileged ? Perm{true, false} : Perm{false, false};
+    case 0:
+        return {false, false};
+    case 1:
+        return privileged ? Perm{true, true} : Perm{false, false};
+    case 2:
+        return privileged ? Perm{true, true} : Perm{true, false};
+    case 3:
+        return {true, true};
+    case 5:
+        return privileged ? Perm{true, false} : Perm{false, false};
     case 6:
-    case 7: return {true, false};
-    default: return {false, false}; // 0b100 is reserved
+    case 7:
+        return {true, false};
+    default:
+        return {false, false}; // 0b100 is reserved
     }
 }
 
@@ -142,17 +153,15 @@ Translation ArmCore::translate(uint32_t va, Access access, bool privileged) cons
 
     Perm p = dom == 3 ? Perm{true, true} : ap_perms(ap, afe, privileged);
     bool exec = p.read && (dom == 3 || !xn) && !(privileged && pxn && dom != 3);
-    bool allowed = access == Access::Read    ? p.read
-                   : access == Access::Write ? p.write
-                                             : exec;
+    bool allowed = access == Access::Read ? p.read : access == Access::Write ? p.write : exec;
     if (!allowed) {
         t.fsr = (page ? fsc::PermissionPage : fsc::PermissionSection) | (domain << 4);
         return t;
     }
     t.ok = true;
     t.pa = pa;
-    t.perms = (p.read ? UC_PROT_READ : 0) | (p.write ? UC_PROT_WRITE : 0) |
-              (exec ? UC_PROT_EXEC : 0);
+    t.perms =
+        (p.read ? UC_PROT_READ : 0) | (p.write ? UC_PROT_WRITE : 0) | (exec ? UC_PROT_EXEC : 0);
     return t;
 }
 

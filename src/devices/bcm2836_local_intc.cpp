@@ -145,8 +145,8 @@ void Bcm2836LocalIntc::Inputs::set_irq_input(unsigned input, bool level) {
         assert(core < s.cores_ && (line <= kSrcCntv || line == kSrcPmu) &&
                "local intc input out of range: board wiring bug");
         if (line == kSrcPmu) {
-            s.pmu_level_ = static_cast<uint8_t>(level ? s.pmu_level_ | bit(core)
-                                                      : s.pmu_level_ & ~bit(core));
+            s.pmu_level_ =
+                static_cast<uint8_t>(level ? s.pmu_level_ | bit(core) : s.pmu_level_ & ~bit(core));
         } else {
             uint8_t& l = s.timer_level_[core];
             l = static_cast<uint8_t>(level ? l | bit(line) : l & ~bit(line));
@@ -402,8 +402,8 @@ ErrorOr<unsigned> Bcm2836LocalIntc::xlate(std::span<const uint32_t> cells, unsig
         return Error{"local_intc interrupt specifier has " + std::to_string(cells.size()) +
                      " cells; expected 2 (<hwirq flags>)"};
     uint32_t hwirq = cells[0];
-    std::string where = "local_intc interrupt <" + std::to_string(hwirq) + " " +
-                        std::to_string(cells[1]) + ">: ";
+    std::string where =
+        "local_intc interrupt <" + std::to_string(hwirq) + " " + std::to_string(cells[1]) + ">: ";
     if (hwirq <= kSrcCntv || hwirq == kSrcPmu) {
         if (cpu >= cores_)
             return Error{where + "cpu " + std::to_string(cpu) + " is not wired (" +

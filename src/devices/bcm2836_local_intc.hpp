@@ -44,24 +44,24 @@ class Bcm2836LocalIntc final : public Device, public InterruptController {
 public:
     /// Register offsets, QA7 4.1 table. All 32 bits; per-core registers repeat at +4.
     enum class Reg : uint32_t {
-        Control = 0x00,            ///< RW: core timer from APB [8] (0 crystal), +2 [9]
-        Prescaler = 0x08,          ///< RW 32: core timer rate = input * value / 2^31
-        GpuRouting = 0x0c,         ///< RW 4: GPU IRQ to core [1:0], GPU FIQ to core [3:2]
-        PmuRoutingSet = 0x10,      ///< W1S 8: PMU of core n to its IRQ [n], FIQ [4+n]; reads the mask
-        PmuRoutingClear = 0x14,    ///< W1C 8: same bits; reads the mask
-        CoreTimerLs = 0x1c,        ///< RW: core timer [31:0]; a read latches [63:32], a write is held
-        CoreTimerMs = 0x20,        ///< RW: read returns the latched [63:32]; a write commits all 64
-        LocalIntRouting = 0x24,    ///< RW 3: local timer to core [1:0], as FIQ [2]
-        AxiCounters = 0x2c,        ///< not modelled (reads 0)
-        AxiIrq = 0x30,             ///< not modelled (reads 0)
-        LocalTimerControl = 0x34,  ///< RW: reload [27:0], enable [28], int enable [29]; RO flag [31]
+        Control = 0x00,         ///< RW: core timer from APB [8] (0 crystal), +2 [9]
+        Prescaler = 0x08,       ///< RW 32: core timer rate = input * value / 2^31
+        GpuRouting = 0x0c,      ///< RW 4: GPU IRQ to core [1:0], GPU FIQ to core [3:2]
+        PmuRoutingSet = 0x10,   ///< W1S 8: PMU of core n to its IRQ [n], FIQ [4+n]; reads the mask
+        PmuRoutingClear = 0x14, ///< W1C 8: same bits; reads the mask
+        CoreTimerLs = 0x1c,     ///< RW: core timer [31:0]; a read latches [63:32], a write is held
+        CoreTimerMs = 0x20,     ///< RW: read returns the latched [63:32]; a write commits all 64
+        LocalIntRouting = 0x24, ///< RW 3: local timer to core [1:0], as FIQ [2]
+        AxiCounters = 0x2c,     ///< not modelled (reads 0)
+        AxiIrq = 0x30,          ///< not modelled (reads 0)
+        LocalTimerControl = 0x34, ///< RW: reload [27:0], enable [28], int enable [29]; RO flag [31]
         LocalTimerWriteFlags = 0x38, ///< WO: 1 to [31] clears the flag, 1 to [30] reloads
-        TimerIntControl0 = 0x40,   ///< RW 8, cores 0-3 at 0x40-0x4c: timer IRQ [3:0], FIQ [7:4]
-        MailboxIntControl0 = 0x50, ///< RW 8, cores 0-3 at 0x50-0x5c: mailbox IRQ [3:0], FIQ [7:4]
-        IrqSource0 = 0x60,         ///< RO, cores 0-3 at 0x60-0x6c: Source bits raising the IRQ
-        FiqSource0 = 0x70,         ///< RO, cores 0-3 at 0x70-0x7c: Source bits raising the FIQ
-        MailboxSet0 = 0x80,        ///< WO, core c mailbox m at 0x80 + 16c + 4m: W1S
-        MailboxClear0 = 0xc0,      ///< RW, core c mailbox m at 0xc0 + 16c + 4m: reads it, W1C
+        TimerIntControl0 = 0x40,     ///< RW 8, cores 0-3 at 0x40-0x4c: timer IRQ [3:0], FIQ [7:4]
+        MailboxIntControl0 = 0x50,   ///< RW 8, cores 0-3 at 0x50-0x5c: mailbox IRQ [3:0], FIQ [7:4]
+        IrqSource0 = 0x60,           ///< RO, cores 0-3 at 0x60-0x6c: Source bits raising the IRQ
+        FiqSource0 = 0x70,           ///< RO, cores 0-3 at 0x70-0x7c: Source bits raising the FIQ
+        MailboxSet0 = 0x80,          ///< WO, core c mailbox m at 0x80 + 16c + 4m: W1S
+        MailboxClear0 = 0xc0,        ///< RW, core c mailbox m at 0xc0 + 16c + 4m: reads it, W1C
     };
     static constexpr uint32_t kMmioSize = 0x100;
     static constexpr unsigned kMaxCores = 4;

@@ -14,8 +14,12 @@ namespace {
 constexpr uint64_t kPage = 1024; // Unicorn's ARM target page (1 KiB)
 constexpr uint64_t kSpace = 1ull << 32;
 
-uint64_t page_down(uint64_t a) { return a & ~(kPage - 1); }
-uint64_t page_up(uint64_t a) { return (a + kPage - 1) & ~(kPage - 1); }
+uint64_t page_down(uint64_t a) {
+    return a & ~(kPage - 1);
+}
+uint64_t page_up(uint64_t a) {
+    return (a + kPage - 1) & ~(kPage - 1);
+}
 
 uint8_t* reserve(uint64_t size) {
     // MAP_NORESERVE: pages become resident only when the guest touches them.
@@ -36,8 +40,7 @@ uint64_t mmio_read_cb(uc_engine*, uint64_t offset, unsigned size, void* ud) {
 
 void mmio_write_cb(uc_engine*, uint64_t offset, unsigned size, uint64_t value, void* ud) {
     auto* w = static_cast<MmioWindow*>(ud);
-    w->bus->mmio_write(w->base + static_cast<uint32_t>(offset), static_cast<uint32_t>(value),
-                       size);
+    w->bus->mmio_write(w->base + static_cast<uint32_t>(offset), static_cast<uint32_t>(value), size);
 }
 
 // Windows handed to Unicorn as callback data must outlive every engine.
@@ -128,8 +131,8 @@ ErrorOr<void> Bus::map_into(uc_engine* uc) {
         windows().push_back(std::make_unique<MmioWindow>(MmioWindow{this, uint32_t(s)}));
         MmioWindow* w = windows().back().get();
         if (uc_err err = uc_mmio_map(uc, s, e - s, mmio_read_cb, w, mmio_write_cb, w))
-            return Error{fmt::format("mapping MMIO 0x{:08x}-0x{:08x}: {}", s, e - 1,
-                                     uc_strerror(err))};
+            return Error{
+                fmt::format("mapping MMIO 0x{:08x}-0x{:08x}: {}", s, e - 1, uc_strerror(err))};
     }
     return {};
 }

@@ -7,7 +7,9 @@ namespace piemu {
 TimerEvent::TimerEvent(VirtualClock& clock, std::string name, std::function<void()> callback)
     : clock_(clock), name_(std::move(name)), callback_(std::move(callback)) {}
 
-TimerEvent::~TimerEvent() { cancel(); }
+TimerEvent::~TimerEvent() {
+    cancel();
+}
 
 void TimerEvent::arm_at(uint64_t when) {
     when_ = when;
@@ -16,7 +18,9 @@ void TimerEvent::arm_at(uint64_t when) {
     clock_.schedule(*this);
 }
 
-void TimerEvent::arm_in(uint64_t delay) { arm_at(clock_.now() + delay); }
+void TimerEvent::arm_in(uint64_t delay) {
+    arm_at(clock_.now() + delay);
+}
 
 void TimerEvent::cancel() {
     if (!armed_)

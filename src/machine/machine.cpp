@@ -94,13 +94,14 @@ ErrorOr<void> Machine::init() {
     setup_firmware_state();
     TRY(connect_uart_input());
 
-    if (auto* wdt = dynamic_cast<Bcm2835PmWdt*>(
-            built_->device_by_compatible("brcm,bcm2835-pm-wdt"))) {
+    if (auto* wdt =
+            dynamic_cast<Bcm2835PmWdt*>(built_->device_by_compatible("brcm,bcm2835-pm-wdt"))) {
         wdt->set_reset_handler([this](ResetKind kind) {
-            pending_exit_ = kind == ResetKind::PowerOff
-                                ? RunOutcome{RunOutcome::Kind::PowerOff, kExitOk, "guest powered off"}
-                                : RunOutcome{RunOutcome::Kind::Reset, kExitOk,
-                                             "guest reset the board (watchdog)"};
+            pending_exit_ =
+                kind == ResetKind::PowerOff
+                    ? RunOutcome{RunOutcome::Kind::PowerOff, kExitOk, "guest powered off"}
+                    : RunOutcome{RunOutcome::Kind::Reset, kExitOk,
+                                 "guest reset the board (watchdog)"};
         });
     }
 
@@ -253,9 +254,11 @@ std::optional<RunOutcome> Machine::idle_until_event() {
 
 std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
     switch (s.reason) {
-    case StopReason::Yield: return std::nullopt;
+    case StopReason::Yield:
+        return std::nullopt;
     case StopReason::Wfi:
-    case StopReason::Wfe: return idle_until_event();
+    case StopReason::Wfe:
+        return idle_until_event();
     case StopReason::Svc:
         if (Semihosting::is_semihosting_call(c, s)) {
             if (auto status = semihosting_->handle(c))
@@ -265,9 +268,13 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
         c.take_exception(ExceptionType::Svc, s.pc, s.thumb);
         break;
     case StopReason::Smc: // no Security Extensions for the guest: SMC is UNDEFINED
-    case StopReason::Undefined: c.take_exception(ExceptionType::Undefined, s.pc, s.thumb); break;
+    case StopReason::Undefined:
+        c.take_exception(ExceptionType::Undefined, s.pc, s.thumb);
+        break;
     case StopReason::PrefetchAbort:
-    case StopReason::DataAbort: c.take_abort(s); break;
+    case StopReason::DataAbort:
+        c.take_abort(s);
+        break;
     case StopReason::Error:
         return RunOutcome{RunOutcome::Kind::Fault, kExitUndeliverableFault,
                           fmt::format("cpu{}: emulation failed at 0x{:08x} (Unicorn error {})",

@@ -90,7 +90,7 @@ std::optional<int> Semihosting::handle(ArmCore& core) {
             break;
         FILE* out = a[0] < handles_.size() && handles_[a[0]] == Stream::Out   ? console_
                     : a[0] < handles_.size() && handles_[a[0]] == Stream::Err ? stderr
-                                                                               : nullptr;
+                                                                              : nullptr;
         if (!out) {
             result = a[2];
             break;
@@ -136,13 +136,25 @@ std::optional<int> Semihosting::handle(ArmCore& core) {
         if (args(3))
             result = a[2];
         break;
-    case SYS_READC: result = 0xffffffffu; break;
-    case SYS_ISERROR: result = int32_t(arg) < 0 ? 1 : 0; break;
+    case SYS_READC:
+        result = 0xffffffffu;
+        break;
+    case SYS_ISERROR:
+        result = int32_t(arg) < 0 ? 1 : 0;
+        break;
     case SYS_SEEK:
-    case SYS_FLEN: result = 0xffffffffu; break;
-    case SYS_ERRNO: result = kEBADF; break;
-    case SYS_CLOCK: result = uint32_t(clock_.ticks_at(100)); break; // centiseconds
-    case SYS_TIME: result = uint32_t(clock_.ticks_at(1)); break;    // virtual epoch 0
+    case SYS_FLEN:
+        result = 0xffffffffu;
+        break;
+    case SYS_ERRNO:
+        result = kEBADF;
+        break;
+    case SYS_CLOCK:
+        result = uint32_t(clock_.ticks_at(100));
+        break; // centiseconds
+    case SYS_TIME:
+        result = uint32_t(clock_.ticks_at(1));
+        break; // virtual epoch 0
     case SYS_ELAPSED: {
         uint64_t t = clock_.ticks_at(kTickHz);
         uint32_t w[2] = {uint32_t(t), uint32_t(t >> 32)};
@@ -150,7 +162,9 @@ std::optional<int> Semihosting::handle(ArmCore& core) {
             result = 0;
         break;
     }
-    case SYS_TICKFREQ: result = uint32_t(kTickHz); break;
+    case SYS_TICKFREQ:
+        result = uint32_t(kTickHz);
+        break;
     case SYS_GET_CMDLINE: { // {buffer, length}: an empty command line
         if (!args(2) || a[1] < 1)
             break;

@@ -20,12 +20,12 @@ protected:
     void SetUp() override { ASSERT_FALSE(core.init().is_error()); }
 
     void put(uint32_t addr, std::vector<uint32_t> words) {
-        ASSERT_TRUE(bus.write_phys(addr, {reinterpret_cast<uint8_t*>(words.data()),
-                                          words.size() * 4}));
+        ASSERT_TRUE(
+            bus.write_phys(addr, {reinterpret_cast<uint8_t*>(words.data()), words.size() * 4}));
     }
     void put16(uint32_t addr, std::vector<uint16_t> halves) {
-        ASSERT_TRUE(bus.write_phys(addr, {reinterpret_cast<uint8_t*>(halves.data()),
-                                          halves.size() * 2}));
+        ASSERT_TRUE(
+            bus.write_phys(addr, {reinterpret_cast<uint8_t*>(halves.data()), halves.size() * 2}));
     }
     // Enters `mode` with the given extra CPSR bits, as guest code would be running.
     void enter(CpuMode mode, uint32_t extra = 0) {
@@ -58,15 +58,15 @@ const EntryCase kEntryCases[] = {
 } // namespace
 
 TEST_F(CoreTest, ExceptionEntryFromEveryModeAndState) {
-    const CpuMode sources[] = {CpuMode::Usr, CpuMode::Svc, CpuMode::Sys, CpuMode::Irq,
-                               CpuMode::Und, CpuMode::Abt};
+    const CpuMode sources[] = {CpuMode::Usr, CpuMode::Svc, CpuMode::Sys,
+                               CpuMode::Irq, CpuMode::Und, CpuMode::Abt};
     core.set_cp15(12, 0, 0, 0, 0x00100000); // VBAR
     for (const EntryCase& c : kEntryCases) {
         for (CpuMode from : sources) {
             for (bool thumb : {false, true}) {
-                SCOPED_TRACE(testing::Message() << exception_name(c.type) << " from mode 0x"
-                                                << std::hex << uint32_t(from) << " thumb "
-                                                << thumb);
+                SCOPED_TRACE(testing::Message()
+                             << exception_name(c.type) << " from mode 0x" << std::hex
+                             << uint32_t(from) << " thumb " << thumb);
                 // Flags, Q, GE and an IT state in the old CPSR, all to be saved in SPSR.
                 uint32_t extra = psr::N | psr::C | psr::Q | (0x5u << 16) |
                                  (thumb ? (psr::T | (1u << 25) | (0x08u << 10)) : 0);
@@ -76,8 +76,7 @@ TEST_F(CoreTest, ExceptionEntryFromEveryModeAndState) {
                 uint32_t now = core.cpsr();
                 EXPECT_EQ(now & psr::M, uint32_t(c.target));
                 EXPECT_EQ(core.spsr(), old);
-                EXPECT_EQ(core.reg(14),
-                          0x8000 + (thumb ? c.lr_offset_thumb : c.lr_offset_arm));
+                EXPECT_EQ(core.reg(14), 0x8000 + (thumb ? c.lr_offset_thumb : c.lr_offset_arm));
                 EXPECT_TRUE(now & psr::I);
                 EXPECT_EQ(bool(now & psr::A), c.sets_a);
                 EXPECT_EQ(bool(now & psr::F), c.sets_f);
@@ -328,8 +327,8 @@ TEST_F(CoreTest, GuestSctlrWriteEnablesAlignmentFaults) {
     clock.set_stop_at(VirtualClock::kNever);
     // mrc p15,0,r1,c1,c0,0; orr r1,r1,#2; mcr p15,0,r1,c1,c0,0; isb;
     // mov r2,#0x2000; add r2,r2,#1; mov r0,#7; ldr r0,[r2]
-    put(0x8000, {0xee111f10, 0xe3811002, 0xee011f10, 0xf57ff06f, 0xe3a02a02, 0xe2822001,
-                 0xe3a00007, 0xe5920000});
+    put(0x8000, {0xee111f10, 0xe3811002, 0xee011f10, 0xf57ff06f, 0xe3a02a02, 0xe2822001, 0xe3a00007,
+                 0xe5920000});
     enter(CpuMode::Svc, psr::I | psr::F);
     core.set_pc(0x8000, false);
     EXPECT_FALSE(core.alignment_checking());
@@ -365,8 +364,8 @@ TEST_F(CoreTest, TrappedTtbrAndDacrWritesReachTheRegisters) {
     clock.set_stop_at(VirtualClock::kNever);
     // ldr r0,=0x00c04000 (mov/orr); mcr p15,0,r0,c2,c0,0 (TTBR0); mov r1,#0x55;
     // mcr p15,0,r1,c3,c0,0 (DACR); mcr p15,0,r1,c13,c0,1 (CONTEXTIDR); wfi
-    put(0x8000, {0xe3a00503, 0xe3800901, 0xee020f10, 0xe3a01055, 0xee031f10, 0xee0d1f30,
-                 0xe320f003});
+    put(0x8000,
+        {0xe3a00503, 0xe3800901, 0xee020f10, 0xe3a01055, 0xee031f10, 0xee0d1f30, 0xe320f003});
     enter(CpuMode::Svc, psr::I | psr::F);
     core.set_pc(0x8000, false);
     StopInfo s;

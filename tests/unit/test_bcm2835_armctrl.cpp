@@ -372,10 +372,10 @@ TEST_F(ArmctrlTest, SubWordAndMisalignedAccessesReadZeroAndAreIgnored) {
     EXPECT_EQ(ic.read(0x10, 1), 0u);
     EXPECT_EQ(ic.read(0x10, 2), 0u);
     EXPECT_EQ(ic.read(0x12, 4), 0u);
-    ic.write(0x10, 0xff, 1);          // would enable 7:0 again if taken
-    ic.write(0x1c, 0xff, 1);          // would disable 7:0
-    ic.write(0x1e, 0xffff, 2);        // would disable 31:16
-    ic.write(0x11, 0xffff'ffff, 4);   // misaligned
+    ic.write(0x10, 0xff, 1);        // would enable 7:0 again if taken
+    ic.write(0x1c, 0xff, 1);        // would disable 7:0
+    ic.write(0x1e, 0xffff, 2);      // would disable 31:16
+    ic.write(0x11, 0xffff'ffff, 4); // misaligned
     EXPECT_EQ(rd(Reg::Enable1), 0x0000'00ffu);
 }
 

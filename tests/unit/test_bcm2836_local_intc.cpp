@@ -77,7 +77,9 @@ protected:
         }
         return v;
     }
-    ErrorOr<unsigned> xl(std::vector<uint32_t> cells, unsigned cpu) { return intc.xlate(cells, cpu); }
+    ErrorOr<unsigned> xl(std::vector<uint32_t> cells, unsigned cpu) {
+        return intc.xlate(cells, cpu);
+    }
 };
 
 // ---- reset ----
@@ -321,10 +323,10 @@ TEST_F(LocalIntcTest, PmuInterruptReachesItsOwnCorePerRouting) {
 // ---- source registers ----
 
 TEST_F(LocalIntcTest, IrqAndFiqSourceRegistersCombineEverySourceOfTheCore) {
-    wr(kTimerCtl, 0x21);                 // CNTPS IRQ, CNTPNS FIQ
-    wr(kMboxCtl, 0x42);                  // mailbox 1 IRQ, mailbox 2 FIQ
-    wr(Reg::PmuRoutingSet, 0x1);         // PMU IRQ
-    wr(Reg::LocalIntRouting, 0x0);       // local timer IRQ to core 0
+    wr(kTimerCtl, 0x21);           // CNTPS IRQ, CNTPNS FIQ
+    wr(kMboxCtl, 0x42);            // mailbox 1 IRQ, mailbox 2 FIQ
+    wr(Reg::PmuRoutingSet, 0x1);   // PMU IRQ
+    wr(Reg::LocalIntRouting, 0x0); // local timer IRQ to core 0
     wr(Reg::LocalTimerControl, 0x3000'0001);
     line(in(0, 0), true);
     line(in(0, 1), true);
@@ -490,9 +492,9 @@ TEST_F(LocalIntcTest, CoreTimerLsReadLatchesTheMsWord) {
     wr(Reg::CoreTimerMs, 0x0000'0001); // the count is now 0x1'ffff'fff0
     run_to(400 + 4 * 0x0f);
     EXPECT_EQ(rd(Reg::CoreTimerLs), 0xffff'ffffu); // latches MS = 1
-    run_to(400 + 4 * 0x20);                         // the count wraps to 0x2'0000'0010
-    EXPECT_EQ(rd(Reg::CoreTimerMs), 1u);            // the latched word, not 2
-    EXPECT_EQ(rd(Reg::CoreTimerMs), 1u);            // MS reads do not re-latch
+    run_to(400 + 4 * 0x20);                        // the count wraps to 0x2'0000'0010
+    EXPECT_EQ(rd(Reg::CoreTimerMs), 1u);           // the latched word, not 2
+    EXPECT_EQ(rd(Reg::CoreTimerMs), 1u);           // MS reads do not re-latch
     EXPECT_EQ(rd(Reg::CoreTimerLs), 0x10u);
     EXPECT_EQ(rd(Reg::CoreTimerMs), 2u);
     EXPECT_EQ(intc.core_timer(), 0x2'0000'0010u);
@@ -510,12 +512,12 @@ TEST_F(LocalIntcTest, CoreTimerLsWriteIsHeldUntilTheMsWrite) {
 }
 
 TEST_F(LocalIntcTest, CoreTimerPrescalerScalesTheRateAndKeepsTheCount) {
-    run_to(4000); // 1000 at 1:1
+    run_to(4000);                    // 1000 at 1:1
     wr(Reg::Prescaler, 0x4000'0000); // half rate: 8 cycles per tick
     EXPECT_EQ(intc.core_timer(), 1000u);
     run_to(12000);
     EXPECT_EQ(intc.core_timer(), 2000u);
-    wr(Reg::Prescaler, 0);           // stopped
+    wr(Reg::Prescaler, 0); // stopped
     run_to(100'000);
     EXPECT_EQ(intc.core_timer(), 2000u);
 }

@@ -29,8 +29,8 @@ protected:
             core.timer().output(GenericTimer::Output(i)).connect(&sink, i);
     }
     void put(uint32_t addr, std::vector<uint32_t> words) {
-        ASSERT_TRUE(bus.write_phys(addr, {reinterpret_cast<uint8_t*>(words.data()),
-                                          words.size() * 4}));
+        ASSERT_TRUE(
+            bus.write_phys(addr, {reinterpret_cast<uint8_t*>(words.data()), words.size() * 4}));
     }
     // Runs from `pc` in `mode` until something other than a Yield stops the core.
     StopInfo run_from(uint32_t pc, uint32_t mode = 0x13) {

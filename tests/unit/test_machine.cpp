@@ -21,8 +21,8 @@ std::unique_ptr<Machine> make(MachineOptions o) {
 }
 
 void put(Machine& m, uint32_t addr, std::vector<uint32_t> words) {
-    ASSERT_TRUE(m.bus().write_phys(addr, {reinterpret_cast<uint8_t*>(words.data()),
-                                          words.size() * 4}));
+    ASSERT_TRUE(
+        m.bus().write_phys(addr, {reinterpret_cast<uint8_t*>(words.data()), words.size() * 4}));
 }
 
 // mov r1,#0x55; movw/movt r0,#0x50000010; ldr r1,[r0]; wfi; b .
@@ -82,8 +82,9 @@ TEST(Machine, WfiSkipsVirtualTimeToTheNextTimerEvent) {
     // System timer C1 = CLO + 1000 us, enable GPU IRQ 1; wfi; then read CLO into r2.
     // movw/movt r0,#0x3f003000; ldr r1,[r0,#4]; add r1,r1,#1000; str r1,[r0,#0x10];
     // movw/movt r3,#0x3f00b210; mov r4,#2; str r4,[r3]; wfi; ldr r2,[r0,#4]; b .
-    put(*m, 0x8000, {0xe3030000, 0xe3430f00, 0xe5901004, 0xe2811ffa, 0xe5801010, 0xe30b3210,
-                     0xe3433f00, 0xe3a04002, 0xe5834000, 0xe320f003, 0xe5902004, 0xeafffffe});
+    put(*m, 0x8000,
+        {0xe3030000, 0xe3430f00, 0xe5901004, 0xe2811ffa, 0xe5801010, 0xe30b3210, 0xe3433f00,
+         0xe3a04002, 0xe5834000, 0xe320f003, 0xe5902004, 0xeafffffe});
     m->core().set_pc(0x8000, false);
     RunOutcome r = m->run();
     EXPECT_EQ(r.kind, RunOutcome::Kind::InsnLimit);
@@ -163,8 +164,9 @@ TEST(Machine, InterruptIsTakenAtTheNextBlockBoundary) {
     put(*m, 0x18, {0xe1a0900e, 0xe1a0a000, 0xeafffffe});
     // 0x8000: CNTV_TVAL = 100 ticks; CNTV_CTL = 1; local intc core 0 timer control
     // (0x40000040) = CNTV IRQ (bit 3); mov r0,#0; cpsie i; b 0x8400
-    put(*m, 0x8000, {0xe3a01064, 0xee0e1f13, 0xe3a01001, 0xee0e1f33, 0xe3a02040, 0xe3442000,
-                     0xe3a01008, 0xe5821000, 0xe3a00000, 0xf1080080, 0xea0000f4});
+    put(*m, 0x8000,
+        {0xe3a01064, 0xee0e1f13, 0xe3a01001, 0xee0e1f33, 0xe3a02040, 0xe3442000, 0xe3a01008,
+         0xe5821000, 0xe3a00000, 0xf1080080, 0xea0000f4});
     // 0x8400: 256 x add r0,r0,#1 (exactly one page), then b 0x8400 at 0x8800
     std::vector<uint32_t> block(256, 0xe2800001);
     put(*m, 0x8400, block);

@@ -7,8 +7,9 @@
 // (DDI 0406C), B1.8 "Exception handling" and B3 "Virtual Memory System Architecture".
 // Alignment: Unicorn 2.1's TCG (QEMU 5.0) checks only LDREX/STREX. piemu sees the
 // guest's writes to SCTLR (HCR.TVM traps the MMU control registers; they are emulated
-// here) and, while SCTLR.A is set, checks every load/store before it executes in a
-// code hook: exact alignment faults, at a speed cost paid only by such guests.
+// in cp15_traps.cpp) and, while SCTLR.A is set, checks every load/store before it
+// executes in a code hook: exact alignment faults, at a speed cost paid only by such
+// guests.
 //
 // Not modelled: Security Extensions as seen by the guest (the core is Non-secure with
 // no Monitor), Hyp mode entry, LDRD/LDM alignment faults with SCTLR.A clear, the
@@ -190,9 +191,13 @@ public:
 
 private:
     friend struct CoreHooks;
+    // HCR.TVM trapped writes and SCTLR.A alignment checking (cp15_traps.cpp).
     /// Emulates a cp15 write that HCR.TVM trapped; false if `insn` is not one.
     bool emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsigned size);
+    /// Installs or removes align_check to follow SCTLR.A.
     void sync_alignment_checking();
+    /// UC_HOOK_CODE callback installed while SCTLR.A is set.
+    static void align_check(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
 
     // Generic timer interception (c14_intercept.cpp).
     enum class C14Result { NotC14, Done, Undefined };

@@ -40,6 +40,7 @@ struct MachineOptions {
     std::string board = "raspi2b";
     bool strict_mmio = false;
     uint64_t max_insns = 0;          ///< 0 = no limit
+    uint64_t duration_ns = 0; ///< end the run normally at this virtual time; 0 = never
     std::string uart = "stdio";      ///< "stdio", "none" or a file path
     std::string uart_input = "none"; ///< "none", "stdin" or a file path
     bool reboot = false;             ///< a watchdog reset restarts the machine, not the run
@@ -47,7 +48,7 @@ struct MachineOptions {
 
 /// Why a run ended, and the process exit status it maps to.
 struct RunOutcome {
-    enum class Kind { GuestExit, InsnLimit, Fault, HostSignal, Deadlock, Reset, PowerOff };
+    enum class Kind { GuestExit, InsnLimit, Fault, HostSignal, Deadlock, Reset, PowerOff, Duration };
     Kind kind = Kind::GuestExit;
     int exit_status = 0;
     std::string message; ///< one line for stderr when not a plain guest exit

@@ -1,3 +1,7 @@
+// The board builder: scans the DTB, instantiates the modelled nodes, wires their
+// interrupts and records the table rows (see board_builder.hpp for what it reads).
+// Elsewhere: `reg`/`ranges` translation (dt_address.cpp), the table's formatting
+// (board_table.cpp).
 #include "board/board_builder.hpp"
 
 #include <algorithm>
@@ -8,68 +12,15 @@
 #include <fmt/ranges.h>
 #include <libfdt.h>
 
+#include "board/dt_address.hpp"
+#include "board/fdt_view.hpp"
+
 namespace piemu {
 
 namespace {
 
 // ---------------------------------------------------------------------------------------
-// Reading the tree
-
-/// Thin helpers over libfdt for a DTB that passed fdt_check_full().
-struct Fdt {
-    const void* blob;
-
-    std::string path(int node) const {
-        char buf[512];
-        if (fdt_get_path(blob, node, buf, sizeof buf) < 0)
-            return "<node>";
-        return buf;
-    }
-    int parent(int node) const { return fdt_parent_offset(blob, node); }
-    bool has(int node, const char* prop) const {
-        return fdt_getprop(blob, node, prop, nullptr) != nullptr;
-    }
-    /// A property as cells; null when absent. `count` receives len / 4.
-    const fdt32_t* cells(int node, const char* prop, size_t& count, int& len) const {
-        auto* p = static_cast<const fdt32_t*>(fdt_getprop(blob, node, prop, &len));
-        count = p ? size_t(len) / 4 : 0;
-        return p;
-    }
-    std::optional<uint32_t> u32(int node, const char* prop) const {
-        int len = 0;
-        auto* p = static_cast<const fdt32_t*>(fdt_getprop(blob, node, prop, &len));
-        if (!p || len != 4)
-            return std::nullopt;
-        return fdt32_to_cpu(*p);
-    }
-    /// A string-list property (e.g. `compatible`); empty when absent.
-    std::vector<std::string> strings(int node, const char* prop) const {
-        std::vector<std::string> out;
-        int len = 0;
-        auto* p = static_cast<const char*>(fdt_getprop(blob, node, prop, &len));
-        for (int i = 0; p && i < len;) {
-            size_t n = strnlen(p + i, size_t(len - i));
-            out.emplace_back(p + i, n);
-            i += int(n) + 1;
-        }
-        return out;
-    }
-    std::string string(int node, const char* prop) const {
-        auto s = strings(node, prop);
-        return s.empty() ? std::string() : s.front();
-    }
-};
-
-/// A value of `n` cells (big-endian, most significant first); nullopt beyond 64 bits.
-std::optional<uint64_t> read_cells(const fdt32_t* p, unsigned n) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; ++i) {
-        if (i + 2 < n && fdt32_to_cpu(p[i]) != 0)
-            return std::nullopt;
-        v = (v << 32) | fdt32_to_cpu(p[i]);
-    }
-    return v;
-}
+// The build
 
 std::string format_cells(std::span<const uint32_t> cells) {
     std::string s = "<";
@@ -78,120 +29,12 @@ std::string format_cells(std::span<const uint32_t> cells) {
     return s + ">";
 }
 
-std::string format_range(const AddressRange& r) {
-    if (r.size == 0)
-        return fmt::format("0x{:08x}", r.base);
-    return fmt::format("0x{:08x}-0x{:08x}", r.base, r.base + r.size - 1);
-}
-
-ErrorOr<unsigned> address_cells(const Fdt& f, int node) {
-    int n = fdt_address_cells(f.blob, node);
-    if (n < 0)
-        return Error{fmt::format("{}: bad #address-cells", f.path(node))};
-    return unsigned(n);
-}
-
-ErrorOr<unsigned> size_cells(const Fdt& f, int node) {
-    int n = fdt_size_cells(f.blob, node);
-    if (n < 0)
-        return Error{fmt::format("{}: bad #size-cells", f.path(node))};
-    return unsigned(n);
-}
-
-/// `addr` (of `size` bytes) in the address space of `bus`'s children, translated
-/// through `bus`'s ranges into its parent's address space. `who` names the node for
-/// errors.
-ErrorOr<uint64_t> translate_through(const Fdt& f, int bus, uint64_t addr, uint64_t size,
-                                    const std::string& who) {
-    size_t n = 0;
-    int len = 0;
-    const fdt32_t* r = f.cells(bus, "ranges", n, len);
-    if (!r)
-        return Error{fmt::format("{}: not translatable: {} has no ranges", who, f.path(bus))};
-    if (len == 0)
-        return addr; // empty ranges: identity
-    unsigned cac = TRY(address_cells(f, bus));
-    unsigned pac = TRY(address_cells(f, f.parent(bus)));
-    unsigned csc = TRY(size_cells(f, bus));
-    size_t entry = cac + pac + csc;
-    if (len % 4 || n % entry)
-        return Error{fmt::format("{}: ranges is not a list of <child-address parent-address "
-                                 "size> ({}+{}+{} cells)",
-                                 f.path(bus), cac, pac, csc)};
-    for (size_t i = 0; i < n; i += entry) {
-        auto child = read_cells(r + i, cac);
-        auto parent = read_cells(r + i + cac, pac);
-        auto length = read_cells(r + i + cac + pac, csc);
-        if (!child || !parent || !length)
-            return Error{
-                fmt::format("{}: ranges entry {} does not fit 64 bits", f.path(bus), i / entry)};
-        if (addr >= *child && addr - *child < *length && size <= *length - (addr - *child))
-            return *parent + (addr - *child);
-    }
-    return Error{fmt::format("{}: reg 0x{:x} (0x{:x} bytes) lies outside the ranges of {}", who,
-                             addr, size, f.path(bus))};
-}
-
-/// The node's first `reg` entry as a physical address range, translated up to the root.
-ErrorOr<AddressRange> translate_reg(const Fdt& f, int node, const std::string& path) {
-    int parent = f.parent(node);
-    unsigned ac = TRY(address_cells(f, parent));
-    unsigned sc = TRY(size_cells(f, parent));
-    if (sc == 0)
-        return Error{fmt::format("{}: reg is no address range (#size-cells of {} is 0)", path,
-                                 f.path(parent))};
-    size_t n = 0;
-    int len = 0;
-    const fdt32_t* reg = f.cells(node, "reg", n, len);
-    if (len % 4 || n < ac + sc)
-        return Error{fmt::format("{}: reg is shorter than one <address size> entry ({}+{} cells)",
-                                 path, ac, sc)};
-    auto addr = read_cells(reg, ac);
-    auto size = read_cells(reg + ac, sc);
-    if (!addr || !size)
-        return Error{fmt::format("{}: reg does not fit 64 bits", path)};
-    uint64_t a = *addr;
-    for (int bus = parent; bus > 0; bus = f.parent(bus))
-        a = TRY(translate_through(f, bus, a, *size, path));
-    if (a > 0xffffffffull || *size > 0x100000000ull - a)
-        return Error{fmt::format("{}: reg translates to 0x{:x} (0x{:x} bytes), beyond the 32-bit "
-                                 "physical address space",
-                                 path, a, *size)};
-    return AddressRange{a, *size};
-}
-
-/// A bus's `ranges` as table notes: "ranges 0x7e000000-0x7effffff -> 0x3f000000".
-ErrorOr<std::vector<std::string>> describe_ranges(const Fdt& f, int bus) {
-    size_t n = 0;
-    int len = 0;
-    const fdt32_t* r = f.cells(bus, "ranges", n, len);
-    if (!r)
-        return std::vector<std::string>{"no ranges: children not translatable"};
-    if (len == 0)
-        return std::vector<std::string>{"ranges: identity"};
-    unsigned cac = TRY(address_cells(f, bus));
-    unsigned pac = TRY(address_cells(f, f.parent(bus)));
-    unsigned csc = TRY(size_cells(f, bus));
-    size_t entry = cac + pac + csc;
-    std::vector<std::string> out;
-    for (size_t i = 0; entry && i + entry <= n; i += entry) {
-        auto c = read_cells(r + i, cac), p = read_cells(r + i + cac, pac),
-             s = read_cells(r + i + cac + pac, csc);
-        if (c && p && s)
-            out.push_back(fmt::format("ranges {} -> 0x{:08x}", format_range({*c, *s}), *p));
-    }
-    return out;
-}
-
 bool is_bus_compatible(const std::vector<std::string>& compatible) {
     for (auto& c : compatible)
         if (c == "simple-bus" || c == "simple-mfd" || c == "arm,amba-bus" || c == "isa")
             return true;
     return false;
 }
-
-// ---------------------------------------------------------------------------------------
-// The build
 
 /// What the builder knows about one node while it builds.
 struct NodeInfo {
@@ -715,51 +558,6 @@ ErrorOr<BuiltBoard> build_board(std::span<const uint8_t> dtb, Bus& bus, VirtualC
         return Error{fmt::format("device tree: not a valid DTB: {}", fdt_strerror(err))};
     Fdt f{dtb.data()};
     return Builder(f, clock, cores, lines, registry).build(bus);
-}
-
-// ---------------------------------------------------------------------------------------
-// The table
-
-std::string describe_board(const BuiltBoard& board) {
-    struct Line {
-        std::string node, compatible, model, address;
-        std::vector<std::string> wiring;
-    };
-    std::vector<Line> lines;
-    lines.push_back({"NODE", "COMPATIBLE", "MODEL", "ADDRESS", {"INTERRUPTS / NOTES"}});
-    for (auto& n : board.nodes) {
-        Line l;
-        l.node = n.label.empty() ? n.path : fmt::format("{} ({})", n.path, n.label);
-        l.compatible = n.compatible;
-        l.model = n.disabled ? n.model + ", status disabled" : n.model;
-        l.address = n.address ? format_range(*n.address) : "-";
-        l.wiring = n.wiring;
-        lines.push_back(std::move(l));
-    }
-    size_t w[4] = {0, 0, 0, 0};
-    for (auto& l : lines) {
-        w[0] = std::max(w[0], l.node.size());
-        w[1] = std::max(w[1], l.compatible.size());
-        w[2] = std::max(w[2], l.model.size());
-        w[3] = std::max(w[3], l.address.size());
-    }
-    std::string out = board.model.empty() ? std::string("(no model)") : board.model;
-    if (!board.compatible.empty())
-        out += fmt::format(" ({})", fmt::join(board.compatible, ", "));
-    out += "\n\n";
-    for (auto& l : lines) {
-        std::string head = fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}", l.node, w[0], l.compatible,
-                                       w[1], l.model, w[2], l.address, w[3]);
-        if (l.wiring.empty()) {
-            while (!head.empty() && head.back() == ' ')
-                head.pop_back();
-            out += head + "\n";
-            continue;
-        }
-        for (size_t i = 0; i < l.wiring.size(); ++i)
-            out += (i == 0 ? head : std::string(head.size(), ' ')) + "  " + l.wiring[i] + "\n";
-    }
-    return out;
 }
 
 } // namespace piemu

@@ -1,5 +1,7 @@
 // The piemu command line: `piemu run`, `piemu boards`.
+#include <cctype>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -28,6 +30,24 @@ void install_signal_handlers() {
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP})
         sigaction(sig, &sa, nullptr);
+}
+
+// "2s", "1.5s", "500ms", "100us", "20ns" -> nanoseconds of virtual time.
+std::optional<uint64_t> parse_duration_ns(const std::string& text) {
+    size_t i = 0;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+        ++i;
+    if (i == 0)
+        return std::nullopt;
+    std::string unit = text.substr(i);
+    double scale = unit == "s" ? 1e9 : unit == "ms" ? 1e6 : unit == "us" ? 1e3 : unit == "ns" ? 1 : 0;
+    if (scale == 0)
+        return std::nullopt;
+    char* end = nullptr;
+    double v = std::strtod(text.substr(0, i).c_str(), &end);
+    if (!end || *end || v <= 0)
+        return std::nullopt;
+    return uint64_t(v * scale + 0.5);
 }
 
 int fail(const std::string& message, int status = piemu::kExitBadInput) {
@@ -75,7 +95,8 @@ int cmd_run(const RunArgs& a) {
             (unsigned long long)(ns / 1000000000), (unsigned long long)(ns % 1000000000));
     }
     using Kind = piemu::RunOutcome::Kind;
-    if (outcome.kind == Kind::PowerOff || outcome.kind == Kind::Reset) {
+    if (outcome.kind == Kind::PowerOff || outcome.kind == Kind::Reset ||
+        outcome.kind == Kind::Duration) {
         spdlog::info("{}", outcome.message); // as QEMU -no-reboot: a normal end
         return outcome.exit_status;
     }
@@ -133,6 +154,16 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     run_cmd->add_option("--max-insns", run.machine.max_insns,
                         "Stop after N guest instructions (exit status 124); 0 = no limit");
+    run_cmd->add_option_function<std::string>(
+        "--duration",
+        [&run](const std::string& v) {
+            auto ns = parse_duration_ns(v);
+            if (!ns)
+                throw CLI::ValidationError("--duration",
+                                           v + ": expected a time such as 2s, 500ms or 100us");
+            run.machine.duration_ns = *ns;
+        },
+        "End the run normally (status 0) after this much virtual time (e.g. 2s, 500ms)");
     run_cmd
         ->add_option("--uart", run.machine.uart, "Where PL011 output goes: stdio, none, or a file")
         ->capture_default_str();

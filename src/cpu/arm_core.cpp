@@ -1,3 +1,8 @@
+// ArmCore: the Unicorn engine and the hooks that must stay together (block counting
+// and stops, exceptions Unicorn raises, TLB fills, new translation blocks), register
+// access, exception entry, interrupt inputs and run() with the classification of why
+// emulation stopped. Elsewhere: the MMU walk (mmu.cpp), HCR.TVM trapped cp15 writes
+// and SCTLR.A alignment checking (cp15_traps.cpp), c14 interception (c14_intercept.cpp).
 #include "piemu/arm_core.hpp"
 
 #include <cstring>
@@ -86,7 +91,8 @@ const char* exception_name(ExceptionType t) {
     return "?";
 }
 
-// Unicorn callbacks, kept together and given friend access.
+// Unicorn callbacks, kept together and given friend access (align_check and c14_hook,
+// installed on demand, are ArmCore members in their own files).
 struct CoreHooks {
     static void block(uc_engine* uc, uint64_t addr, uint32_t size, void* ud) {
         auto* c = static_cast<ArmCore*>(ud);

@@ -89,8 +89,7 @@ void ArmCore::sync_alignment_checking() {
         return;
     if (want) {
         uc_hook h = 0;
-        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(align_check), this, 1,
-                    0);
+        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(align_check), this, 1, 0);
         align_hook_ = h;
     } else {
         uc_hook_del(uc_, align_hook_);
@@ -105,27 +104,27 @@ void ArmCore::sync_alignment_checking() {
 // Installed only while SCTLR.A is set: faults a misaligned load/store before it
 // executes (stopping in a code hook skips the instruction).
 void ArmCore::align_check(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
-        auto* c = static_cast<ArmCore*>(ud);
-        if (c->stopped_by_hook_)
-            return;
-        uint32_t cpsr = c->cpsr();
-        bool thumb = cpsr & psr::T;
-        MemAccessInfo m = decode_mem_access(*c, uint32_t(addr), thumb);
-        if (!m.valid || (m.address & (m.align - 1)) == 0)
-            return;
-        unsigned cond = (thumb && in_it_block(cpsr)) ? insn_condition(0, true, cpsr) : m.cond;
-        if (!condition_passed(cond, cpsr))
-            return;
-        StopInfo s;
-        s.reason = StopReason::DataAbort;
-        s.pc = uint32_t(addr);
-        s.thumb = thumb;
-        c->fetch_insn(s.pc, thumb, s.insn, s.insn_size);
-        s.far = m.address;
-        s.fsr = fsc::Alignment | (m.write ? fsc::WnR : 0);
-        c->stop_ = s;
-        c->stopped_by_hook_ = true;
-        uc_emu_stop(uc);
-    }
+    auto* c = static_cast<ArmCore*>(ud);
+    if (c->stopped_by_hook_)
+        return;
+    uint32_t cpsr = c->cpsr();
+    bool thumb = cpsr & psr::T;
+    MemAccessInfo m = decode_mem_access(*c, uint32_t(addr), thumb);
+    if (!m.valid || (m.address & (m.align - 1)) == 0)
+        return;
+    unsigned cond = (thumb && in_it_block(cpsr)) ? insn_condition(0, true, cpsr) : m.cond;
+    if (!condition_passed(cond, cpsr))
+        return;
+    StopInfo s;
+    s.reason = StopReason::DataAbort;
+    s.pc = uint32_t(addr);
+    s.thumb = thumb;
+    c->fetch_insn(s.pc, thumb, s.insn, s.insn_size);
+    s.far = m.address;
+    s.fsr = fsc::Alignment | (m.write ? fsc::WnR : 0);
+    c->stop_ = s;
+    c->stopped_by_hook_ = true;
+    uc_emu_stop(uc);
+}
 
 } // namespace piemu

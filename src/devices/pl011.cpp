@@ -47,9 +47,6 @@
 #include "devices/pl011.hpp"
 
 #include <cassert>
-#include <cerrno>
-#include <poll.h>
-#include <unistd.h>
 
 namespace piemu {
 
@@ -132,40 +129,6 @@ unsigned level_eighths(uint32_t field) {
 }
 
 } // namespace
-
-int UartBytesInput::next_byte() {
-    return pos_ < bytes_.size() ? bytes_[pos_++] : kEof;
-}
-
-std::unique_ptr<UartFdInput> UartFdInput::for_fd(int fd) {
-    return std::make_unique<UartFdInput>(fd, isatty(fd) ? Mode::Polling : Mode::Blocking);
-}
-
-int UartFdInput::next_byte() {
-    if (pos_ < len_)
-        return buf_[pos_++];
-    if (eof_)
-        return kEof;
-    if (mode_ == Mode::Polling) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
-            return kNone;
-    }
-    for (;;) {
-        ssize_t n = ::read(fd_, buf_.data(), buf_.size());
-        if (n > 0) {
-            len_ = static_cast<size_t>(n);
-            pos_ = 1;
-            return buf_[0];
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return kNone;
-        eof_ = true; // end of file, or an error the guest cannot act on
-        return kEof;
-    }
-}
 
 Pl011::Pl011(std::string name, VirtualClock& clock, Pl011Config config)
     : Device(std::move(name)), clock_(clock), config_(config),

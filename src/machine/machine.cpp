@@ -238,6 +238,13 @@ std::optional<RunOutcome> Machine::idle_until_event() {
         if (stop_requested_ || pending_exit_)
             return std::nullopt;
         uint64_t next = clock_.next_deadline();
+        if (options_.duration_ns) {
+            uint64_t end = clock_.ticks_to_cycles(options_.duration_ns, 1'000'000'000);
+            if (next >= end) {
+                clock_.set_now(std::max(clock_.now(), end));
+                return std::nullopt; // the run loop ends the run
+            }
+        }
         // With a UART input attached, input may still arrive: keep waiting.
         bool input = uart0_->input_attached() && !uart0_->input_exhausted();
         if (next == VirtualClock::kNever || (next > horizon && !input))
@@ -315,6 +322,14 @@ RunOutcome Machine::run() {
         c.deliver_interrupts();
 
         uint64_t stop_at = clock_.next_deadline();
+        if (options_.duration_ns) {
+            uint64_t end = clock_.ticks_to_cycles(options_.duration_ns, 1'000'000'000);
+            if (clock_.now() >= end) {
+                flush_outputs();
+                return {RunOutcome::Kind::Duration, kExitOk, "run duration reached"};
+            }
+            stop_at = std::min(stop_at, end);
+        }
         if (options_.max_insns) {
             uint64_t done = instructions();
             if (done >= options_.max_insns) {

@@ -59,6 +59,8 @@ public:
     /// window. Used with --strict-mmio, where other pages raise external aborts.
     bool page_claimed(uint32_t paddr) const;
     const Mapping* find_device(uint32_t paddr) const;
+    /// The base address `device` is mapped at (0 if it is not on the bus).
+    uint32_t find_device_of(const Device& device) const;
     /// [base, end) of every RAM-like region, for invalidating translated code.
     std::vector<std::pair<uint64_t, uint64_t>> memory_ranges() const;
     const std::vector<Mapping>& devices() const { return devices_; }

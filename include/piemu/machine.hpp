@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,9 @@ namespace piemu {
 class Pl011;
 class Semihosting;
 class BuiltBoard;
+namespace kernel {
+class KernelModel;
+}
 
 /// What distinguishes the boards piemu models (data, not code: STYLE.md #7).
 struct BoardInfo {
@@ -44,6 +48,8 @@ struct MachineOptions {
     std::string uart = "stdio";      ///< "stdio", "none" or a file path
     std::string uart_input = "none"; ///< "none", "stdin" or a file path
     bool reboot = false;             ///< a watchdog reset restarts the machine, not the run
+    bool kernel_model = false; ///< interrupts go to piemu's kernel model (genirq)
+    std::string dmesg;         ///< file for the kernel model's log ("" = none)
 };
 
 /// Why a run ended, and the process exit status it maps to.
@@ -61,6 +67,8 @@ public:
 
     /// Loads an image (ELF or raw) and points core 0 at its entry.
     ErrorOr<void> load(const std::string& path, std::optional<uint32_t> load_addr);
+    /// Kernel model without a guest image: the cores idle (wfi) with IRQs enabled.
+    void start_idle();
     /// Loads a kernel with the Linux boot protocol.
     ErrorOr<void> load_linux(const LinuxBootParams& params);
 
@@ -69,6 +77,11 @@ public:
     RunOutcome run();
     /// Async-signal-safe: asks the run loop to stop at the next block boundary.
     void request_stop();
+    /// Dumps of /proc/interrupts during the run: every `every_ns` of virtual time
+    /// (0 = never) and, if `on_signal`, when request_interrupts_dump() is called.
+    void set_interrupts_dump(uint64_t every_ns, bool on_signal, std::function<void()> dump);
+    /// Async-signal-safe: dump at the next block boundary (SIGUSR1).
+    void request_interrupts_dump();
 
     ArmCore& core(unsigned i = 0) { return *cores_.at(i); }
     Bus& bus() { return bus_; }
@@ -78,6 +91,8 @@ public:
     Pl011& uart0() { return *uart0_; }
     /// The devices the board's device tree described, and its wiring table.
     const BuiltBoard& built_board() const { return *built_; }
+    /// The kernel model, when --kernel-model is on (else null).
+    kernel::KernelModel* kernel_model() { return kernel_.get(); }
     /// Instructions retired by all cores.
     uint64_t instructions() const;
     /// Flushes every output piemu writes (UART log, semihosting console).
@@ -92,6 +107,9 @@ private:
     /// Points core 0 at the image: directly, or through the boot stub at 0.
     void start_image();
     ErrorOr<void> connect_uart_input();
+    ErrorOr<void> boot_kernel_model();
+    /// Takes a pending interrupt: into the kernel model, or the guest's vectors.
+    void deliver_interrupts(ArmCore& core);
     /// A watchdog reset with --reboot: every device and core back to reset, the image
     /// loaded again, as the Pi firmware would after a reset.
     ErrorOr<void> reboot();
@@ -106,6 +124,8 @@ private:
     std::vector<std::unique_ptr<ArmCore>> cores_;
     std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised
     std::unique_ptr<BuiltBoard> built_;
+    std::unique_ptr<kernel::KernelModel> kernel_;
+    FILE* dmesg_ = nullptr;
     Pl011* uart0_ = nullptr;
     std::unique_ptr<Semihosting> semihosting_;
     LoadedImage image_;
@@ -115,6 +135,10 @@ private:
     bool uart_out_owned_ = false;
     int uart_in_fd_ = -1;
     volatile bool stop_requested_ = false;
+    volatile bool dump_requested_ = false;
+    bool dump_on_signal_ = false;
+    std::function<void()> dump_;
+    std::unique_ptr<TimerEvent> dump_timer_;
     std::optional<RunOutcome> pending_exit_;
     unsigned exception_loop_ = 0;
     uint32_t last_vector_ = ~0u; ///< PC right after the last synchronous exception entry

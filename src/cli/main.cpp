@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "board/board_builder.hpp"
+#include "kernel/kernel_model.hpp"
 #include "piemu/exit_status.hpp"
 #include "piemu/machine.hpp"
 
@@ -19,8 +20,12 @@ namespace {
 
 piemu::Machine* g_running = nullptr;
 
-void on_signal(int) {
-    if (g_running)
+void on_signal(int sig) {
+    if (!g_running)
+        return;
+    if (sig == SIGUSR1)
+        g_running->request_interrupts_dump();
+    else
         g_running->request_stop();
 }
 
@@ -28,7 +33,7 @@ void install_signal_handlers() {
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP})
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1})
         sigaction(sig, &sa, nullptr);
 }
 
@@ -50,6 +55,29 @@ std::optional<uint64_t> parse_duration_ns(const std::string& text) {
     return uint64_t(v * scale + 0.5);
 }
 
+struct DumpPlan {
+    bool at_exit = false;
+    bool on_signal = false;
+    uint64_t every_ns = 0;
+};
+
+std::optional<DumpPlan> parse_dump_plan(const std::string& v) {
+    DumpPlan p;
+    if (v == "exit")
+        p.at_exit = true;
+    else if (v == "signal")
+        p.on_signal = true;
+    else if (v.rfind("every:", 0) == 0) {
+        auto ns = parse_duration_ns(v.substr(6));
+        if (!ns)
+            return std::nullopt;
+        p.every_ns = *ns;
+    } else {
+        return std::nullopt;
+    }
+    return p;
+}
+
 int fail(const std::string& message, int status = piemu::kExitBadInput) {
     std::fflush(stdout);
     std::fprintf(stderr, "piemu: %s\n", message.c_str());
@@ -62,6 +90,7 @@ struct RunArgs {
     std::optional<uint32_t> load_addr;
     std::optional<std::string> dtb, initrd, append;
     bool stats = false;
+    std::string dump_interrupts; ///< "", "exit", "signal" or "every:TIME"
 };
 
 int cmd_run(const RunArgs& a) {
@@ -71,7 +100,11 @@ int cmd_run(const RunArgs& a) {
     auto machine = created.release_value();
 
     piemu::ErrorOr<void> loaded;
-    if (a.dtb || a.initrd || a.append) {
+    if (a.image.empty()) {
+        if (!a.machine.kernel_model)
+            return fail("IMAGE is required (or --kernel-model to run the kernel model alone)");
+        machine->start_idle();
+    } else if (a.dtb || a.initrd || a.append) {
         if (!a.dtb)
             return fail("--initrd/--append need --dtb (the Linux boot protocol passes a DTB)");
         loaded = machine->load_linux({a.image, *a.dtb, a.initrd, a.append});
@@ -81,11 +114,29 @@ int cmd_run(const RunArgs& a) {
     if (loaded.is_error())
         return fail(loaded.error().message);
 
+    DumpPlan dump;
+    if (!a.dump_interrupts.empty()) {
+        if (!a.machine.kernel_model)
+            return fail("--dump-interrupts needs --kernel-model (or use `piemu interrupts`)");
+        auto plan = parse_dump_plan(a.dump_interrupts);
+        if (!plan)
+            return fail("--dump-interrupts " + a.dump_interrupts +
+                        ": expected exit, signal or every:TIME (e.g. every:1s)");
+        dump = *plan;
+        machine->set_interrupts_dump(dump.every_ns, dump.on_signal, [&machine] {
+            std::fputs(machine->kernel_model()->irq().show_interrupts().c_str(), stdout);
+        });
+    }
+
     g_running = machine.get();
     install_signal_handlers();
     piemu::RunOutcome outcome = machine->run();
     g_running = nullptr;
     machine->flush_outputs();
+    if (dump.at_exit) {
+        std::fputs(machine->kernel_model()->irq().show_interrupts().c_str(), stdout);
+        std::fflush(stdout);
+    }
     if (a.stats) {
         // Deterministic numbers only: the determinism tests compare this line.
         uint64_t ns = machine->clock().now_ns();
@@ -134,6 +185,56 @@ const char* kExitStatusHelp = R"(Exit status of `piemu run`:
 
 } // namespace
 
+void add_run_options(CLI::App* cmd, RunArgs& run) {
+    cmd->add_option("IMAGE", run.image,
+                    "ELF executable, raw image, or Linux kernel (optional with --kernel-model: "
+                    "the cores then idle)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--board", run.machine.board, "Board to emulate (see `piemu boards`)")
+        ->capture_default_str();
+    cmd->add_flag("--kernel-model", run.machine.kernel_model,
+                  "Interrupts go to piemu's model of the Linux 4.14 interrupt subsystem "
+                  "(genirq) with its built-in drivers");
+    cmd->add_option("--dump-interrupts", run.dump_interrupts,
+                    "Print the kernel model's /proc/interrupts: at exit, on SIGUSR1 "
+                    "(signal), or every TIME of virtual time (every:1s)")
+        ->expected(0, 1)
+        ->default_str("exit");
+    cmd->add_option("--dmesg", run.machine.dmesg, "Write the kernel model's log to this file");
+    cmd->add_option("--max-insns", run.machine.max_insns,
+                    "Stop after N guest instructions (exit status 124); 0 = no limit");
+    cmd->add_option_function<std::string>(
+        "--duration",
+        [&run](const std::string& v) {
+            auto ns = parse_duration_ns(v);
+            if (!ns)
+                throw CLI::ValidationError("--duration",
+                                           v + ": expected a time such as 2s, 500ms or 100us");
+            run.machine.duration_ns = *ns;
+        },
+        "End the run normally (status 0) after this much virtual time (e.g. 2s, 500ms)");
+    cmd->add_option("--uart", run.machine.uart, "Where PL011 output goes: stdio, none, or a file")
+        ->capture_default_str();
+    cmd->add_option("--uart-input", run.machine.uart_input,
+                    "What the PL011 receives: none, stdin, or a file (read at the UART's baud "
+                    "rate in virtual time)")
+        ->capture_default_str();
+    cmd->add_option("--load-addr", run.load_addr,
+                    "Load address of a raw (non-ELF) image [default: 0x8000]");
+    cmd->add_option("--dtb", run.dtb, "Device tree blob: boots IMAGE as a Linux kernel")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--initrd", run.initrd, "Initial ramdisk for a Linux kernel")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--append", run.append, "Kernel command line (/chosen/bootargs)");
+    cmd->add_flag("--strict-mmio", run.machine.strict_mmio,
+                  "Accesses to unclaimed physical pages abort instead of reading 0");
+    cmd->add_flag("--reboot", run.machine.reboot,
+                  "A watchdog reset restarts the guest instead of ending the run");
+    cmd->add_flag("--stats", run.stats,
+                  "At exit, print instructions retired and virtual time on stderr");
+    cmd->footer(kExitStatusHelp);
+}
+
 int main(int argc, char** argv) {
     CLI::App app{"piemu: a Raspberry Pi 2/3 emulator with a model of Linux's interrupt "
                  "subsystem",
@@ -147,45 +248,11 @@ int main(int argc, char** argv) {
 
     RunArgs run;
     CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image");
-    run_cmd->add_option("IMAGE", run.image, "ELF executable, raw image, or Linux kernel")
-        ->required()
-        ->check(CLI::ExistingFile);
-    run_cmd->add_option("--board", run.machine.board, "Board to emulate (see `piemu boards`)")
-        ->capture_default_str();
-    run_cmd->add_option("--max-insns", run.machine.max_insns,
-                        "Stop after N guest instructions (exit status 124); 0 = no limit");
-    run_cmd->add_option_function<std::string>(
-        "--duration",
-        [&run](const std::string& v) {
-            auto ns = parse_duration_ns(v);
-            if (!ns)
-                throw CLI::ValidationError("--duration",
-                                           v + ": expected a time such as 2s, 500ms or 100us");
-            run.machine.duration_ns = *ns;
-        },
-        "End the run normally (status 0) after this much virtual time (e.g. 2s, 500ms)");
-    run_cmd
-        ->add_option("--uart", run.machine.uart, "Where PL011 output goes: stdio, none, or a file")
-        ->capture_default_str();
-    run_cmd
-        ->add_option("--uart-input", run.machine.uart_input,
-                     "What the PL011 receives: none, stdin, or a file (read at the "
-                     "UART's baud rate in virtual time)")
-        ->capture_default_str();
-    run_cmd->add_option("--load-addr", run.load_addr,
-                        "Load address of a raw (non-ELF) image [default: 0x8000]");
-    run_cmd->add_option("--dtb", run.dtb, "Device tree blob: boots IMAGE as a Linux kernel")
-        ->check(CLI::ExistingFile);
-    run_cmd->add_option("--initrd", run.initrd, "Initial ramdisk for a Linux kernel")
-        ->check(CLI::ExistingFile);
-    run_cmd->add_option("--append", run.append, "Kernel command line (/chosen/bootargs)");
-    run_cmd->add_flag("--strict-mmio", run.machine.strict_mmio,
-                      "Accesses to unclaimed physical pages abort instead of reading 0");
-    run_cmd->add_flag("--reboot", run.machine.reboot,
-                      "A watchdog reset restarts the guest instead of ending the run");
-    run_cmd->add_flag("--stats", run.stats,
-                      "At exit, print instructions retired and virtual time on stderr");
-    run_cmd->footer(kExitStatusHelp);
+    add_run_options(run_cmd, run);
+    CLI::App* irq_cmd = app.add_subcommand(
+        "interrupts", "Run with the kernel model, then print its /proc/interrupts (as `run "
+                      "--kernel-model --dump-interrupts`)");
+    add_run_options(irq_cmd, run);
 
     CLI::App* boards_cmd = app.add_subcommand("boards", "List the boards piemu emulates");
     std::string show_board;
@@ -210,7 +277,12 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::from_str(log_level));
 
-    if (*run_cmd)
+    if (*irq_cmd) {
+        run.machine.kernel_model = true;
+        if (run.dump_interrupts.empty())
+            run.dump_interrupts = "exit";
+    }
+    if (*run_cmd || *irq_cmd)
         return cmd_run(run);
     if (*boards_cmd)
         return cmd_boards(show_board);

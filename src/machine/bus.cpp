@@ -167,6 +167,13 @@ const Bus::Mapping* Bus::find_device(uint32_t paddr) const {
     return paddr - it->base < it->size ? &*it : nullptr;
 }
 
+uint32_t Bus::find_device_of(const Device& device) const {
+    for (auto& m : devices_)
+        if (m.device == &device)
+            return m.base;
+    return 0;
+}
+
 uint8_t* Bus::host_ptr(uint32_t paddr, uint32_t len) const {
     for (auto& r : regions_)
         if (paddr >= r.base && uint64_t(paddr) + len <= uint64_t(r.base) + r.size)

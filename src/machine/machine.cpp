@@ -13,6 +13,7 @@
 #include "board/builtin_dtbs.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/pl011.hpp"
+#include "kernel/kernel_model.hpp"
 #include "machine/boot_stub.hpp"
 #include "machine/semihosting.hpp"
 #include "piemu/exit_status.hpp"
@@ -23,6 +24,8 @@ namespace {
 // Synchronous exceptions raised, again and again, by the first instruction of the
 // handler they enter: no vector can take them, so stop instead of spinning.
 constexpr unsigned kMaxExceptionLoop = 8;
+// Where the kernel model's idle loop goes when there is no guest image.
+constexpr uint32_t kIdleCode = 0x1000;
 // A core idle in WFI for this long with no interrupt at all is declared hung (a
 // guest waiting for the system timer waits at most 2^32 us, 71.6 minutes).
 constexpr uint64_t kIdleHorizonSeconds = 24 * 3600;
@@ -36,6 +39,9 @@ Machine::Machine(const BoardInfo& board, const MachineOptions& options)
 
 Machine::~Machine() {
     flush_outputs();
+    kernel_.reset();
+    if (dmesg_)
+        std::fclose(dmesg_);
     if (uart_in_fd_ >= 0)
         ::close(uart_in_fd_);
     if (uart_out_owned_ && uart_out_)
@@ -109,7 +115,63 @@ ErrorOr<void> Machine::init() {
         TRY(c->init());
         reset_core_state(*c);
     }
+    if (options_.kernel_model)
+        TRY(boot_kernel_model());
     return {};
+}
+
+ErrorOr<void> Machine::boot_kernel_model() {
+    kernel::KernelModelConfig cfg;
+    cfg.bus = &bus_;
+    cfg.clock = &clock_;
+    for (auto& c : cores_)
+        cfg.cores.push_back(c.get());
+    cfg.nr_cpus = board_.cores;
+    // The controllers and the console where the board's device tree put them.
+    for (auto& d : built_->devices) {
+        if (d.compatible == "brcm,bcm2836-l1-intc")
+            cfg.local_intc_base = d.base;
+        else if (d.compatible == "brcm,bcm2836-armctrl-ic")
+            cfg.armctrl_base = d.base;
+    }
+    cfg.uart_base = bus_.find_device_of(*uart0_);
+    kernel_ = std::make_unique<kernel::KernelModel>(cfg);
+    if (!options_.dmesg.empty()) {
+        dmesg_ = std::fopen(options_.dmesg.c_str(), "w");
+        if (!dmesg_)
+            return Error{fmt::format("{}: cannot open for writing: {}", options_.dmesg,
+                                     std::strerror(errno))};
+    }
+    kernel_->log().add_sink([this](const kernel::LogRecord& rec, std::string_view text) {
+        if (dmesg_)
+            std::fwrite(text.data(), 1, text.size(), dmesg_);
+        if (rec.level <= int(kernel::KERN_WARNING)) // warnings mirrored to stderr
+            std::fwrite(text.data(), 1, text.size(), stderr);
+    });
+    kernel_->boot();
+    return {};
+}
+
+void Machine::start_idle() {
+    // cpu_idle: cpsie i; 1: wfi; b 1b  (in SVC mode, FIQs masked)
+    const uint32_t idle[] = {0xf1080080, 0xe320f003, 0xeafffffd};
+    bus_.write_phys(kIdleCode, {reinterpret_cast<const uint8_t*>(idle), sizeof idle});
+    for (auto& c : cores_) {
+        c->set_cpsr((c->cpsr() & ~psr::M) | uint32_t(CpuMode::Svc) | psr::I | psr::F);
+        c->set_banked_sp(CpuMode::Svc, kIdleCode);
+        c->set_pc(kIdleCode, false);
+    }
+}
+
+void Machine::deliver_interrupts(ArmCore& c) {
+    // With the kernel model, an unmasked IRQ enters bcm2836_arm_irqchip_handle_irq
+    // directly (the vector page comes with the entry-path work); FIQs stay the
+    // guest's.
+    if (kernel_ && c.irq_line() && !(c.cpsr() & psr::I) && !(c.fiq_line() && !(c.cpsr() & psr::F))) {
+        kernel_->handle_arch_irq(c.index());
+        return;
+    }
+    c.deliver_interrupts();
 }
 
 ErrorOr<void> Machine::connect_uart_input() {
@@ -222,6 +284,26 @@ void Machine::flush_outputs() {
     std::fflush(stdout);
 }
 
+void Machine::set_interrupts_dump(uint64_t every_ns, bool on_signal, std::function<void()> dump) {
+    dump_ = std::move(dump);
+    dump_on_signal_ = on_signal;
+    if (every_ns) {
+        uint64_t period = clock_.ticks_to_cycles(every_ns, 1'000'000'000);
+        dump_timer_ = std::make_unique<TimerEvent>(clock_, "interrupts-dump", [this, period] {
+            dump_();
+            dump_timer_->arm_in(period);
+        });
+        dump_timer_->arm_in(period);
+    }
+}
+
+void Machine::request_interrupts_dump() {
+    if (dump_on_signal_) {
+        dump_requested_ = true;
+        clock_.request_attention();
+    }
+}
+
 void Machine::request_stop() {
     stop_requested_ = true;
     clock_.request_attention();
@@ -307,6 +389,10 @@ RunOutcome Machine::run() {
             return {RunOutcome::Kind::HostSignal, kExitHostSignal, "stopped by a host signal"};
         }
         clock_.clear_attention();
+        if (dump_requested_) {
+            dump_requested_ = false;
+            dump_();
+        }
         clock_.run_due();
         if (pending_exit_) {
             RunOutcome outcome = *pending_exit_;
@@ -319,7 +405,7 @@ RunOutcome Machine::run() {
             flush_outputs();
             return outcome;
         }
-        c.deliver_interrupts();
+        deliver_interrupts(c);
 
         uint64_t stop_at = clock_.next_deadline();
         if (options_.duration_ns) {

@@ -187,26 +187,26 @@ inline irq_hw_number_t irqd_to_hwirq(const irq_data* d) { return d->hwirq; }
 /// (the kernel's) member order, e.g.
 ///   irq_chip chip{.name = "ARMCTRL-level", .irq_mask = ..., .irq_unmask = ...};
 struct irq_chip {
-    std::string name; ///< the /proc/interrupts chip column
-    std::function<unsigned(irq_data*)> irq_startup;
-    std::function<void(irq_data*)> irq_shutdown;
-    std::function<void(irq_data*)> irq_enable;
-    std::function<void(irq_data*)> irq_disable;
-    std::function<void(irq_data*)> irq_ack;
-    std::function<void(irq_data*)> irq_mask;
-    std::function<void(irq_data*)> irq_mask_ack;
-    std::function<void(irq_data*)> irq_unmask;
-    std::function<void(irq_data*)> irq_eoi;
-    std::function<int(irq_data*, std::uint32_t cpumask, bool force)> irq_set_affinity;
-    std::function<int(irq_data*)> irq_retrigger; ///< nonzero: the chip re-raised the line
-    std::function<int(irq_data*, unsigned flow_type)> irq_set_type;
-    std::function<int(irq_data*, unsigned on)> irq_set_wake;
-    std::function<void(irq_data*)> irq_bus_lock;
-    std::function<void(irq_data*)> irq_bus_sync_unlock;
+    std::string name{}; ///< the /proc/interrupts chip column
+    std::function<unsigned(irq_data*)> irq_startup{};
+    std::function<void(irq_data*)> irq_shutdown{};
+    std::function<void(irq_data*)> irq_enable{};
+    std::function<void(irq_data*)> irq_disable{};
+    std::function<void(irq_data*)> irq_ack{};
+    std::function<void(irq_data*)> irq_mask{};
+    std::function<void(irq_data*)> irq_mask_ack{};
+    std::function<void(irq_data*)> irq_unmask{};
+    std::function<void(irq_data*)> irq_eoi{};
+    std::function<int(irq_data*, std::uint32_t cpumask, bool force)> irq_set_affinity{};
+    std::function<int(irq_data*)> irq_retrigger{}; ///< nonzero: the chip re-raised the line
+    std::function<int(irq_data*, unsigned flow_type)> irq_set_type{};
+    std::function<int(irq_data*, unsigned on)> irq_set_wake{};
+    std::function<void(irq_data*)> irq_bus_lock{};
+    std::function<void(irq_data*)> irq_bus_sync_unlock{};
     /// Replaces the " %8s" chip-name column of /proc/interrupts.
-    std::function<void(irq_data*, std::string& seq)> irq_print_chip;
-    std::function<int(irq_data*)> irq_request_resources;
-    std::function<void(irq_data*)> irq_release_resources;
+    std::function<void(irq_data*, std::string& seq)> irq_print_chip{};
+    std::function<int(irq_data*)> irq_request_resources{};
+    std::function<void(irq_data*)> irq_release_resources{};
     unsigned long flags = 0; ///< IRQCHIP_*
 };
 
@@ -326,6 +326,7 @@ struct irq_desc {
 /// struct irq_fwspec: a firmware (DT) interrupt specifier.
 struct irq_fwspec {
     const void* fwnode = nullptr; ///< the controller node's identity (null: default domain)
+    const char* node_name = nullptr; ///< its full path, for messages (of_node_full_name)
     unsigned param_count = 0;
     std::array<std::uint32_t, 16> param{};
 };
@@ -333,12 +334,12 @@ struct irq_fwspec {
 /// struct irq_domain_ops. Without xlate, a specifier's first cell is the hwirq.
 struct irq_domain_ops {
     /// Sets chip and flow handler for a new mapping; nonzero refuses it.
-    std::function<int(irq_domain*, unsigned virq, irq_hw_number_t hw)> map;
-    std::function<void(irq_domain*, unsigned virq)> unmap;
+    std::function<int(irq_domain*, unsigned virq, irq_hw_number_t hw)> map{};
+    std::function<void(irq_domain*, unsigned virq)> unmap{};
     /// DT specifier -> hwirq and trigger type; 0 or -EINVAL.
     std::function<int(irq_domain*, const void* node, std::span<const std::uint32_t> intspec,
                       irq_hw_number_t* out_hwirq, unsigned* out_type)>
-        xlate;
+        xlate{};
 };
 
 /// struct irq_domain: a controller's hwirq -> Linux irq map (linear, with a tree for
@@ -543,6 +544,8 @@ public:
     /// The end of a oneshot thread run: clears its threads_oneshot bit and unmasks
     /// the line when no other thread holds it (for the tasks layer's irq_thread).
     Task<void> irq_finalize_oneshot(irq_desc* desc, irqaction* action);
+    /// A woken thread finished its run: threads_active--, wakes synchronize_irq().
+    void wake_threads_waitq(irq_desc* desc);
 
     // ---- spurious.c
     /// The unhandled-interrupt detector, after every hard irq (unless noirqdebug).
@@ -564,7 +567,8 @@ public:
     unsigned irq_find_mapping(irq_domain* domain, irq_hw_number_t hwirq) const;
     /// A DT specifier through the domain's xlate to a mapping with its trigger type.
     unsigned irq_create_fwspec_mapping(const irq_fwspec& fwspec);
-    void irq_dispose_mapping(unsigned virq);
+    /// Unmaps and frees virq once no handler runs (process context).
+    Task<void> irq_dispose_mapping(unsigned virq);
 
     // ---- WARN()/WARN_ON() with the kernel's report; `caller` stands for %pS.
     /// `level` is the message's KERN_* prefix; the frame lines are KERN_WARNING.

@@ -143,7 +143,8 @@ void Irq::irq_percpu_enable(irq_desc* desc, unsigned cpu) {
         desc->irq_data.chip->irq_enable(&desc->irq_data);
     else
         call(desc->irq_data.chip->irq_unmask, &desc->irq_data);
-    *desc->percpu_enabled |= 1u << cpu;
+    if (desc->percpu_enabled)
+        *desc->percpu_enabled |= 1u << cpu;
 }
 
 void Irq::irq_percpu_disable(irq_desc* desc, unsigned cpu) {
@@ -151,7 +152,8 @@ void Irq::irq_percpu_disable(irq_desc* desc, unsigned cpu) {
         desc->irq_data.chip->irq_disable(&desc->irq_data);
     else
         call(desc->irq_data.chip->irq_mask, &desc->irq_data);
-    *desc->percpu_enabled &= ~(1u << cpu);
+    if (desc->percpu_enabled)
+        *desc->percpu_enabled &= ~(1u << cpu);
 }
 
 void Irq::mask_ack_irq(irq_desc* desc) {

@@ -210,6 +210,9 @@ private:
     void install_pending_c14_hooks();
     /// UC_HOOK_CODE callback bounded to one c14 instruction.
     static void c14_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    /// Runs f() with CPSR.M = m (its banked registers visible), then restores.
+    template <typename F>
+    auto in_mode(CpuMode m, F&& f);
     unsigned count_block(uint64_t addr, uint32_t size);
     StopInfo classify_invalid(uint32_t pc);
     StopInfo data_abort_from_insn(uint32_t pc);

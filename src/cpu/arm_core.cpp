@@ -276,43 +276,35 @@ void ArmCore::set_spsr(uint32_t value) {
     uc_reg_write(uc_, UC_ARM_REG_SPSR, &value);
 }
 
-uint32_t ArmCore::banked_sp(CpuMode m) {
+template <typename F>
+auto ArmCore::in_mode(CpuMode m, F&& f) {
+    // Writing CPSR.M switches Unicorn's banked SP/LR/SPSR; PC is restored with the
+    // Thumb state it had (a PC write carries T in bit 0).
     uint32_t old = cpsr(), pc_save = pc();
-    bool t = old & psr::T;
     set_cpsr((old & ~psr::M) | uint32_t(m));
-    uint32_t v = reg(13);
+    auto result = f();
     set_cpsr(old);
-    set_pc(pc_save, t);
-    return v;
+    set_pc(pc_save, old & psr::T);
+    return result;
+}
+
+uint32_t ArmCore::banked_sp(CpuMode m) {
+    return in_mode(m, [&] { return reg(13); });
 }
 
 uint32_t ArmCore::banked_lr(CpuMode m) {
-    uint32_t old = cpsr(), pc_save = pc();
-    bool t = old & psr::T;
-    set_cpsr((old & ~psr::M) | uint32_t(m));
-    uint32_t v = reg(14);
-    set_cpsr(old);
-    set_pc(pc_save, t);
-    return v;
+    return in_mode(m, [&] { return reg(14); });
 }
 
 uint32_t ArmCore::banked_spsr(CpuMode m) {
-    uint32_t old = cpsr(), pc_save = pc();
-    bool t = old & psr::T;
-    set_cpsr((old & ~psr::M) | uint32_t(m));
-    uint32_t v = spsr();
-    set_cpsr(old);
-    set_pc(pc_save, t);
-    return v;
+    return in_mode(m, [&] { return spsr(); });
 }
 
 void ArmCore::set_banked_sp(CpuMode m, uint32_t value) {
-    uint32_t old = cpsr(), pc_save = pc();
-    bool t = old & psr::T;
-    set_cpsr((old & ~psr::M) | uint32_t(m));
-    set_reg(13, value);
-    set_cpsr(old);
-    set_pc(pc_save, t);
+    in_mode(m, [&] {
+        set_reg(13, value);
+        return 0;
+    });
 }
 
 uint32_t ArmCore::cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2) const {
@@ -483,72 +475,6 @@ unsigned ArmCore::count_block(uint64_t addr, uint32_t size) {
     }
     e = {uint32_t(addr), size, n};
     return n;
-}
-
-StopInfo ArmCore::classify_invalid(uint32_t pc) {
-    // Unicorn reports an undefined instruction with PC at it, but WFE and YIELD
-    // (which it does not implement) with PC already past them.
-    StopInfo s;
-    s.thumb = thumb();
-    // A write HCR.TVM trapped first: should a WFE precede it, that WFE completes
-    // at once, which the architecture allows.
-    if (fetch_insn(pc, s.thumb, s.insn, s.insn_size)) {
-        if (emulate_trapped_write(pc, s.thumb, s.insn, s.insn_size)) {
-            s.reason = StopReason::Yield;
-            s.pc = pc;
-            return s;
-        }
-        // A physical counter/timer access trapped through CNTHCTL before its hook
-        // was in place.
-        C14Result r = emulate_c14(pc, s.thumb, s.insn, s.insn_size);
-        if (r == C14Result::Done) {
-            s.reason = StopReason::Yield;
-            s.pc = pc;
-            return s;
-        }
-        if (r == C14Result::Undefined) {
-            s.reason = StopReason::Undefined;
-            s.pc = pc;
-            return s;
-        }
-    }
-    if (pc != run_start_pc_) {
-        uint32_t prev;
-        unsigned sz;
-        for (unsigned back : {2u, 4u}) {
-            if (back == 2 && !s.thumb)
-                continue;
-            if (!fetch_insn(pc - back, s.thumb, prev, sz) || sz != back)
-                continue;
-            bool wfe = s.thumb ? (prev == 0xbf20 || prev == 0xf3af8002)
-                               : ((prev & 0x0fffffff) == 0x0320f002);
-            bool yield = s.thumb ? (prev == 0xbf10 || prev == 0xf3af8001)
-                                 : ((prev & 0x0fffffff) == 0x0320f001);
-            if (wfe || yield) {
-                s.reason = wfe ? StopReason::Wfe : StopReason::Yield;
-                s.pc = pc - back;
-                s.insn = prev;
-                s.insn_size = back;
-                return s;
-            }
-        }
-    }
-    s.reason = StopReason::Undefined;
-    s.pc = pc;
-    fetch_insn(pc, s.thumb, s.insn, s.insn_size);
-    return s;
-}
-
-StopInfo ArmCore::data_abort_from_insn(uint32_t pc) {
-    StopInfo s;
-    s.reason = StopReason::DataAbort;
-    s.pc = pc;
-    s.thumb = thumb();
-    fetch_insn(pc, s.thumb, s.insn, s.insn_size);
-    MemAccessInfo m = decode_mem_access(*this, pc, s.thumb);
-    s.far = m.valid ? m.address : 0;
-    s.fsr = fsc::Alignment | (m.write ? fsc::WnR : 0);
-    return s;
 }
 
 StopInfo ArmCore::run() {

@@ -65,11 +65,13 @@ TEST_F(GenirqTest, MapCallbackSetsChipAndHandlerAndNamesTheDomain) {
 }
 
 TEST_F(GenirqTest, RefusedMappingsAreReported) {
-    irq_domain_ops ops{.map = [](irq_domain*, unsigned, irq_hw_number_t hw) { return hw == 3 ? -EINVAL : 0; }};
+    irq_domain_ops ops{
+        .map = [](irq_domain*, unsigned, irq_hw_number_t hw) { return hw == 3 ? -EINVAL : 0; }};
     irq_domain* d = irq.irq_domain_add_linear(nullptr, 4, ops, nullptr);
     d->name = "soc:intc";
     EXPECT_EQ(irq.irq_create_mapping(d, 3), 0u);
-    EXPECT_EQ(new_messages(), (Strings{"irq: soc:intc didn't like hwirq-0x3 to VIRQ16 mapping (rc=-22)"}));
+    EXPECT_EQ(new_messages(),
+              (Strings{"irq: soc:intc didn't like hwirq-0x3 to VIRQ16 mapping (rc=-22)"}));
     EXPECT_EQ(irq.irq_to_desc(16), nullptr) << "the descriptor is freed again";
     EXPECT_EQ(irq.irq_create_mapping(d, 2), 16u) << "and its number reused";
 }
@@ -87,7 +89,10 @@ TEST_F(GenirqTest, TooLargeHwirqWarns) {
 TEST_F(GenirqTest, TwoCellSpecifierMapsWithItsTriggerType) {
     int node;
     irq.irq_domain_add_linear(&node, 16, {.xlate = irq_domain_xlate_twocell}, nullptr);
-    irq_fwspec spec{.fwnode = &node, .node_name = "/soc/intc", .param_count = 2, .param = {5, IRQ_TYPE_LEVEL_HIGH}};
+    irq_fwspec spec{.fwnode = &node,
+                    .node_name = "/soc/intc",
+                    .param_count = 2,
+                    .param = {5, IRQ_TYPE_LEVEL_HIGH}};
     unsigned virq = irq.irq_create_fwspec_mapping(spec);
     ASSERT_EQ(virq, 16u);
     EXPECT_EQ(irq.irq_get_trigger_type(virq), IRQ_TYPE_LEVEL_HIGH);
@@ -96,7 +101,8 @@ TEST_F(GenirqTest, TwoCellSpecifierMapsWithItsTriggerType) {
     irq_fwspec other = spec;
     other.param[1] = IRQ_TYPE_EDGE_RISING;
     EXPECT_EQ(irq.irq_create_fwspec_mapping(other), 0u);
-    EXPECT_EQ(new_messages(), (Strings{"irq: type mismatch, failed to map hwirq-5 for /soc/intc!"}));
+    EXPECT_EQ(new_messages(),
+              (Strings{"irq: type mismatch, failed to map hwirq-5 for /soc/intc!"}));
 
     irq_fwspec one_cell{.fwnode = &node, .param_count = 1, .param = {6}};
     EXPECT_EQ(irq.irq_create_fwspec_mapping(one_cell), 0u) << "twocell needs two cells";
@@ -111,7 +117,8 @@ TEST_F(GenirqTest, RequestAppliesTheStoredTriggerTypeThroughTheChip) {
                            },
                        .xlate = irq_domain_xlate_twocell};
     irq.irq_domain_add_linear(&node, 16, ops, nullptr);
-    unsigned virq = irq.irq_create_fwspec_mapping({.fwnode = &node, .param_count = 2, .param = {7, 4}});
+    unsigned virq =
+        irq.irq_create_fwspec_mapping({.fwnode = &node, .param_count = 2, .param = {7, 4}});
     ASSERT_EQ(virq, 16u);
     ASSERT_EQ(irq.request_irq(virq, recording_handler("h", &calls), 0, "h", nullptr), 0);
     EXPECT_EQ(calls, (Strings{"set_type 16 4", "unmask 16"}));
@@ -120,7 +127,9 @@ TEST_F(GenirqTest, RequestAppliesTheStoredTriggerTypeThroughTheChip) {
 
 TEST_F(GenirqTest, UnknownControllerNodeIsReported) {
     int node;
-    EXPECT_EQ(irq.irq_create_fwspec_mapping({.fwnode = &node, .node_name = "/soc/gpio", .param_count = 1}), 0u);
+    EXPECT_EQ(irq.irq_create_fwspec_mapping(
+                  {.fwnode = &node, .node_name = "/soc/gpio", .param_count = 1}),
+              0u);
     EXPECT_EQ(new_messages(), (Strings{"irq: no irq domain found for /soc/gpio !"}));
 }
 

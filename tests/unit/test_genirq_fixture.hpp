@@ -23,7 +23,8 @@ using namespace piemu::kernel;
 inline irq_chip fake_chip(std::string name, std::vector<std::string>* calls,
                           unsigned long flags = 0) {
     auto rec = [calls](const char* what) {
-        return [calls, what](irq_data* d) { calls->push_back(what + (" " + std::to_string(d->irq))); };
+        return
+            [calls, what](irq_data* d) { calls->push_back(what + (" " + std::to_string(d->irq))); };
     };
     return irq_chip{.name = std::move(name),
                     .irq_ack = rec("ack"),

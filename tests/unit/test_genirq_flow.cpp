@@ -34,7 +34,9 @@ TEST_F(GenirqTest, RequestStartsTheLineWithOneUnmask) {
 
 TEST_F(GenirqTest, LevelWhileDisabledStaysMaskedAndPendingUntilEnable) {
     unsigned line = new_line(&Irq::handle_level_irq);
-    ASSERT_EQ(irq.request_irq(line, recording_handler("dev", &calls), IRQF_TRIGGER_HIGH, "dev", nullptr), 0);
+    ASSERT_EQ(
+        irq.request_irq(line, recording_handler("dev", &calls), IRQF_TRIGGER_HIGH, "dev", nullptr),
+        0);
     EXPECT_EQ(calls, (Strings{"set_type 16 4", "unmask 16"}));
     EXPECT_TRUE(irqd_is_level_type(&irq.irq_to_desc(line)->irq_data));
     irq.disable_irq_nosync(line);
@@ -74,7 +76,8 @@ TEST_F(GenirqTest, EdgeDuringTheHandlerIsPendingAndReplayedByTheLoop) {
                               irq_handler_t("guest_handler",
                                             [&](unsigned, void*) -> Task<irqreturn_t> {
                                                 ++runs;
-                                                calls.push_back("handler run " + std::to_string(runs));
+                                                calls.push_back("handler run " +
+                                                                std::to_string(runs));
                                                 co_await Park{&parked};
                                                 co_return IRQ_HANDLED;
                                             }),
@@ -162,7 +165,8 @@ TEST_F(GenirqTest, FasteoiWhileDisabledMasksPendsAndEois) {
 
 TEST_F(GenirqTest, FasteoiOneshotMasksAndUnmasksWhenNoThreadWasWoken) {
     unsigned line = new_line(&Irq::handle_fasteoi_irq);
-    ASSERT_EQ(irq.request_irq(line, recording_handler("dev", &calls), IRQF_ONESHOT, "dev", nullptr), 0);
+    ASSERT_EQ(irq.request_irq(line, recording_handler("dev", &calls), IRQF_ONESHOT, "dev", nullptr),
+              0);
     calls.clear();
     fire(line);
     EXPECT_EQ(calls, (Strings{"mask 16", "handler dev", "eoi 16", "unmask 16"}));
@@ -183,7 +187,8 @@ TEST_F(GenirqTest, SimpleMakesNoChipCalls) {
 
 TEST_F(GenirqTest, PercpuAcksRunsAndEois) {
     unsigned line = new_line(&Irq::handle_percpu_irq);
-    ASSERT_EQ(irq.request_irq(line, recording_handler("dev", &calls), IRQF_PERCPU, "dev", nullptr), 0);
+    ASSERT_EQ(irq.request_irq(line, recording_handler("dev", &calls), IRQF_PERCPU, "dev", nullptr),
+              0);
     calls.clear();
     irq.set_current_cpu(3);
     fire(line);

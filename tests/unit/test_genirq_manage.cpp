@@ -8,61 +8,87 @@ using Strings = std::vector<std::string>;
 
 namespace {
 int dev_a, dev_b, dev_c;
-Task<irqreturn_t> thread_fn_stub(unsigned, void*) { co_return IRQ_HANDLED; }
-irq_handler_t thread_fn() { return irq_handler_t("dev_thread_fn", &thread_fn_stub); }
+Task<irqreturn_t> thread_fn_stub(unsigned, void*) {
+    co_return IRQ_HANDLED;
+}
+irq_handler_t thread_fn() {
+    return irq_handler_t("dev_thread_fn", &thread_fn_stub);
+}
 } // namespace
 
 TEST_F(GenirqTest, SharedActionsRunInRegistrationOrder) {
     unsigned line = new_line(&Irq::handle_level_irq);
-    ASSERT_EQ(irq.request_irq(line, recording_handler("a", &calls, IRQ_NONE), IRQF_SHARED, "a", &dev_a), 0);
-    ASSERT_EQ(irq.request_irq(line, recording_handler("b", &calls, IRQ_NONE), IRQF_SHARED, "b", &dev_b), 0);
+    ASSERT_EQ(
+        irq.request_irq(line, recording_handler("a", &calls, IRQ_NONE), IRQF_SHARED, "a", &dev_a),
+        0);
+    ASSERT_EQ(
+        irq.request_irq(line, recording_handler("b", &calls, IRQ_NONE), IRQF_SHARED, "b", &dev_b),
+        0);
     ASSERT_EQ(irq.request_irq(line, recording_handler("c", &calls), IRQF_SHARED, "c", &dev_c), 0);
     calls.clear();
     fire(line);
-    EXPECT_EQ(calls, (Strings{"mask 16", "ack 16", "handler a", "handler b", "handler c", "unmask 16"}));
+    EXPECT_EQ(calls,
+              (Strings{"mask 16", "ack 16", "handler a", "handler b", "handler c", "unmask 16"}));
     EXPECT_EQ(irq.irq_to_desc(line)->irqs_unhandled, 0u) << "the OR of the results was handled";
 }
 
 TEST_F(GenirqTest, SharingRefusedWhenTheFirstIsNotSharedWithTheKernelsMessage) {
     unsigned line = new_line(&Irq::handle_level_irq);
     ASSERT_EQ(irq.request_irq(line, recording_handler("a", &calls), 0, "a", &dev_a), 0);
-    EXPECT_EQ(irq.request_irq(line, recording_handler("b", &calls), IRQF_SHARED, "b", &dev_b), -EBUSY);
-    EXPECT_EQ(new_messages(), (Strings{"genirq: Flags mismatch irq 16. 00000080 (b) vs. 00000000 (a)"}));
+    EXPECT_EQ(irq.request_irq(line, recording_handler("b", &calls), IRQF_SHARED, "b", &dev_b),
+              -EBUSY);
+    EXPECT_EQ(new_messages(),
+              (Strings{"genirq: Flags mismatch irq 16. 00000080 (b) vs. 00000000 (a)"}));
     EXPECT_EQ(log.records().back().level, 3) << "pr_err";
 }
 
 TEST_F(GenirqTest, SharingRefusedOnTriggerMismatch) {
     irq_chip notype{.name = "notype", .irq_unmask = [](irq_data*) {}};
     unsigned line = new_line(&Irq::handle_level_irq, &notype);
-    ASSERT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_SHARED | IRQF_TRIGGER_RISING, "a", &dev_a), 0);
-    EXPECT_EQ(irq.request_irq(line, recording_handler("b", &calls), IRQF_SHARED | IRQF_TRIGGER_FALLING, "b", &dev_b),
+    ASSERT_EQ(irq.request_irq(line, recording_handler("a", &calls),
+                              IRQF_SHARED | IRQF_TRIGGER_RISING, "a", &dev_a),
+              0);
+    EXPECT_EQ(irq.request_irq(line, recording_handler("b", &calls),
+                              IRQF_SHARED | IRQF_TRIGGER_FALLING, "b", &dev_b),
               -EBUSY);
-    EXPECT_EQ(new_messages(), (Strings{"genirq: Flags mismatch irq 16. 00000082 (b) vs. 00000081 (a)"}));
+    EXPECT_EQ(new_messages(),
+              (Strings{"genirq: Flags mismatch irq 16. 00000082 (b) vs. 00000081 (a)"}));
 }
 
 TEST_F(GenirqTest, SharingRefusedOnOneshotMismatchAndQuietWithProbeShared) {
     unsigned line = new_line(&Irq::handle_level_irq);
-    ASSERT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_SHARED | IRQF_ONESHOT, "a", &dev_a), 0);
-    EXPECT_EQ(irq.request_irq(line, recording_handler("b", &calls), IRQF_SHARED, "b", &dev_b), -EBUSY);
-    EXPECT_EQ(irq.request_irq(line, recording_handler("c", &calls), IRQF_SHARED | IRQF_PROBE_SHARED, "c", &dev_c),
+    ASSERT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_SHARED | IRQF_ONESHOT, "a",
+                              &dev_a),
+              0);
+    EXPECT_EQ(irq.request_irq(line, recording_handler("b", &calls), IRQF_SHARED, "b", &dev_b),
               -EBUSY);
-    EXPECT_EQ(new_messages(), (Strings{"genirq: Flags mismatch irq 16. 00000080 (b) vs. 00002080 (a)"}))
+    EXPECT_EQ(irq.request_irq(line, recording_handler("c", &calls), IRQF_SHARED | IRQF_PROBE_SHARED,
+                              "c", &dev_c),
+              -EBUSY);
+    EXPECT_EQ(new_messages(),
+              (Strings{"genirq: Flags mismatch irq 16. 00000080 (b) vs. 00002080 (a)"}))
         << "IRQF_PROBE_SHARED callers expect refusal and get no message";
 }
 
 TEST_F(GenirqTest, SharingRefusedOnPerCpunessMismatch) {
     unsigned line = new_line(&Irq::handle_level_irq);
     ASSERT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_SHARED, "a", &dev_a), 0);
-    EXPECT_EQ(irq.request_irq(line, recording_handler("b", &calls), IRQF_SHARED | IRQF_PERCPU, "b", &dev_b), -EBUSY);
+    EXPECT_EQ(irq.request_irq(line, recording_handler("b", &calls), IRQF_SHARED | IRQF_PERCPU, "b",
+                              &dev_b),
+              -EBUSY);
 }
 
 TEST_F(GenirqTest, RequestArgumentRules) {
     unsigned line = new_line(&Irq::handle_level_irq);
-    EXPECT_EQ(irq.request_irq(line, nullptr, 0, "none", nullptr), -EINVAL) << "no handler, no thread";
-    EXPECT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_SHARED, "a", nullptr), -EINVAL)
+    EXPECT_EQ(irq.request_irq(line, nullptr, 0, "none", nullptr), -EINVAL)
+        << "no handler, no thread";
+    EXPECT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_SHARED, "a", nullptr),
+              -EINVAL)
         << "shared needs a dev_id";
-    EXPECT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_COND_SUSPEND, "a", &dev_a), -EINVAL);
-    EXPECT_EQ(irq.request_irq(IRQ_NOTCONNECTED, recording_handler("a", &calls), 0, "a", nullptr), -ENOTCONN);
+    EXPECT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_COND_SUSPEND, "a", &dev_a),
+              -EINVAL);
+    EXPECT_EQ(irq.request_irq(IRQ_NOTCONNECTED, recording_handler("a", &calls), 0, "a", nullptr),
+              -ENOTCONN);
     EXPECT_EQ(irq.request_irq(5000, recording_handler("a", &calls), 0, "a", nullptr), -EINVAL);
     EXPECT_EQ(irq.request_irq(3, recording_handler("a", &calls), 0, "a", nullptr), -EINVAL)
         << "legacy descriptors are IRQ_NOREQUEST";
@@ -75,8 +101,9 @@ TEST_F(GenirqTest, RequestArgumentRules) {
 TEST_F(GenirqTest, ThreadedWithoutHandlerNeedsOneshot) {
     unsigned line = new_line(&Irq::handle_level_irq);
     EXPECT_EQ(irq.request_threaded_irq(line, nullptr, thread_fn(), 0, "dev", &dev_a), -EINVAL);
-    EXPECT_EQ(new_messages(),
-              (Strings{"genirq: Threaded irq requested with handler=NULL and !ONESHOT for irq 16"}));
+    EXPECT_EQ(
+        new_messages(),
+        (Strings{"genirq: Threaded irq requested with handler=NULL and !ONESHOT for irq 16"}));
     EXPECT_EQ(irq.request_threaded_irq(line, nullptr, thread_fn(), IRQF_ONESHOT, "dev", &dev_a), 0);
 }
 
@@ -84,7 +111,8 @@ TEST_F(GenirqTest, ThreadedWithoutHandlerIsFineOnAOneshotSafeChip) {
     irq_chip safe = fake_chip("msi", &calls, IRQCHIP_ONESHOT_SAFE);
     unsigned line = new_line(&Irq::handle_level_irq, &safe);
     EXPECT_EQ(irq.request_threaded_irq(line, nullptr, thread_fn(), IRQF_ONESHOT, "dev", &dev_a), 0);
-    EXPECT_EQ(irq.irq_to_desc(line)->action->flags & IRQF_ONESHOT, 0u) << "ONESHOT dropped: chip is safe";
+    EXPECT_EQ(irq.irq_to_desc(line)->action->flags & IRQF_ONESHOT, 0u)
+        << "ONESHOT dropped: chip is safe";
     EXPECT_FALSE(irq.irq_to_desc(line)->istate & IRQS_ONESHOT);
 }
 
@@ -105,10 +133,10 @@ TEST_F(GenirqTest, DisableNestsAndEnableUndoesWithUnbalancedWarning) {
 
     irq.enable_irq(line);
     EXPECT_EQ(desc->depth, 0u);
-    EXPECT_EQ(new_messages(), (Strings{"------------[ cut here ]------------",
-                                       "WARNING: CPU: 0 PID: 0 at __enable_irq",
-                                       "Unbalanced enable for IRQ 16",
-                                       "---[ end trace 0000000000000001 ]---"}));
+    EXPECT_EQ(
+        new_messages(),
+        (Strings{"------------[ cut here ]------------", "WARNING: CPU: 0 PID: 0 at __enable_irq",
+                 "Unbalanced enable for IRQ 16", "---[ end trace 0000000000000001 ]---"}));
 }
 
 TEST_F(GenirqTest, DisableIrqWaitsForTheRunningHandler) {
@@ -165,10 +193,10 @@ TEST_F(GenirqTest, FreeIrqOfAnUnknownDevIdWarns) {
     unsigned line = new_line(&Irq::handle_level_irq);
     ASSERT_EQ(irq.request_irq(line, recording_handler("a", &calls), IRQF_SHARED, "a", &dev_a), 0);
     EXPECT_EQ(run_sync(irq.free_irq(line, &dev_b)), std::nullopt);
-    EXPECT_EQ(new_messages(), (Strings{"------------[ cut here ]------------",
-                                       "WARNING: CPU: 0 PID: 0 at __free_irq",
-                                       "Trying to free already-free IRQ 16",
-                                       "---[ end trace 0000000000000001 ]---"}));
+    EXPECT_EQ(
+        new_messages(),
+        (Strings{"------------[ cut here ]------------", "WARNING: CPU: 0 PID: 0 at __free_irq",
+                 "Trying to free already-free IRQ 16", "---[ end trace 0000000000000001 ]---"}));
     EXPECT_NE(irq.irq_to_desc(line)->action, nullptr);
 }
 
@@ -323,4 +351,21 @@ TEST_F(GenirqTest, CanRequestIrqFollowsSharing) {
     EXPECT_EQ(irq.can_request_irq(line, 0), 0);
     EXPECT_EQ(irq.can_request_irq(line, IRQF_SHARED), 1);
     EXPECT_EQ(irq.can_request_irq(3, 0), 0);
+}
+
+TEST_F(GenirqTest, NestedThreadLinesNeedAThreadAndNeverRunThePrimary) {
+    unsigned line = new_line(&Irq::handle_simple_irq);
+    irq.irq_set_status_flags(line, IRQ_NESTED_THREAD);
+    EXPECT_EQ(irq.request_irq(line, recording_handler("a", &calls), 0, "a", nullptr), -EINVAL);
+    ASSERT_EQ(irq.request_threaded_irq(line, recording_handler("a", &calls), thread_fn(), 0, "a",
+                                       nullptr),
+              0);
+    EXPECT_EQ(irq.irq_to_desc(line)->action->handler.name, "irq_nested_primary_handler");
+    calls.clear();
+    fire(line);
+    EXPECT_EQ(calls, Strings{}) << "the driver's primary handler is replaced";
+    Strings m = new_messages();
+    ASSERT_EQ(m.size(), 4u);
+    EXPECT_EQ(m[2], "Primary handler called for nested irq 16");
+    EXPECT_EQ(irq.irq_to_desc(line)->irqs_unhandled, 1u) << "it returned IRQ_NONE";
 }

@@ -77,7 +77,8 @@ TEST_F(GenirqTest, HandlerThroughHandleDomainIrqSeesHardirqContext) {
                               irq_handler_t("sdhost_irq",
                                             [&](unsigned, void*) -> Task<irqreturn_t> {
                                                 seen = irq.preempt_count();
-                                                seen_in_interrupt = in_interrupt(irq.preempt_count());
+                                                seen_in_interrupt =
+                                                    in_interrupt(irq.preempt_count());
                                                 co_return IRQ_HANDLED;
                                             }),
                               0, "mmc0", nullptr),
@@ -152,10 +153,11 @@ TEST_F(GenirqTest, TraceHooksSeeTheWholePathInOrder) {
     unsigned virq = irq.irq_create_mapping(d, 1);
     irq.irq_set_chip_and_handler(virq, &chip, &Irq::handle_level_irq);
     static int dev1, dev2;
-    ASSERT_EQ(irq.request_irq(virq, recording_handler("dwc_otg_common_irq", &calls, IRQ_NONE), IRQF_SHARED,
-                              "dwc_otg", &dev1),
+    ASSERT_EQ(irq.request_irq(virq, recording_handler("dwc_otg_common_irq", &calls, IRQ_NONE),
+                              IRQF_SHARED, "dwc_otg", &dev1),
               0);
-    ASSERT_EQ(irq.request_irq(virq, recording_handler("hcd_irq", &calls), IRQF_SHARED, "dwc_otg_hcd:usb1", &dev2),
+    ASSERT_EQ(irq.request_irq(virq, recording_handler("hcd_irq", &calls), IRQF_SHARED,
+                              "dwc_otg_hcd:usb1", &dev2),
               0);
     run_sync(irq.handle_domain_irq(d, 1, nullptr));
     EXPECT_EQ(trace.events, (Strings{

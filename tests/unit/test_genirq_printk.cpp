@@ -55,7 +55,8 @@ TEST(Printk, ContinuationAppendsAndAnUnterminatedLineEndsAtTheNextMessage) {
 TEST(Printk, SinksGetFinishedRecordsAsConsoleText) {
     Clocked c;
     std::vector<std::pair<int, std::string>> got;
-    int id = c.log.add_sink([&](const LogRecord& r, std::string_view text) { got.emplace_back(r.level, text); });
+    int id = c.log.add_sink(
+        [&](const LogRecord& r, std::string_view text) { got.emplace_back(r.level, text); });
     c.log.printk(KERN_EMERG, "Disabling IRQ #%d\n", 62);
     c.log.printk(KERN_INFO, "two\nlines\n");
     c.log.printk(KERN_WARNING, "open");

@@ -21,8 +21,12 @@ std::string read_golden(const char* name) {
     return ss.str();
 }
 
-Task<irqreturn_t> handled(unsigned, void*) { co_return IRQ_HANDLED; }
-Task<irqreturn_t> not_mine(unsigned, void*) { co_return IRQ_NONE; }
+Task<irqreturn_t> handled(unsigned, void*) {
+    co_return IRQ_HANDLED;
+}
+Task<irqreturn_t> not_mine(unsigned, void*) {
+    co_return IRQ_NONE;
+}
 
 } // namespace
 
@@ -31,10 +35,14 @@ protected:
     // The chips of irq-bcm2836.c and irq-bcm2835.c (4.14): no irq_set_type, so no
     // line is marked level and every row says "Edge" (the reference's "ARMCTRL-level
     // yet Edge" puzzle).
-    irq_chip timer{.name = "bcm2836-timer", .irq_mask = [](irq_data*) {}, .irq_unmask = [](irq_data*) {}};
-    irq_chip pmu{.name = "bcm2836-pmu", .irq_mask = [](irq_data*) {}, .irq_unmask = [](irq_data*) {}};
-    irq_chip gpu{.name = "bcm2836-gpu", .irq_mask = [](irq_data*) {}, .irq_unmask = [](irq_data*) {}};
-    irq_chip armctrl_chip{.name = "ARMCTRL-level", .irq_mask = [](irq_data*) {}, .irq_unmask = [](irq_data*) {}};
+    irq_chip timer{
+        .name = "bcm2836-timer", .irq_mask = [](irq_data*) {}, .irq_unmask = [](irq_data*) {}};
+    irq_chip pmu{
+        .name = "bcm2836-pmu", .irq_mask = [](irq_data*) {}, .irq_unmask = [](irq_data*) {}};
+    irq_chip gpu{
+        .name = "bcm2836-gpu", .irq_mask = [](irq_data*) {}, .irq_unmask = [](irq_data*) {}};
+    irq_chip armctrl_chip{
+        .name = "ARMCTRL-level", .irq_mask = [](irq_data*) {}, .irq_unmask = [](irq_data*) {}};
     irq_domain* local = nullptr;
     irq_domain* armctrl = nullptr;
     std::array<int, 4> timer_dev{}, pmu_dev{};
@@ -59,7 +67,9 @@ protected:
     void request(irq_hw_number_t hw, const char* name, unsigned long flags = 0, void* dev = nullptr,
                  irq_handler_t::fn_type h = &handled) {
         unsigned virq = irq.irq_find_mapping(armctrl, hw);
-        ASSERT_EQ(irq.request_irq(virq, irq_handler_t("drv_irq", std::move(h)), flags, name, dev), 0) << name;
+        ASSERT_EQ(irq.request_irq(virq, irq_handler_t("drv_irq", std::move(h)), flags, name, dev),
+                  0)
+            << name;
     }
     void deliver(irq_domain* d, irq_hw_number_t hw, unsigned cpu, unsigned n) {
         irq.set_current_cpu(cpu);
@@ -70,7 +80,8 @@ protected:
 
     void build_raspbian_414_table() {
         // bcm2836_arm_irqchip_l1_intc_of_init(): local hwirqs 0-3 (timers), 8 (GPU), 9 (PMU).
-        local = irq.irq_domain_add_linear(nullptr, 10, {.xlate = irq_domain_xlate_onecell}, nullptr);
+        local =
+            irq.irq_domain_add_linear(nullptr, 10, {.xlate = irq_domain_xlate_onecell}, nullptr);
         for (irq_hw_number_t hw : {0u, 1u, 2u, 3u})
             local_line(hw, &timer);
         local_line(8, &gpu);
@@ -85,7 +96,9 @@ protected:
         // ... and chains itself behind the local controller's GPU line.
         irq.irq_set_chained_handler_and_data(
             irq.irq_find_mapping(local, 8),
-            irq_flow_handler_t("bcm2836_chained_handle_irq", [](irq_desc*) -> Task<void> { co_return; }), nullptr);
+            irq_flow_handler_t("bcm2836_chained_handle_irq",
+                               [](irq_desc*) -> Task<void> { co_return; }),
+            nullptr);
 
         // Drivers, in probe order.
         percpu_request(irq.irq_find_mapping(local, 0), "arch_timer", timer_dev);
@@ -102,9 +115,10 @@ protected:
         request(64, "dwc_otg_hcd:usb1", IRQF_SHARED, &hcd);
         request(88, "mmc0");
         request(89, "uart-pl011");
-        ASSERT_EQ(irq.request_threaded_irq(irq.irq_find_mapping(armctrl, 94), irq_handler_t("bcm2835_mmc_irq", &handled),
-                                           irq_handler_t("bcm2835_mmc_thread_irq", &handled), IRQF_SHARED, "mmc1",
-                                           &mmc1),
+        ASSERT_EQ(irq.request_threaded_irq(irq.irq_find_mapping(armctrl, 94),
+                                           irq_handler_t("bcm2835_mmc_irq", &handled),
+                                           irq_handler_t("bcm2835_mmc_thread_irq", &handled),
+                                           IRQF_SHARED, "mmc1", &mmc1),
                   0);
         ASSERT_EQ(irq.claim_fiq("usb_fiq"), 0);
 
@@ -113,16 +127,17 @@ protected:
         for (unsigned cpu = 0; cpu < 4; cpu++)
             deliver(local, 1, cpu, timer17[cpu]);
         const std::pair<irq_hw_number_t, unsigned> gpu_counts[] = {
-            {1, 158}, {2, 14}, {48, 21}, {53, 286}, {56, 6724}, {64, 125072}, {88, 248}, {89, 5123}, {94, 8397}};
+            {1, 158},     {2, 14},   {48, 21},   {53, 286}, {56, 6724},
+            {64, 125072}, {88, 248}, {89, 5123}, {94, 8397}};
         for (const auto& [hw, n] : gpu_counts)
             deliver(armctrl, hw, 0, n);
         const std::array<std::array<unsigned, 4>, NR_IPI> ipis = {{{0, 0, 0, 0},
-                                                                    {0, 0, 0, 0},
-                                                                    {9286, 13398, 12189, 15007},
-                                                                    {8, 14, 11, 6},
-                                                                    {0, 0, 0, 0},
-                                                                    {219, 113, 205, 225},
-                                                                    {0, 0, 0, 0}}};
+                                                                   {0, 0, 0, 0},
+                                                                   {9286, 13398, 12189, 15007},
+                                                                   {8, 14, 11, 6},
+                                                                   {0, 0, 0, 0},
+                                                                   {219, 113, 205, 225},
+                                                                   {0, 0, 0, 0}}};
         for (unsigned ipi = 0; ipi < NR_IPI; ipi++)
             for (unsigned cpu = 0; cpu < 4; cpu++)
                 for (unsigned i = 0; i < ipis[ipi][cpu]; i++)
@@ -148,15 +163,16 @@ TEST_F(ProcInterruptsTest, HeaderHasElevenSpacesAndOneColumnPerOnlineCpu) {
 }
 
 TEST_F(ProcInterruptsTest, EmptyMachineShowsOnlyTheArmRows) {
-    EXPECT_EQ(irq.show_interrupts(), "           CPU0       CPU1       CPU2       CPU3       \n"
-                                     "IPI0:          0          0          0          0  CPU wakeup interrupts\n"
-                                     "IPI1:          0          0          0          0  Timer broadcast interrupts\n"
-                                     "IPI2:          0          0          0          0  Rescheduling interrupts\n"
-                                     "IPI3:          0          0          0          0  Function call interrupts\n"
-                                     "IPI4:          0          0          0          0  CPU stop interrupts\n"
-                                     "IPI5:          0          0          0          0  IRQ work interrupts\n"
-                                     "IPI6:          0          0          0          0  completion interrupts\n"
-                                     "Err:          0\n");
+    EXPECT_EQ(irq.show_interrupts(),
+              "           CPU0       CPU1       CPU2       CPU3       \n"
+              "IPI0:          0          0          0          0  CPU wakeup interrupts\n"
+              "IPI1:          0          0          0          0  Timer broadcast interrupts\n"
+              "IPI2:          0          0          0          0  Rescheduling interrupts\n"
+              "IPI3:          0          0          0          0  Function call interrupts\n"
+              "IPI4:          0          0          0          0  CPU stop interrupts\n"
+              "IPI5:          0          0          0          0  IRQ work interrupts\n"
+              "IPI6:          0          0          0          0  completion interrupts\n"
+              "Err:          0\n");
 }
 
 TEST_F(ProcInterruptsTest, BadInterruptsShowInErrAndUnrequestedLinesOnceCounted) {
@@ -172,7 +188,8 @@ TEST_F(ProcInterruptsTest, FlowNameAndWideNumbers) {
     unsigned line = new_line(&Irq::handle_level_irq);
     irq.irq_set_chip_and_handler_name(line, &chip, &Irq::handle_level_irq, "level");
     ASSERT_EQ(irq.request_irq(line, irq_handler_t("h", &handled), 0, "dev", nullptr), 0);
-    EXPECT_NE(irq.show_interrupts().find(" 16:          0          0          0          0      fake     Edge    -level     dev\n"),
+    EXPECT_NE(irq.show_interrupts().find(" 16:          0          0          0          0      "
+                                         "fake     Edge    -level     dev\n"),
               std::string::npos);
     // 1000 numbers and more: a 4-digit first column and 12 header spaces.
     ASSERT_GE(irq.irq_alloc_descs(-1, 1, 1000), 0);
@@ -184,9 +201,11 @@ TEST_F(ProcInterruptsTest, FlowNameAndWideNumbers) {
 }
 
 TEST_F(ProcInterruptsTest, IrqPrintChipReplacesTheChipColumn) {
-    irq_chip printing{.name = "ignored",
-                      .irq_print_chip = [](irq_data* d, std::string& seq) { seq += " gpio-" + std::to_string(d->irq); }};
+    irq_chip printing{.name = "ignored", .irq_print_chip = [](irq_data* d, std::string& seq) {
+                          seq += " gpio-" + std::to_string(d->irq);
+                      }};
     unsigned line = new_line(&Irq::handle_simple_irq, &printing);
     ASSERT_EQ(irq.request_irq(line, irq_handler_t("h", &handled), 0, "btn", nullptr), 0);
-    EXPECT_NE(irq.show_interrupts().find("          0  gpio-16     Edge      btn\n"), std::string::npos);
+    EXPECT_NE(irq.show_interrupts().find("          0  gpio-16     Edge      btn\n"),
+              std::string::npos);
 }

@@ -11,9 +11,10 @@ namespace {
 
 /// A handler that returns IRQ_NONE for its first `unhandled` calls, then IRQ_HANDLED.
 irq_handler_t stuck_then_handled(unsigned unhandled) {
-    return irq_handler_t("stuck_device_irq", [n = 0u, unhandled](unsigned, void*) mutable -> Task<irqreturn_t> {
-        co_return n++ < unhandled ? IRQ_NONE : IRQ_HANDLED;
-    });
+    return irq_handler_t("stuck_device_irq",
+                         [n = 0u, unhandled](unsigned, void*) mutable -> Task<irqreturn_t> {
+                             co_return n++ < unhandled ? IRQ_NONE : IRQ_HANDLED;
+                         });
 }
 
 } // namespace
@@ -41,8 +42,8 @@ TEST_F(SpuriousTest, NinetyNineThousandNineHundredAndOneUnhandledOf100000Disable
     calls.clear();
     fire(line);
     EXPECT_EQ(new_messages(),
-              (Strings{"irq 16: nobody cared (try booting with the \"irqpoll\" option)", "handlers:",
-                       "[<00000000>] stuck_device_irq", "Disabling IRQ #16"}));
+              (Strings{"irq 16: nobody cared (try booting with the \"irqpoll\" option)",
+                       "handlers:", "[<00000000>] stuck_device_irq", "Disabling IRQ #16"}));
     EXPECT_EQ(log.records().back().level, 0) << "Disabling IRQ is KERN_EMERG";
     EXPECT_TRUE(desc->istate & IRQS_SPURIOUS_DISABLED);
     EXPECT_EQ(desc->depth, 1u);
@@ -71,10 +72,11 @@ TEST_F(SpuriousTest, NinetyNineThousandNineHundredUnhandledDoNot) {
 
 TEST_F(SpuriousTest, ThreadedHandlersAreListed) {
     static int dev;
-    ASSERT_EQ(irq.request_threaded_irq(line, stuck_then_handled(100000),
-                                       irq_handler_t("stuck_thread_fn",
-                                                     [](unsigned, void*) -> Task<irqreturn_t> { co_return IRQ_NONE; }),
-                                       IRQF_SHARED, "stuck", &dev),
+    ASSERT_EQ(irq.request_threaded_irq(
+                  line, stuck_then_handled(100000),
+                  irq_handler_t("stuck_thread_fn",
+                                [](unsigned, void*) -> Task<irqreturn_t> { co_return IRQ_NONE; }),
+                  IRQF_SHARED, "stuck", &dev),
               0);
     fire_n(100000);
     Strings m = new_messages();
@@ -99,12 +101,15 @@ TEST_F(SpuriousTest, UnhandledMoreThan100msApartRestartTheCount) {
 }
 
 TEST_F(SpuriousTest, BogusReturnValueIsReported) {
-    ASSERT_EQ(irq.request_irq(line,
-                              irq_handler_t("weird_irq", [](unsigned, void*) -> Task<irqreturn_t> { co_return 0x10; }),
-                              0, "weird", nullptr),
-              0);
+    ASSERT_EQ(
+        irq.request_irq(line,
+                        irq_handler_t("weird_irq",
+                                      [](unsigned, void*) -> Task<irqreturn_t> { co_return 0x10; }),
+                        0, "weird", nullptr),
+        0);
     fire(line);
-    EXPECT_EQ(new_messages(), (Strings{"irq event 16: bogus return value 10", "handlers:", "[<00000000>] weird_irq"}));
+    EXPECT_EQ(new_messages(), (Strings{"irq event 16: bogus return value 10",
+                                       "handlers:", "[<00000000>] weird_irq"}));
     irq_desc* desc = irq.irq_to_desc(line);
     EXPECT_EQ(desc->irq_count, 0u) << "not counted";
     EXPECT_EQ(desc->depth, 0u);
@@ -119,13 +124,18 @@ TEST_F(SpuriousTest, NoirqdebugSkipsTheDetector) {
 
 TEST_F(SpuriousTest, WakeThreadWithoutThreadFunctionWarnsOnce) {
     ASSERT_EQ(irq.request_irq(line,
-                              irq_handler_t("bad_irq", [](unsigned, void*) -> Task<irqreturn_t> { co_return IRQ_WAKE_THREAD; }),
+                              irq_handler_t("bad_irq",
+                                            [](unsigned, void*) -> Task<irqreturn_t> {
+                                                co_return IRQ_WAKE_THREAD;
+                                            }),
                               0, "baddev", nullptr),
               0);
     fire(line);
     fire(line);
-    EXPECT_EQ(new_messages(),
-              (Strings{"IRQ 16 device baddev returned IRQ_WAKE_THREAD but no thread function available."}));
+    EXPECT_EQ(
+        new_messages(),
+        (Strings{
+            "IRQ 16 device baddev returned IRQ_WAKE_THREAD but no thread function available."}));
     irq_desc* desc = irq.irq_to_desc(line);
     EXPECT_EQ(desc->threads_active, 0) << "nothing to wake";
     EXPECT_TRUE(log.has_open_record()) << "the kernel's message has no newline";
@@ -133,10 +143,12 @@ TEST_F(SpuriousTest, WakeThreadWithoutThreadFunctionWarnsOnce) {
 
 TEST_F(SpuriousTest, WakeThreadDefersTheVerdictToTheNextInterrupt) {
     static int dev;
-    ASSERT_EQ(irq.request_threaded_irq(line, nullptr,
-                                       irq_handler_t("t", [](unsigned, void*) -> Task<irqreturn_t> { co_return IRQ_HANDLED; }),
-                                       IRQF_ONESHOT, "dev", &dev),
-              0);
+    ASSERT_EQ(
+        irq.request_threaded_irq(
+            line, nullptr,
+            irq_handler_t("t", [](unsigned, void*) -> Task<irqreturn_t> { co_return IRQ_HANDLED; }),
+            IRQF_ONESHOT, "dev", &dev),
+        0);
     irq_desc* desc = irq.irq_to_desc(line);
     fire(line);
     EXPECT_EQ(desc->threads_handled_last, 0x80000000u) << "SPURIOUS_DEFERRED";

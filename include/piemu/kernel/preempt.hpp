@@ -49,28 +49,42 @@ static_assert(HARDIRQ_MASK == 0x000f0000 && NMI_MASK == 0x00100000);
 static_assert(HARDIRQ_OFFSET == 0x00010000 && SOFTIRQ_OFFSET == 0x00000100);
 
 // The kernel's predicates, on a preempt_count value.
-constexpr std::uint32_t hardirq_count(std::uint32_t pc) { return pc & HARDIRQ_MASK; }
-constexpr std::uint32_t softirq_count(std::uint32_t pc) { return pc & SOFTIRQ_MASK; }
+constexpr std::uint32_t hardirq_count(std::uint32_t pc) {
+    return pc & HARDIRQ_MASK;
+}
+constexpr std::uint32_t softirq_count(std::uint32_t pc) {
+    return pc & SOFTIRQ_MASK;
+}
 constexpr std::uint32_t irq_count(std::uint32_t pc) {
     return pc & (HARDIRQ_MASK | SOFTIRQ_MASK | NMI_MASK);
 }
 /// in_irq(): in hard interrupt context.
-constexpr bool in_irq(std::uint32_t pc) { return hardirq_count(pc) != 0; }
+constexpr bool in_irq(std::uint32_t pc) {
+    return hardirq_count(pc) != 0;
+}
 /// in_softirq(): serving a softirq or with bottom halves disabled.
-constexpr bool in_softirq(std::uint32_t pc) { return softirq_count(pc) != 0; }
+constexpr bool in_softirq(std::uint32_t pc) {
+    return softirq_count(pc) != 0;
+}
 /// in_serving_softirq(): running a softirq handler.
 constexpr bool in_serving_softirq(std::uint32_t pc) {
     return (softirq_count(pc) & SOFTIRQ_OFFSET) != 0;
 }
 /// in_interrupt(): hard irq, softirq (serving or bh-disabled) or NMI.
-constexpr bool in_interrupt(std::uint32_t pc) { return irq_count(pc) != 0; }
-constexpr bool in_nmi(std::uint32_t pc) { return (pc & NMI_MASK) != 0; }
+constexpr bool in_interrupt(std::uint32_t pc) {
+    return irq_count(pc) != 0;
+}
+constexpr bool in_nmi(std::uint32_t pc) {
+    return (pc & NMI_MASK) != 0;
+}
 /// in_task(): process context (bh-disabled process context counts as a task).
 constexpr bool in_task(std::uint32_t pc) {
     return (pc & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)) == 0;
 }
 /// in_atomic() of 4.14 (CONFIG_PREEMPT_COUNT): any count at all.
-constexpr bool in_atomic(std::uint32_t pc) { return pc != 0; }
+constexpr bool in_atomic(std::uint32_t pc) {
+    return pc != 0;
+}
 
 /// Where each CPU's preempt_count lives. The one accessor every kernel-model layer
 /// uses; a later implementation reads and writes the guest's thread_info.

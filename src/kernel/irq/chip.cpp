@@ -136,7 +136,9 @@ void Irq::__irq_disable(irq_desc* desc, bool mask) {
 
 /// Lazy disable: without a chip irq_disable callback the line stays unmasked until
 /// the next interrupt, which the flow handler then masks and marks pending.
-void Irq::irq_disable(irq_desc* desc) { __irq_disable(desc, irq_settings_disable_unlazy(desc)); }
+void Irq::irq_disable(irq_desc* desc) {
+    __irq_disable(desc, irq_settings_disable_unlazy(desc));
+}
 
 void Irq::irq_percpu_enable(irq_desc* desc, unsigned cpu) {
     if (desc->irq_data.chip->irq_enable)

@@ -12,9 +12,15 @@ namespace piemu::kernel {
 
 namespace {
 
-const char* ptr_text(const void* p) { return p ? "00000000" : "(null)"; }
+const char* ptr_text(const void* p) {
+    return p ? "00000000" : "(null)";
+}
 
 } // namespace
+
+Task<irqreturn_t> no_action(unsigned, void*) {
+    co_return IRQ_NONE;
+}
 
 /// debug.h: what is known about a descriptor that got a bad interrupt, at most 5
 /// times in 5 seconds (DEFINE_RATELIMIT_STATE(ratelimit, 5 * HZ, 5)).
@@ -78,8 +84,8 @@ void Irq::warn_no_thread(unsigned irq, irqaction* action) {
         return;
     // The kernel's string has no trailing newline; the next message starts a line.
     log_.printk(KERN_WARNING,
-                "IRQ %d device %s returned IRQ_WAKE_THREAD but no thread function available.",
-                irq, action->name.c_str());
+                "IRQ %d device %s returned IRQ_WAKE_THREAD but no thread function available.", irq,
+                action->name.c_str());
 }
 
 void Irq::__irq_wake_thread(irq_desc* desc, irqaction* action) {

@@ -10,7 +10,12 @@ namespace piemu::kernel {
 /// Bits of irqaction::thread_flags (bit numbers, as set_bit() takes them).
 /// IRQTF_RUNTHREAD: the handler thread should run; IRQTF_WARNED: the
 /// "IRQ_WAKE_THREAD but no thread function" warning was printed for this action.
-enum : unsigned { IRQTF_RUNTHREAD = 0, IRQTF_WARNED = 1, IRQTF_AFFINITY = 2, IRQTF_FORCED_THREAD = 3 };
+enum : unsigned {
+    IRQTF_RUNTHREAD = 0,
+    IRQTF_WARNED = 1,
+    IRQTF_AFFINITY = 2,
+    IRQTF_FORCED_THREAD = 3
+};
 
 /// irq_desc::istate bits.
 /// IRQS_AUTODETECT        autodetection in progress
@@ -47,27 +52,45 @@ inline constexpr bool IRQ_START_FORCE = true;
 inline constexpr bool IRQ_START_COND = false;
 
 // ---- irq_data state manipulation (internals.h)
-inline void irqd_set(irq_data* d, unsigned mask) { d->common->state_use_accessors |= mask; }
-inline void irqd_clear(irq_data* d, unsigned mask) { d->common->state_use_accessors &= ~mask; }
+inline void irqd_set(irq_data* d, unsigned mask) {
+    d->common->state_use_accessors |= mask;
+}
+inline void irqd_clear(irq_data* d, unsigned mask) {
+    d->common->state_use_accessors &= ~mask;
+}
 inline bool irqd_has_set(const irq_data* d, unsigned mask) {
     return (d->common->state_use_accessors & mask) != 0;
 }
-inline void irq_state_set_disabled(irq_desc* desc) { irqd_set(&desc->irq_data, IRQD_IRQ_DISABLED); }
-inline void irq_state_set_masked(irq_desc* desc) { irqd_set(&desc->irq_data, IRQD_IRQ_MASKED); }
-inline void irq_state_clr_disabled(irq_desc* desc) { irqd_clear(&desc->irq_data, IRQD_IRQ_DISABLED); }
-inline void irq_state_clr_masked(irq_desc* desc) { irqd_clear(&desc->irq_data, IRQD_IRQ_MASKED); }
+inline void irq_state_set_disabled(irq_desc* desc) {
+    irqd_set(&desc->irq_data, IRQD_IRQ_DISABLED);
+}
+inline void irq_state_set_masked(irq_desc* desc) {
+    irqd_set(&desc->irq_data, IRQD_IRQ_MASKED);
+}
+inline void irq_state_clr_disabled(irq_desc* desc) {
+    irqd_clear(&desc->irq_data, IRQD_IRQ_DISABLED);
+}
+inline void irq_state_clr_masked(irq_desc* desc) {
+    irqd_clear(&desc->irq_data, IRQD_IRQ_MASKED);
+}
 
 // ---- settings.h: the IRQ_* settings in status_use_accessors
 inline void irq_settings_clr_and_set(irq_desc* desc, unsigned clr, unsigned set) {
     desc->status_use_accessors &= ~(clr & IRQF_MODIFY_MASK);
     desc->status_use_accessors |= set & IRQF_MODIFY_MASK;
 }
-inline bool irq_settings_is_per_cpu(const irq_desc* d) { return d->status_use_accessors & IRQ_PER_CPU; }
+inline bool irq_settings_is_per_cpu(const irq_desc* d) {
+    return d->status_use_accessors & IRQ_PER_CPU;
+}
 inline bool irq_settings_is_per_cpu_devid(const irq_desc* d) {
     return d->status_use_accessors & IRQ_PER_CPU_DEVID;
 }
-inline void irq_settings_set_per_cpu(irq_desc* d) { d->status_use_accessors |= IRQ_PER_CPU; }
-inline void irq_settings_set_no_balancing(irq_desc* d) { d->status_use_accessors |= IRQ_NO_BALANCING; }
+inline void irq_settings_set_per_cpu(irq_desc* d) {
+    d->status_use_accessors |= IRQ_PER_CPU;
+}
+inline void irq_settings_set_no_balancing(irq_desc* d) {
+    d->status_use_accessors |= IRQ_NO_BALANCING;
+}
 inline bool irq_settings_has_no_balance_set(const irq_desc* d) {
     return d->status_use_accessors & IRQ_NO_BALANCING;
 }
@@ -75,32 +98,58 @@ inline unsigned irq_settings_get_trigger_mask(const irq_desc* d) {
     return d->status_use_accessors & IRQ_TYPE_SENSE_MASK;
 }
 inline void irq_settings_set_trigger_mask(irq_desc* d, unsigned mask) {
-    d->status_use_accessors = (d->status_use_accessors & ~IRQ_TYPE_SENSE_MASK) |
-                              (mask & IRQ_TYPE_SENSE_MASK);
+    d->status_use_accessors =
+        (d->status_use_accessors & ~IRQ_TYPE_SENSE_MASK) | (mask & IRQ_TYPE_SENSE_MASK);
 }
-inline bool irq_settings_is_level(const irq_desc* d) { return d->status_use_accessors & IRQ_LEVEL; }
-inline void irq_settings_clr_level(irq_desc* d) { d->status_use_accessors &= ~IRQ_LEVEL; }
-inline void irq_settings_set_level(irq_desc* d) { d->status_use_accessors |= IRQ_LEVEL; }
-inline bool irq_settings_can_request(const irq_desc* d) { return !(d->status_use_accessors & IRQ_NOREQUEST); }
-inline void irq_settings_set_norequest(irq_desc* d) { d->status_use_accessors |= IRQ_NOREQUEST; }
-inline bool irq_settings_can_thread(const irq_desc* d) { return !(d->status_use_accessors & IRQ_NOTHREAD); }
-inline void irq_settings_set_nothread(irq_desc* d) { d->status_use_accessors |= IRQ_NOTHREAD; }
-inline void irq_settings_set_noprobe(irq_desc* d) { d->status_use_accessors |= IRQ_NOPROBE; }
+inline bool irq_settings_is_level(const irq_desc* d) {
+    return d->status_use_accessors & IRQ_LEVEL;
+}
+inline void irq_settings_clr_level(irq_desc* d) {
+    d->status_use_accessors &= ~IRQ_LEVEL;
+}
+inline void irq_settings_set_level(irq_desc* d) {
+    d->status_use_accessors |= IRQ_LEVEL;
+}
+inline bool irq_settings_can_request(const irq_desc* d) {
+    return !(d->status_use_accessors & IRQ_NOREQUEST);
+}
+inline void irq_settings_set_norequest(irq_desc* d) {
+    d->status_use_accessors |= IRQ_NOREQUEST;
+}
+inline bool irq_settings_can_thread(const irq_desc* d) {
+    return !(d->status_use_accessors & IRQ_NOTHREAD);
+}
+inline void irq_settings_set_nothread(irq_desc* d) {
+    d->status_use_accessors |= IRQ_NOTHREAD;
+}
+inline void irq_settings_set_noprobe(irq_desc* d) {
+    d->status_use_accessors |= IRQ_NOPROBE;
+}
 inline bool irq_settings_can_move_pcntxt(const irq_desc* d) {
     return d->status_use_accessors & IRQ_MOVE_PCNTXT;
 }
-inline bool irq_settings_can_autoenable(const irq_desc* d) { return !(d->status_use_accessors & IRQ_NOAUTOEN); }
+inline bool irq_settings_can_autoenable(const irq_desc* d) {
+    return !(d->status_use_accessors & IRQ_NOAUTOEN);
+}
 inline bool irq_settings_is_nested_thread(const irq_desc* d) {
     return d->status_use_accessors & IRQ_NESTED_THREAD;
 }
-inline bool irq_settings_is_polled(const irq_desc* d) { return d->status_use_accessors & IRQ_IS_POLLED; }
+inline bool irq_settings_is_polled(const irq_desc* d) {
+    return d->status_use_accessors & IRQ_IS_POLLED;
+}
 inline bool irq_settings_disable_unlazy(const irq_desc* d) {
     return d->status_use_accessors & IRQ_DISABLE_UNLAZY;
 }
-inline void irq_settings_clr_disable_unlazy(irq_desc* d) { d->status_use_accessors &= ~IRQ_DISABLE_UNLAZY; }
+inline void irq_settings_clr_disable_unlazy(irq_desc* d) {
+    d->status_use_accessors &= ~IRQ_DISABLE_UNLAZY;
+}
 
-inline unsigned irq_desc_get_irq(const irq_desc* desc) { return desc->irq_data.irq; }
-inline irq_chip* irq_desc_get_chip(const irq_desc* desc) { return desc->irq_data.chip; }
+inline unsigned irq_desc_get_irq(const irq_desc* desc) {
+    return desc->irq_data.irq;
+}
+inline irq_chip* irq_desc_get_chip(const irq_desc* desc) {
+    return desc->irq_data.chip;
+}
 
 /// for_each_action_of_desc(): the action list in registration order.
 template <typename F>
@@ -110,7 +159,9 @@ void for_each_action_of_desc(irq_desc* desc, F&& f) {
 }
 
 // ---- bit helpers on thread_flags (set_bit/test_and_set_bit without atomics).
-inline bool test_bit(unsigned nr, unsigned long word) { return (word >> nr) & 1; }
+inline bool test_bit(unsigned nr, unsigned long word) {
+    return (word >> nr) & 1;
+}
 inline bool test_and_set_bit(unsigned nr, unsigned long* word) {
     bool old = test_bit(nr, *word);
     *word |= 1ul << nr;

@@ -18,8 +18,6 @@ namespace {
 /// IRQ_BITMAP_BITS with SPARSE_IRQ: NR_IRQS + 8196 interrupt numbers at most.
 constexpr unsigned kSparseExtra = 8196;
 
-Task<irqreturn_t> bad_chained_irq_stub(unsigned, void*) { co_return IRQ_NONE; }
-
 } // namespace
 
 Irq::Irq(const IrqConfig& cfg, Printk& log, PreemptCountStore& preempt)
@@ -38,10 +36,11 @@ Irq::Irq(const IrqConfig& cfg, Printk& log, PreemptCountStore& preempt)
                             .irq_shutdown = noop,
                             .irq_enable = noop,
                             .irq_disable = noop,
-                            .irq_ack = [this](irq_data* d) {
-                                print_irq_desc(d->irq, irq_to_desc(d->irq));
-                                ack_bad_irq(d->irq);
-                            },
+                            .irq_ack =
+                                [this](irq_data* d) {
+                                    print_irq_desc(d->irq, irq_to_desc(d->irq));
+                                    ack_bad_irq(d->irq);
+                                },
                             .flags = IRQCHIP_SKIP_SET_WAKE};
     dummy_irq_chip_ = irq_chip{.name = "dummy",
                                .irq_startup = noop_ret,
@@ -58,15 +57,15 @@ Irq::Irq(const IrqConfig& cfg, Printk& log, PreemptCountStore& preempt)
     chained_action_->handler = irq_handler_t("bad_chained_irq", [this](unsigned irq, void* dev) {
         warn(warn_once("bad_chained_irq"), "bad_chained_irq", KERN_WARNING,
              "Chained irq %d should not call an action\n", irq);
-        return bad_chained_irq_stub(irq, dev);
+        return no_action(irq, dev);
     });
 
     // early_irq_init(): arch_probe_nr_irqs() gives NR_IRQS on ARM, all preallocated.
     unsigned initcnt = cfg.nr_irqs_legacy;
     allocated_irqs_.assign(cfg.nr_irqs_legacy + kSparseExtra, false);
     nr_irqs_ = initcnt;
-    log_.printk(KERN_INFO, "NR_IRQS: %d, nr_irqs: %d, preallocated irqs: %d\n",
-                cfg.nr_irqs_legacy, nr_irqs_, initcnt);
+    log_.printk(KERN_INFO, "NR_IRQS: %d, nr_irqs: %d, preallocated irqs: %d\n", cfg.nr_irqs_legacy,
+                nr_irqs_, initcnt);
     for (unsigned i = 0; i < initcnt; i++)
         irq_alloc_descs(static_cast<int>(i), i, 1);
 }
@@ -244,7 +243,9 @@ unsigned Irq::kstat_irqs(unsigned irq) const {
     return sum;
 }
 
-void Irq::kstat_incr_irqs_this_cpu(irq_desc* desc) { desc->kstat_irqs[cpu_]++; }
+void Irq::kstat_incr_irqs_this_cpu(irq_desc* desc) {
+    desc->kstat_irqs[cpu_]++;
+}
 
 int Irq::irq_set_percpu_devid(unsigned irq) {
     irq_desc* desc = irq_to_desc(irq);

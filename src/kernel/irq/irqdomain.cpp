@@ -46,7 +46,8 @@ irq_domain* Irq::irq_find_matching_fwnode(const void* fwnode) const {
 int Irq::irq_domain_associate(irq_domain* domain, unsigned virq, irq_hw_number_t hwirq) {
     irq_data* d = irq_get_irq_data(virq);
     if (warn(hwirq >= domain->hwirq_max, "irq_domain_associate", KERN_DEFAULT,
-             "error: hwirq 0x%x is too large for %s\n", static_cast<int>(hwirq), domain->name.c_str()))
+             "error: hwirq 0x%x is too large for %s\n", static_cast<int>(hwirq),
+             domain->name.c_str()))
         return -EINVAL;
     if (warn(!d, "irq_domain_associate", KERN_DEFAULT, "error: virq%i is not allocated", virq))
         return -EINVAL;
@@ -61,7 +62,8 @@ int Irq::irq_domain_associate(irq_domain* domain, unsigned virq, irq_hw_number_t
         if (ret != 0) {
             // -EPERM: protected by firmware, not worth a message.
             if (ret != -EPERM)
-                log_.printk(KERN_INFO, "irq: %s didn't like hwirq-0x%lx to VIRQ%i mapping (rc=%d)\n",
+                log_.printk(KERN_INFO,
+                            "irq: %s didn't like hwirq-0x%lx to VIRQ%i mapping (rc=%d)\n",
                             domain->name.c_str(), static_cast<unsigned long>(hwirq), virq, ret);
             d->domain = nullptr;
             d->hwirq = 0;
@@ -139,7 +141,8 @@ unsigned Irq::irq_create_fwspec_mapping(const irq_fwspec& fwspec) {
     // irq_domain_translate(): xlate, or the first cell is the hwirq.
     irq_hw_number_t hwirq = 0;
     unsigned type = IRQ_TYPE_NONE;
-    std::span<const std::uint32_t> spec(fwspec.param.data(), std::min<unsigned>(fwspec.param_count, 16));
+    std::span<const std::uint32_t> spec(fwspec.param.data(),
+                                        std::min<unsigned>(fwspec.param_count, 16));
     if (domain->ops.xlate) {
         if (domain->ops.xlate(domain, fwspec.fwnode, spec, &hwirq, &type))
             return 0;

@@ -18,7 +18,9 @@ namespace {
 using handler_ptr = Task<irqreturn_t> (*)(unsigned, void*);
 
 /// The primary handler of request_threaded_irq(irq, NULL, thread_fn, ...).
-Task<irqreturn_t> irq_default_primary_handler(unsigned, void*) { co_return IRQ_WAKE_THREAD; }
+Task<irqreturn_t> irq_default_primary_handler(unsigned, void*) {
+    co_return IRQ_WAKE_THREAD;
+}
 
 bool is_default_primary(const irq_handler_t& h) {
     const handler_ptr* p = h.fn.target<handler_ptr>();
@@ -162,8 +164,9 @@ int Irq::__irq_set_trigger(irq_desc* desc, unsigned long flags) {
         break;
     default:
         // %pF of chip->irq_set_type: piemu names the chip's callback.
-        log_.printk(KERN_ERR, "genirq: Setting trigger mode %lu for irq %u failed (%s.irq_set_type)\n",
-                    flags, irq_desc_get_irq(desc), chip->name.c_str());
+        log_.printk(KERN_ERR,
+                    "genirq: Setting trigger mode %lu for irq %u failed (%s.irq_set_type)\n", flags,
+                    irq_desc_get_irq(desc), chip->name.c_str());
     }
     if (unmask)
         unmask_irq(desc);
@@ -230,7 +233,7 @@ int Irq::__setup_irq(unsigned irq, irq_desc* desc, irqaction* nw) {
         nw->handler = irq_handler_t("irq_nested_primary_handler", [this](unsigned i, void*) {
             warn(true, "irq_nested_primary_handler", KERN_WARNING,
                  "Primary handler called for nested irq %d\n", i);
-            return irq_default_primary_handler(i, nullptr);
+            return no_action(i, nullptr);
         });
     }
     // NOTE: irq_setup_forced_threading() does nothing without "threadirqs".
@@ -247,7 +250,8 @@ int Irq::__setup_irq(unsigned irq, irq_desc* desc, irqaction* nw) {
     if (!desc->action && desc->irq_data.chip->irq_request_resources) {
         ret = desc->irq_data.chip->irq_request_resources(&desc->irq_data);
         if (ret) {
-            log_.printk(KERN_ERR, "genirq: Failed to request resources for %s (irq %d) on irqchip %s\n",
+            log_.printk(KERN_ERR,
+                        "genirq: Failed to request resources for %s (irq %d) on irqchip %s\n",
                         nw->name.c_str(), irq, desc->irq_data.chip->name.c_str());
             bus_sync_unlock(desc);
             setup_failed(nw);
@@ -293,7 +297,8 @@ int Irq::__setup_irq(unsigned irq, irq_desc* desc, irqaction* nw) {
         // handler == NULL without ONESHOT: the default primary handler only wakes
         // the thread and the line would be unmasked while the device still asserts
         // a level interrupt. Refused unconditionally, as the type is unreliable.
-        log_.printk(KERN_ERR, "genirq: Threaded irq requested with handler=NULL and !ONESHOT for irq %d\n",
+        log_.printk(KERN_ERR,
+                    "genirq: Threaded irq requested with handler=NULL and !ONESHOT for irq %d\n",
                     irq);
         ret = -EINVAL;
         goto out_unlock;

@@ -20,7 +20,9 @@ namespace {
 /// Bit 31 of threads_handled_last: the spurious check waits for the thread.
 constexpr std::uint32_t SPURIOUS_DEFERRED = 0x80000000u;
 
-bool bad_action_ret(irqreturn_t action_ret) { return action_ret > (IRQ_HANDLED | IRQ_WAKE_THREAD); }
+bool bad_action_ret(irqreturn_t action_ret) {
+    return action_ret > (IRQ_HANDLED | IRQ_WAKE_THREAD);
+}
 
 } // namespace
 
@@ -29,14 +31,16 @@ void Irq::__report_bad_irq(irq_desc* desc, irqreturn_t action_ret) {
     if (bad_action_ret(action_ret))
         log_.printk(KERN_ERR, "irq event %d: bogus return value %x\n", irq, action_ret);
     else
-        log_.printk(KERN_ERR, "irq %d: nobody cared (try booting with the \"irqpoll\" option)\n", irq);
+        log_.printk(KERN_ERR, "irq %d: nobody cared (try booting with the \"irqpoll\" option)\n",
+                    irq);
     if (hooks_.dump_stack)
         hooks_.dump_stack(cpu_);
     log_.printk(KERN_ERR, "handlers:\n");
     for (irqaction* action = desc->action; action; action = action->next) {
         log_.printk(KERN_ERR, "[<%s>] %s", "00000000", action->handler.name.c_str());
         if (action->thread_fn)
-            log_.printk(KERN_CONT, " threaded [<%s>] %s", "00000000", action->thread_fn.name.c_str());
+            log_.printk(KERN_CONT, " threaded [<%s>] %s", "00000000",
+                        action->thread_fn.name.c_str());
         log_.printk(KERN_CONT, "\n");
     }
 }

@@ -48,8 +48,9 @@ std::optional<uint64_t> parse_duration_ns(const std::string& text) {
     double scale = unit == "s" ? 1e9 : unit == "ms" ? 1e6 : unit == "us" ? 1e3 : unit == "ns" ? 1 : 0;
     if (scale == 0)
         return std::nullopt;
+    std::string number = text.substr(0, i); // strtod's end pointer points into it
     char* end = nullptr;
-    double v = std::strtod(text.substr(0, i).c_str(), &end);
+    double v = std::strtod(number.c_str(), &end);
     if (!end || *end || v <= 0)
         return std::nullopt;
     return uint64_t(v * scale + 0.5);

@@ -87,7 +87,7 @@ TEST_F(GenirqTest, TooLargeHwirqWarns) {
 }
 
 TEST_F(GenirqTest, TwoCellSpecifierMapsWithItsTriggerType) {
-    int node;
+    int node = 0;
     irq.irq_domain_add_linear(&node, 16, {.xlate = irq_domain_xlate_twocell}, nullptr);
     irq_fwspec spec{.fwnode = &node,
                     .node_name = "/soc/intc",
@@ -109,7 +109,7 @@ TEST_F(GenirqTest, TwoCellSpecifierMapsWithItsTriggerType) {
 }
 
 TEST_F(GenirqTest, RequestAppliesTheStoredTriggerTypeThroughTheChip) {
-    int node;
+    int node = 0;
     irq_domain_ops ops{.map =
                            [this](irq_domain*, unsigned virq, irq_hw_number_t) {
                                irq.irq_set_chip_and_handler(virq, &chip, &Irq::handle_level_irq);
@@ -126,7 +126,7 @@ TEST_F(GenirqTest, RequestAppliesTheStoredTriggerTypeThroughTheChip) {
 }
 
 TEST_F(GenirqTest, UnknownControllerNodeIsReported) {
-    int node;
+    int node = 0;
     EXPECT_EQ(irq.irq_create_fwspec_mapping(
                   {.fwnode = &node, .node_name = "/soc/gpio", .param_count = 1}),
               0u);
@@ -134,7 +134,7 @@ TEST_F(GenirqTest, UnknownControllerNodeIsReported) {
 }
 
 TEST_F(GenirqTest, FindMatchingFwnodePrefersTheNewestDomain) {
-    int node;
+    int node = 0;
     irq_domain* a = irq.irq_domain_add_linear(&node, 4, {}, nullptr);
     irq_domain* b = irq.irq_domain_add_linear(&node, 4, {}, nullptr);
     EXPECT_EQ(irq.irq_find_matching_fwnode(&node), b);

@@ -1,5 +1,5 @@
-// genirq: the kernel model's interrupt core, after Linux 4.14 kernel/irq/ and
-// include/linux/{irq.h, irqdesc.h, interrupt.h, irqreturn.h, irqdomain.h}.
+// genirq: the kernel model's interrupt core, after Linux 4.14 kernel/irq/. The data
+// structures and flag values are in piemu/kernel/irq_types.hpp, included here.
 //
 // Identifiers, flag values, rules and log messages are the kernel's, so that code,
 // traces and kernel source read side by side. There is no global state: one Irq

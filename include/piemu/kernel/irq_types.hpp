@@ -19,7 +19,6 @@
 
 namespace piemu::kernel {
 
-
 class Irq;
 struct irq_desc;
 struct irq_domain;
@@ -219,7 +218,7 @@ void chained_irq_enter(irq_chip* chip, irq_desc* desc);
 void chained_irq_exit(irq_chip* chip, irq_desc* desc);
 
 /// no_action(): the special empty handler; returns IRQ_NONE.
-Task<unsigned int> no_action(unsigned irq, void* dev_id);
+Task<irqreturn_t> no_action(unsigned irq, void* dev_id);
 
 /// An action handler (irq_handler_t) and the symbol name it stands for: the kernel
 /// prints handlers with %ps, piemu has no kernel addresses and prints `name`.

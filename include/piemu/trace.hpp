@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "piemu/error.hpp"
+#include "piemu/kernel/preempt.hpp"
 
 namespace piemu::trace {
 
@@ -87,8 +88,8 @@ inline constexpr std::uint8_t TRACE_FLAG_NMI = 0x40;
 struct CpuState {
     bool irqs_off = false;             ///< IRQs masked (CPSR.I): 'd'
     bool need_resched = false;         ///< TIF_NEED_RESCHED of current: 'n'
-    bool preempt_need_resched = false; ///< PREEMPT_NEED_RESCHED (never set on ARM): 'p', with n: 'N'
-    std::uint32_t preempt_count = 0;   ///< the whole preempt_count(): h/s/H/z/Z and the depth
+    bool preempt_need_resched = false; ///< never on ARM: 'p', with need_resched 'N'
+    std::uint32_t preempt_count = 0;   ///< the whole preempt_count(): h/s/H/z/Z, depth
 };
 
 /// tracing_generic_entry_update(): TRACE_FLAG_* bits from the CPU state. Softirq
@@ -97,11 +98,11 @@ constexpr std::uint8_t entry_flags(const CpuState& s) {
     std::uint8_t f = 0;
     if (s.irqs_off)
         f |= TRACE_FLAG_IRQS_OFF;
-    if (s.preempt_count & 0x00100000u) // NMI_MASK
+    if (s.preempt_count & kernel::NMI_MASK)
         f |= TRACE_FLAG_NMI;
-    if (s.preempt_count & 0x000f0000u) // HARDIRQ_MASK
+    if (s.preempt_count & kernel::HARDIRQ_MASK)
         f |= TRACE_FLAG_HARDIRQ;
-    if (s.preempt_count & 0x00000100u) // SOFTIRQ_OFFSET
+    if (s.preempt_count & kernel::SOFTIRQ_OFFSET)
         f |= TRACE_FLAG_SOFTIRQ;
     if (s.need_resched)
         f |= TRACE_FLAG_NEED_RESCHED;
@@ -123,12 +124,8 @@ struct Context {
 /// The Context of an event at `ts_ns` on `cpu` in task `pid`/`comm` with CPU state `s`.
 constexpr Context make_context(std::uint64_t ts_ns, unsigned cpu, std::int32_t pid, StrId comm,
                                const CpuState& s) {
-    return Context{ts_ns,
-                   cpu,
-                   pid,
-                   comm,
-                   entry_flags(s),
-                   static_cast<std::uint8_t>(s.preempt_count & 0xff)};
+    auto depth = static_cast<std::uint8_t>(s.preempt_count & kernel::PREEMPT_MASK);
+    return Context{ts_ns, cpu, pid, comm, entry_flags(s), depth};
 }
 
 // ---- the event table
@@ -169,6 +166,7 @@ struct EventInfo {
     std::string_view format;    ///< the TP_printk format
     std::string_view args;      ///< the TP_printk arguments as written in the table
 };
+/// The table row of an event.
 const EventInfo& event_info(EventId id);
 /// The event with this (unqualified) name, if the table has it.
 std::optional<EventId> find_event(std::string_view name);
@@ -178,6 +176,11 @@ std::optional<EventId> find_event(std::string_view name);
 class StringTable {
 public:
     StringTable();
+    /// Copies rebuild the index (its keys view the strings of the table they index).
+    StringTable(const StringTable& other);
+    StringTable& operator=(const StringTable& other);
+    StringTable(StringTable&&) = default; ///< a deque's move keeps its elements in place
+    StringTable& operator=(StringTable&&) = default;
     StrId intern(std::string_view s);
     std::string_view view(StrId id) const { return strings_.at(id); }
     const char* c_str(StrId id) const { return strings_.at(id).c_str(); }
@@ -224,15 +227,15 @@ struct TraceLine {
         buffer_started, ///< "##### CPU %u buffer started ####"
     };
     Kind kind = Kind::event;
-    std::string comm;       ///< as printed (right-aligned in 16 columns)
+    std::string comm{}; ///< as printed (right-aligned in 16 columns)
     std::int32_t pid = 0;
-    unsigned cpu = 0;       ///< also the CPU of the two markers
-    std::string flags;      ///< the flag characters, "d.h." (the reader checks them)
+    unsigned cpu = 0;        ///< also the CPU of the two markers
+    std::string flags{};     ///< the flag characters, "d.h." (the reader checks them)
     std::uint64_t ts_ns = 0; ///< printed rounded to microseconds
-    std::string name;       ///< event name; "function" for function-tracer lines
-    std::string text;       ///< the fields as printed; function lines: "callee <-caller"
-    std::uint64_t lost = 0; ///< lost_events: how many
-    unsigned line_no = 0;   ///< 1-based line of the file it was read from; 0 if rendered
+    std::string name{};      ///< event name; "function" for function-tracer lines
+    std::string text{};      ///< the fields as printed; function lines: "callee <-caller"
+    std::uint64_t lost = 0;  ///< lost_events: how many
+    unsigned line_no = 0;    ///< 1-based line of the file it was read from; 0 if rendered
 };
 
 /// print_event_info()'s "# entries-in-buffer/entries-written: %lu/%lu   #P:%d".
@@ -244,9 +247,9 @@ struct EntriesLine {
 
 /// A whole trace file.
 struct Trace {
-    std::string tracer = "nop";         ///< "# tracer: %s"
-    std::optional<EntriesLine> entries; ///< absent in 4.14.0-era files (see docs)
-    std::vector<TraceLine> lines;
+    std::string tracer = "nop";           ///< "# tracer: %s"
+    std::optional<EntriesLine> entries{}; ///< absent in 4.14.0-era files (see docs)
+    std::vector<TraceLine> lines{};
 };
 
 /// Where the writer marks overwritten events.
@@ -261,7 +264,7 @@ enum class LossMarker : std::uint8_t {
 
 struct WriterOptions {
     /// "# tracer: %s"; empty: "function" when ftrace:function is recorded, else "nop".
-    std::string tracer;
+    std::string tracer{};
     /// "#P:%d"; 0: the recorder's CPU count.
     int nr_online_cpus = 0;
     /// print_event_info()'s two lines (4.14.y; 4.14.0 omitted them from this header).
@@ -378,10 +381,11 @@ private:
 struct DiffOptions {
     bool ignore_timestamps = false;
     /// Only these events are compared (loss markers always are); empty: all.
-    std::optional<EventFilter> events;
+    std::optional<EventFilter> events{};
     unsigned context = 3; ///< lines shown before and after the first divergence
 };
 
+/// What diff_traces() found; the line pointers point into the two Traces.
 struct DiffResult {
     bool equal = true;
     /// The compared lines (after the events filter) of each side.
@@ -403,6 +407,7 @@ std::string format_diff(const DiffResult& result, std::string_view expected_name
 /// [--context N]`: 0 when equal, 1 when different (report on stdout), 2 when an
 /// input is unreadable (FILE:LINE: reason) or the arguments are wrong (on stderr).
 int trace_diff_main(std::vector<std::string> args);
+/// The same, writing to `out` and `err` instead of stdout and stderr.
 int trace_diff_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 /// The event reference of docs/trace-events.md (between its GENERATED markers).

@@ -13,6 +13,7 @@
 
 #include "board/board_builder.hpp"
 #include "kernel/kernel_model.hpp"
+#include "piemu/trace.hpp"
 #include "piemu/exit_status.hpp"
 #include "piemu/machine.hpp"
 
@@ -255,6 +256,15 @@ int main(int argc, char** argv) {
                       "--kernel-model --dump-interrupts`)");
     add_run_options(irq_cmd, run);
 
+    CLI::App* trace_cmd = app.add_subcommand("trace", "Work with ftrace-format trace files");
+    trace_cmd->require_subcommand(1);
+    CLI::App* diff_cmd = trace_cmd->add_subcommand(
+        "diff", "Compare two traces: first divergence with context and an event summary; "
+                "exit 0 when equal, 1 when different, 2 on unreadable input");
+    diff_cmd->allow_extras();
+    diff_cmd->footer("Usage: piemu trace diff EXPECTED ACTUAL [--ignore-timestamps] "
+                     "[--events LIST] [--context N]");
+
     CLI::App* boards_cmd = app.add_subcommand("boards", "List the boards piemu emulates");
     std::string show_board;
     boards_cmd->add_option("--show", show_board,
@@ -287,5 +297,7 @@ int main(int argc, char** argv) {
         return cmd_run(run);
     if (*boards_cmd)
         return cmd_boards(show_board);
+    if (*diff_cmd)
+        return piemu::trace::trace_diff_main(diff_cmd->remaining());
     return piemu::kExitBadInput;
 }

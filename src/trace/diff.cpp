@@ -14,7 +14,8 @@ namespace {
 
 bool same(const TraceLine& a, const TraceLine& b, bool ignore_timestamps) {
     return a.kind == b.kind && a.comm == b.comm && a.pid == b.pid && a.cpu == b.cpu &&
-           a.flags == b.flags && (ignore_timestamps || (a.ts_ns + 500) / 1000 == (b.ts_ns + 500) / 1000) &&
+           a.flags == b.flags &&
+           (ignore_timestamps || (a.ts_ns + 500) / 1000 == (b.ts_ns + 500) / 1000) &&
            a.name == b.name && a.text == b.text && a.lost == b.lost;
 }
 
@@ -85,8 +86,8 @@ std::string format_diff(const DiffResult& r, std::string_view expected_name,
     for (const auto& [name, counts] : r.counts)
         width = std::max(width, name.size());
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%-*s %10s %10s\n", static_cast<int>(width), "event",
-                  "expected", "actual");
+    std::snprintf(buf, sizeof buf, "%-*s %10s %10s\n", static_cast<int>(width), "event", "expected",
+                  "actual");
     out << "\n" << buf;
     for (const auto& [name, counts] : r.counts) {
         std::snprintf(buf, sizeof buf, "%-*s %10zu %10zu%s\n", static_cast<int>(width),

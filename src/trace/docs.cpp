@@ -44,8 +44,7 @@ std::string trace_events_markdown() {
     for (std::size_t i = 0; i < kEventCount; ++i) {
         const EventInfo& e = event_info(static_cast<EventId>(i));
         out << "| " << code(std::string(e.subsystem) + ":" + std::string(e.name)) << " | "
-            << field_list(e.fields) << " | " << code(e.format) << " | " << code(e.args)
-            << " |\n";
+            << field_list(e.fields) << " | " << code(e.format) << " | " << code(e.args) << " |\n";
     }
     return out.str();
 }

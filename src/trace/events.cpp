@@ -1,6 +1,7 @@
 // The event table as data (names, fields, formats), the string table, and the
 // `--events` lists.
 #include <algorithm>
+#include <utility>
 
 #include "piemu/trace.hpp"
 
@@ -47,6 +48,19 @@ std::optional<EventId> find_event(std::string_view name) {
 StringTable::StringTable() {
     strings_.emplace_back();
     ids_.emplace(strings_.back(), 0);
+}
+
+StringTable::StringTable(const StringTable& other) : strings_(other.strings_) {
+    for (std::size_t i = 0; i < strings_.size(); ++i)
+        ids_.emplace(strings_[i], static_cast<StrId>(i));
+}
+
+StringTable& StringTable::operator=(const StringTable& other) {
+    if (this != &other) {
+        StringTable copy(other);
+        *this = std::move(copy);
+    }
+    return *this;
 }
 
 StrId StringTable::intern(std::string_view s) {
@@ -115,8 +129,7 @@ ErrorOr<EventFilter> EventFilter::parse(std::string_view list, bool allow_unknow
 bool EventFilter::matches(std::string_view event_name) const {
     if (auto id = find_event(event_name))
         return matches(*id);
-    return everything_ ||
-           std::find(unknown_.begin(), unknown_.end(), event_name) != unknown_.end();
+    return everything_ || std::find(unknown_.begin(), unknown_.end(), event_name) != unknown_.end();
 }
 
 } // namespace piemu::trace

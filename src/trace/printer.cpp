@@ -32,8 +32,8 @@ constexpr std::array<StateFlag, 8> kTaskStates = {{
 
 // arch/arm/kernel/smp.c ipi_types[] (4.14): also the /proc/interrupts IPI labels.
 constexpr std::array<const char*, 7> kIpiTypes = {
-    "CPU wakeup interrupts",     "Timer broadcast interrupts", "Rescheduling interrupts",
-    "Function call interrupts",  "CPU stop interrupts",        "IRQ work interrupts",
+    "CPU wakeup interrupts",    "Timer broadcast interrupts", "Rescheduling interrupts",
+    "Function call interrupts", "CPU stop interrupts",        "IRQ work interrupts",
     "completion interrupts",
 };
 
@@ -43,20 +43,22 @@ constexpr std::array<const char*, 8> kVectors = {
     "reset", "undef", "svc", "pabt", "dabt", "hyp", "irq", "fiq",
 };
 
-const char* arm_mode(std::uint32_t mode) {
-    switch (mode) {
-    case 0x10: return "usr";
-    case 0x11: return "fiq";
-    case 0x12: return "irq";
-    case 0x13: return "svc";
-    case 0x16: return "mon";
-    case 0x17: return "abt";
-    case 0x1a: return "hyp";
-    case 0x1b: return "und";
-    case 0x1f: return "sys";
-    default: return nullptr;
-    }
-}
+// CPSR.M names, as entry-armv.S suffixes its handlers (__irq_usr, __irq_svc).
+struct Mode {
+    std::uint32_t bits;
+    const char* name;
+};
+constexpr std::array<Mode, 9> kModes = {{
+    {0x10, "usr"},
+    {0x11, "fiq"},
+    {0x12, "irq"},
+    {0x13, "svc"},
+    {0x16, "mon"},
+    {0x17, "abt"},
+    {0x1a, "hyp"},
+    {0x1b, "und"},
+    {0x1f, "sys"},
+}};
 
 } // namespace
 
@@ -164,8 +166,9 @@ const char* Printer::vector_name(std::uint32_t vector) {
 }
 
 const char* Printer::mode_name(std::uint32_t cpsr) {
-    if (const char* m = arm_mode(cpsr & 0x1f))
-        return m;
+    for (const Mode& m : kModes)
+        if (m.bits == (cpsr & 0x1f))
+            return m.name;
     char buf[16];
     std::snprintf(buf, sizeof buf, "0x%02x", cpsr & 0x1f);
     return scratch().assign(buf).c_str();
@@ -174,11 +177,16 @@ const char* Printer::mode_name(std::uint32_t cpsr) {
 const char* Printer::char_repr(std::uint32_t ch) {
     std::string& s = scratch();
     switch (ch) {
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    case '\\': return "\\\\";
-    default: break;
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
+    case '\\':
+        return "\\\\";
+    default:
+        break;
     }
     if (ch > 0x20 && ch < 0x7f) {
         s += static_cast<char>(ch);

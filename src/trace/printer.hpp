@@ -46,7 +46,9 @@ public:
 private:
 #define FIELD(type, name)
 #define PIEMU_TRACE_EVENT(subsystem, name, fields, format, ...)                                    \
-    void print_##name(const ev::name& e, std::string& out) { emit(out, format, __VA_ARGS__); }
+    void print_##name(const ev::name& e, std::string& out) {                                       \
+        emit(out, format, __VA_ARGS__);                                                            \
+    }
 #include "trace/events.def"
 #undef PIEMU_TRACE_EVENT
 #undef FIELD

@@ -124,9 +124,9 @@ void parse_body(std::string_view body, TraceLine& out) {
         return;
     }
     std::size_t arrow = body.find(" <-");
-    bool function = arrow != std::string_view::npos ? body.substr(0, arrow).find(": ") ==
-                                                           std::string_view::npos
-                                                     : colon == std::string_view::npos;
+    bool function = arrow != std::string_view::npos
+                        ? body.substr(0, arrow).find(": ") == std::string_view::npos
+                        : colon == std::string_view::npos;
     if (function) {
         out.kind = TraceLine::Kind::function;
         out.name = "function";

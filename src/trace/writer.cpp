@@ -15,7 +15,6 @@
 // above PID_MAX_DEFAULT, else the comm recorded with the event (the kernel looks it
 // up in its saved_cmdlines cache; piemu records it, so it never shows "<...>" for
 // an evicted entry).
-#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <ostream>
@@ -28,13 +27,21 @@ namespace {
 
 void append_printf(std::string& out, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void append_printf(std::string& out, const char* format, ...) {
-    char buf[512];
-    std::va_list ap;
+    std::va_list ap, again;
     va_start(ap, format);
+    va_copy(again, ap);
+    char buf[256];
     int n = std::vsnprintf(buf, sizeof buf, format, ap);
     va_end(ap);
-    if (n > 0)
-        out.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+    if (n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
+        out.append(buf, static_cast<std::size_t>(n));
+    } else if (n > 0) { // a long hand-written comm or tracer name
+        std::size_t at = out.size();
+        out.resize(at + static_cast<std::size_t>(n) + 1);
+        std::vsnprintf(out.data() + at, static_cast<std::size_t>(n) + 1, format, again);
+        out.resize(at + static_cast<std::size_t>(n));
+    }
+    va_end(again);
 }
 
 // The 4.14 legend without TGID: print_func_help_header_irq()'s seven seq_printf()s
@@ -94,15 +101,22 @@ std::string flags_text(std::uint8_t flags, std::uint8_t preempt_count) {
     bool nmi = flags & TRACE_FLAG_NMI;
     bool hardirq = flags & TRACE_FLAG_HARDIRQ;
     bool softirq = flags & TRACE_FLAG_SOFTIRQ;
-    char irqs_off = (flags & TRACE_FLAG_IRQS_OFF)       ? 'd'
+    char irqs_off = (flags & TRACE_FLAG_IRQS_OFF)         ? 'd'
                     : (flags & TRACE_FLAG_IRQS_NOSUPPORT) ? 'X'
                                                           : '.';
     char need_resched = '.';
     switch (flags & (TRACE_FLAG_NEED_RESCHED | TRACE_FLAG_PREEMPT_RESCHED)) {
-    case TRACE_FLAG_NEED_RESCHED | TRACE_FLAG_PREEMPT_RESCHED: need_resched = 'N'; break;
-    case TRACE_FLAG_NEED_RESCHED: need_resched = 'n'; break;
-    case TRACE_FLAG_PREEMPT_RESCHED: need_resched = 'p'; break;
-    default: break;
+    case TRACE_FLAG_NEED_RESCHED | TRACE_FLAG_PREEMPT_RESCHED:
+        need_resched = 'N';
+        break;
+    case TRACE_FLAG_NEED_RESCHED:
+        need_resched = 'n';
+        break;
+    case TRACE_FLAG_PREEMPT_RESCHED:
+        need_resched = 'p';
+        break;
+    default:
+        break;
     }
     char hardsoft = (nmi && hardirq)       ? 'Z'
                     : nmi                  ? 'z'
@@ -129,11 +143,12 @@ std::string format_line(const TraceLine& line) {
         append_printf(out, "##### CPU %u buffer started ####", line.cpu);
         return out;
     case TraceLine::Kind::event:
-    case TraceLine::Kind::function: break;
+    case TraceLine::Kind::function:
+        break;
     }
     unsigned long long usecs = (line.ts_ns + 500) / 1000;
-    append_printf(out, "%16s-%-5d [%03u] %s %5llu.%06llu: ", line.comm.c_str(), line.pid,
-                  line.cpu, line.flags.c_str(), usecs / 1000000, usecs % 1000000);
+    append_printf(out, "%16s-%-5d [%03u] %s %5llu.%06llu: ", line.comm.c_str(), line.pid, line.cpu,
+                  line.flags.c_str(), usecs / 1000000, usecs % 1000000);
     if (line.kind == TraceLine::Kind::event) {
         out += line.name;
         out += ": ";

@@ -54,7 +54,7 @@ std::string without_line(const std::string& text, unsigned n) {
     return out;
 }
 
-struct Run {
+struct DiffRun {
     int status;
     std::string out, err;
 };
@@ -63,8 +63,8 @@ class TraceDiff : public ::testing::Test {
 protected:
     loader_test::TempDir dir;
 
-    Run diff(const std::string& expected, const std::string& actual,
-             std::vector<std::string> options = {}) {
+    DiffRun diff(const std::string& expected, const std::string& actual,
+                 std::vector<std::string> options = {}) {
         std::vector<std::string> args{dir.write("expected.txt", expected),
                                       dir.write("actual.txt", actual)};
         args.insert(args.end(), options.begin(), options.end());
@@ -79,7 +79,7 @@ protected:
 } // namespace
 
 TEST_F(TraceDiff, EqualFilesExitZeroSilently) {
-    Run r = diff(sample(), sample());
+    DiffRun r = diff(sample(), sample());
     EXPECT_EQ(r.status, 0);
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(r.err, "");
@@ -87,16 +87,17 @@ TEST_F(TraceDiff, EqualFilesExitZeroSilently) {
 
 TEST_F(TraceDiff, OneChangedLineIsTheFirstDivergenceWithContext) {
     std::string actual = sample(0, sched_switch_state(false, TASK_UNINTERRUPTIBLE));
-    Run r = diff(sample(), actual);
+    DiffRun r = diff(sample(), actual);
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.err, "");
     EXPECT_EQ(
         r.out,
-        "--- " + e() + "\n+++ " + a() + "\n" +
-            "@@ first divergence: " + e() + ":16, " + a() + ":16 @@\n"
+        "--- " + e() + "\n+++ " + a() + "\n" + "@@ first divergence: " + e() + ":16, " + a() +
+            ":16 @@\n"
             "           <idle>-0     [000] d.h.     0.000101: irq_handler_entry: irq=23 "
             "name=3f00b880.mailbox\n"
-            "           <idle>-0     [000] d.h.     0.000103: irq_handler_exit: irq=23 ret=handled\n"
+            "           <idle>-0     [000] d.h.     0.000103: irq_handler_exit: irq=23 "
+            "ret=handled\n"
             "           <idle>-0     [000] d.h.     0.000104: softirq_raise: vec=1 [action=TIMER]\n"
             "-     kworker/0:2-20114 [000] d..1     0.000110: sched_switch: prev_comm=kworker/0:2 "
             "prev_pid=20114 prev_prio=120 prev_state=R+ ==> next_comm=swapper/0 next_pid=0 "
@@ -127,9 +128,11 @@ TEST_F(TraceDiff, OneChangedLineIsTheFirstDivergenceWithContext) {
 }
 
 TEST_F(TraceDiff, MissingLineShowsTheShiftAndTheCounts) {
-    Run r = diff(sample(), without_line(sample(), 14), {"--context", "1"}); // irq_handler_exit 23
+    DiffRun r =
+        diff(sample(), without_line(sample(), 14), {"--context", "1"}); // irq_handler_exit 23
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.out.find("@@ first divergence: " + e() + ":14, " + a() + ":14 @@\n"
+    EXPECT_NE(r.out.find("@@ first divergence: " + e() + ":14, " + a() +
+                         ":14 @@\n"
                          "           <idle>-0     [000] d.h.     0.000101: irq_handler_entry"),
               std::string::npos)
         << r.out;
@@ -144,7 +147,7 @@ TEST_F(TraceDiff, MissingLineShowsTheShiftAndTheCounts) {
 
 TEST_F(TraceDiff, ExtraLineAtTheEndMeetsTheEndOfTheOtherTrace) {
     std::string shorter = without_line(sample(), 19);
-    Run r = diff(shorter, sample());
+    DiffRun r = diff(shorter, sample());
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.out.find("@@ first divergence: " + e() + ":end, " + a() + ":19 @@\n"),
               std::string::npos)
@@ -168,7 +171,8 @@ TEST_F(TraceDiff, EventsFilterLimitsTheComparison) {
     EXPECT_EQ(diff(sample(), actual).status, 1);
     EXPECT_EQ(diff(sample(), actual, {"--events", "irq,ipi"}).status, 0);
     EXPECT_EQ(diff(sample(), actual, {"--events=sched:sched_switch"}).status, 1);
-    Run r = diff(sample(), without_line(sample(), 12), {"--events=irq"}); // drop a function line
+    DiffRun r =
+        diff(sample(), without_line(sample(), 12), {"--events=irq"}); // drop a function line
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_EQ(diff(sample(), without_line(sample(), 12), {"--events=function"}).status, 1);
 }
@@ -176,7 +180,7 @@ TEST_F(TraceDiff, EventsFilterLimitsTheComparison) {
 TEST_F(TraceDiff, UnreadableInputExitsTwoWithTheLineNumber) {
     std::string broken = sample();
     broken.insert(broken.find("          <idle>-0     [000] d.h.     0.000103"), "garbage\n");
-    Run r = diff(sample(), broken);
+    DiffRun r = diff(sample(), broken);
     EXPECT_EQ(r.status, 2);
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(r.err, "piemu trace diff: " + a() +

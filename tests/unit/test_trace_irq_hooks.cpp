@@ -71,15 +71,17 @@ TEST_F(IrqTracerTest, IrqFilterAndDisabledEvents) {
     ASSERT_FALSE(irq_only.is_error());
     Recorder quiet({.nr_cpus = 1, .events = irq_only.value()});
     int contexts = 0;
-    IrqTracer tracer(quiet, [&] {
-        ++contexts;
-        return Context{};
-    }, {23});
+    IrqTracer tracer(quiet,
+                     [&] {
+                         ++contexts;
+                         return Context{};
+                     },
+                     {23});
     irqaction mailbox;
     mailbox.name = "3f00b880.mailbox";
     tracer.irq_handler_entry(23, mailbox);
     tracer.irq_handler_exit(23, mailbox, IRQ_NONE);
-    tracer.irq_handler_entry(17, mailbox);          // not in --trace-irq
+    tracer.irq_handler_entry(17, mailbox);                     // not in --trace-irq
     tracer.function("handle_level_irq", "generic_handle_irq"); // function tracer off
     EXPECT_EQ(quiet.entries(0), 2u);
     EXPECT_EQ(contexts, 2); // the context is only asked for recorded events

@@ -77,7 +77,7 @@ TEST(TraceReader, RecoversEveryColumn) {
     EXPECT_EQ(t.tracer, "function");
     ASSERT_TRUE(t.entries.has_value());
     EXPECT_EQ(t.entries->in_buffer, 12u); // 4 on CPU 0, 2 on CPU 10, CPU 1's six survivors
-    EXPECT_EQ(t.entries->written, 15u);  // and CPU 1's three overwritten
+    EXPECT_EQ(t.entries->written, 15u);   // and CPU 1's three overwritten
     EXPECT_EQ(t.entries->nr_cpus, 12);
     ASSERT_EQ(t.lines.size(), 13u); // 12 events and the marker
 

@@ -1,6 +1,7 @@
 // The per-CPU ring buffers: bounded size with the oldest records dropped, the loss
 // markers at the point of loss, the merge order over CPUs, event enabling, and
 // determinism of the written bytes.
+#include <memory>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -57,8 +58,8 @@ TEST(TraceRing, OverflowDropsTheOldestAndCountsThem) {
     Recorder rec = overflowing(2);
     EXPECT_EQ(rec.entries(0), 2u);
     EXPECT_EQ(rec.overrun(0), 0u);
-    EXPECT_EQ(rec.entries(1), 4u);  // vec 6..9 remain
-    EXPECT_EQ(rec.overrun(1), 6u);  // vec 0..5 dropped
+    EXPECT_EQ(rec.entries(1), 4u); // vec 6..9 remain
+    EXPECT_EQ(rec.overrun(1), 6u); // vec 0..5 dropped
     Trace t = rec.snapshot();
     ASSERT_TRUE(t.entries.has_value());
     EXPECT_EQ(t.entries->in_buffer, 6u);
@@ -182,4 +183,14 @@ TEST(TraceRing, IdenticalRecordingsGiveIdenticalBytes) {
     EXPECT_EQ(first, run(false));
     EXPECT_EQ(first, run(true));
     EXPECT_NE(first.find("CPU:0 [LOST 3 EVENTS]"), std::string::npos) << first;
+}
+
+TEST(TraceRing, ACopyOutlivesItsOriginal) {
+    auto original = std::make_unique<Recorder>(RecorderConfig{.nr_cpus = 1});
+    raise(*original, 0, 1, 2);
+    Recorder copy = *original;
+    original.reset();
+    copy.intern_comm("t0"); // found in the copy's own index, not a dangling one
+    EXPECT_EQ(copy.strings().size(), 2u);
+    EXPECT_EQ(summary(copy), (std::vector<std::string>{"0@1:2"}));
 }

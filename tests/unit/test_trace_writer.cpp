@@ -65,9 +65,9 @@ TEST(TraceWriter, ReferenceFunctionTracerLine) {
                ev::function{.ip = rec.intern("bcm2835_mmc_irq"),
                             .parent_ip = rec.intern("__handle_irq_event_percpu")});
     // The pid is left-aligned in 5 columns: "1310 " before the CPU.
-    EXPECT_EQ(lines_of(rec), (std::vector<std::string>{
-                                 "    kworker/u8:2-1310  [000] d.h.  2208.183673: "
-                                 "bcm2835_mmc_irq <-__handle_irq_event_percpu"}));
+    EXPECT_EQ(lines_of(rec),
+              (std::vector<std::string>{"    kworker/u8:2-1310  [000] d.h.  2208.183673: "
+                                        "bcm2835_mmc_irq <-__handle_irq_event_percpu"}));
 }
 
 TEST(TraceWriter, FunctionWithoutParentPrintsNoArrow) {
@@ -86,7 +86,9 @@ TEST(TraceWriter, FlagCombinationsFromCpuState) {
         {{.irqs_off = true, .need_resched = true, .preempt_count = 0x10000}, "dnh."},
         {{.irqs_off = true}, "d..."},
         {{.need_resched = true, .preempt_need_resched = true, .preempt_count = 0x101}, ".Ns1"},
-        {{.irqs_off = true, .need_resched = true, .preempt_need_resched = true,
+        {{.irqs_off = true,
+          .need_resched = true,
+          .preempt_need_resched = true,
           .preempt_count = 0x10102},
          "dNH2"},
         {{}, "...."},
@@ -111,9 +113,9 @@ TEST(TraceWriter, CommIsTruncatedToFifteenCharactersAndRightAligned) {
     StrId comm = rec.intern_comm("a_very_long_thread_name");
     EXPECT_EQ(rec.strings().view(comm), "a_very_long_thr");
     rec.record(make_context(1'000'000'000, 1, 123, comm, {}), ev::softirq_raise{.vec = 1});
-    EXPECT_EQ(lines_of(rec), (std::vector<std::string>{
-                                 " a_very_long_thr-123   [001] ....     1.000000: "
-                                 "softirq_raise: vec=1 [action=TIMER]"}));
+    EXPECT_EQ(lines_of(rec),
+              (std::vector<std::string>{" a_very_long_thr-123   [001] ....     1.000000: "
+                                        "softirq_raise: vec=1 [action=TIMER]"}));
 }
 
 TEST(TraceWriter, PidColumnFollowsTraceFindCmdline) {
@@ -139,9 +141,9 @@ TEST(TraceWriter, CpuColumnIsThreeDigitsOrWider) {
     Recorder rec = all_events(16);
     rec.record(make_context(0, 12, 7, rec.intern_comm("ksoftirqd/12"), {}),
                ev::softirq_exit{.vec = 3});
-    EXPECT_EQ(lines_of(rec), (std::vector<std::string>{
-                                 "    ksoftirqd/12-7     [012] ....     0.000000: "
-                                 "softirq_exit: vec=3 [action=NET_RX]"}));
+    EXPECT_EQ(lines_of(rec),
+              (std::vector<std::string>{"    ksoftirqd/12-7     [012] ....     0.000000: "
+                                        "softirq_exit: vec=3 [action=NET_RX]"}));
     TraceLine big{.comm = "c", .pid = 1, .cpu = 1000, .flags = "....", .name = "x", .text = "y"};
     EXPECT_EQ(format_line(big), "               c-1     [1000] ....     0.000000: x: y");
 }
@@ -203,19 +205,20 @@ TEST(TraceWriter, SchedSwitchPrevStateLetters) {
 TEST(TraceWriter, OtherSchedAndIpiEventTexts) {
     Recorder rec = all_events();
     StrId kw = rec.intern_comm("kworker/0:2");
-    EXPECT_EQ(text_of(ev::sched_wakeup{.comm = kw, .pid = 20114, .prio = 120, .target_cpu = 2}, rec),
-              "comm=kworker/0:2 pid=20114 prio=120 target_cpu=002");
+    EXPECT_EQ(
+        text_of(ev::sched_wakeup{.comm = kw, .pid = 20114, .prio = 120, .target_cpu = 2}, rec),
+        "comm=kworker/0:2 pid=20114 prio=120 target_cpu=002");
     EXPECT_EQ(text_of(ev::sched_process_fork{.parent_comm = rec.intern_comm("kthreadd"),
                                              .parent_pid = 2,
                                              .child_comm = rec.intern_comm("kthreadd"),
                                              .child_pid = 65},
                       rec),
               "comm=kthreadd pid=2 child_comm=kthreadd child_pid=65");
-    EXPECT_EQ(text_of(ev::sched_process_exit{.comm = rec.intern_comm("irq/92-mmc1"),
-                                             .pid = 65,
-                                             .prio = 49},
-                      rec),
-              "comm=irq/92-mmc1 pid=65 prio=49");
+    EXPECT_EQ(
+        text_of(
+            ev::sched_process_exit{.comm = rec.intern_comm("irq/92-mmc1"), .pid = 65, .prio = 49},
+            rec),
+        "comm=irq/92-mmc1 pid=65 prio=49");
     EXPECT_EQ(text_of(ev::ipi_raise{.target_cpus = 0x2, .reason = 2}, rec),
               "target_mask=00000002 (Rescheduling interrupts)");
     EXPECT_EQ(text_of(ev::ipi_entry{.reason = 3}, rec), "(Function call interrupts)");
@@ -226,15 +229,14 @@ TEST(TraceWriter, OtherSchedAndIpiEventTexts) {
 TEST(TraceWriter, PiemuEventTexts) {
     Recorder rec = all_events();
     StrId pl011 = rec.intern("uart-pl011");
-    EXPECT_EQ(text_of(ev::exception_entry{.vector = 6,
-                                          .pc = 0x80101234,
-                                          .lr = 0x80101238,
-                                          .cpsr = 0x60000013},
-                      rec),
+    EXPECT_EQ(text_of(
+                  ev::exception_entry{
+                      .vector = 6, .pc = 0x80101234, .lr = 0x80101238, .cpsr = 0x60000013},
+                  rec),
               "type=irq from=svc pc=0x80101234 lr=0x80101238 cpsr=0x60000013");
-    EXPECT_EQ(text_of(ev::exception_entry{.vector = 2, .pc = 0x8000, .lr = 0x8000, .cpsr = 0x10},
-                      rec),
-              "type=svc from=usr pc=0x00008000 lr=0x00008000 cpsr=0x00000010");
+    EXPECT_EQ(
+        text_of(ev::exception_entry{.vector = 2, .pc = 0x8000, .lr = 0x8000, .cpsr = 0x10}, rec),
+        "type=svc from=usr pc=0x00008000 lr=0x00008000 cpsr=0x00000010");
     EXPECT_EQ(text_of(ev::exception_return{.pc = 0x00010000, .cpsr = 0x10}, rec),
               "to=usr pc=0x00010000 cpsr=0x00000010");
     EXPECT_EQ(text_of(ev::irq_line{.device = rec.intern("bcm2835-systimer"),
@@ -248,8 +250,7 @@ TEST(TraceWriter, PiemuEventTexts) {
     EXPECT_EQ(text_of(ev::mmio{.device = pl011, .offset = 0x18, .size = 4, .value = 0x90}, rec),
               "device=uart-pl011 op=read offset=0x018 size=4 value=0x00000090");
     EXPECT_EQ(text_of(ev::uart_tx{.device = pl011, .ch = 'A'}, rec), "device=uart-pl011 char=A");
-    EXPECT_EQ(text_of(ev::uart_tx{.device = pl011, .ch = '\n'}, rec),
-              "device=uart-pl011 char=\\n");
+    EXPECT_EQ(text_of(ev::uart_tx{.device = pl011, .ch = '\n'}, rec), "device=uart-pl011 char=\\n");
     EXPECT_EQ(text_of(ev::uart_tx{.device = pl011, .ch = 0x07}, rec),
               "device=uart-pl011 char=\\x07");
     EXPECT_EQ(text_of(ev::uart_tx{.device = pl011, .ch = ' '}, rec),

@@ -74,14 +74,26 @@ public:
 
     /// Asks the running core to return to the run loop at the next translation-block
     /// boundary (an IRQ line changed, an earlier timer was armed, a host signal).
-    void request_attention() { attention_.store(true, std::memory_order_relaxed); }
+    void request_attention() {
+        attention_.store(true, std::memory_order_relaxed);
+        check_at_.store(0, std::memory_order_relaxed);
+    }
     bool attention() const { return attention_.load(std::memory_order_relaxed); }
     void clear_attention() { attention_.store(false, std::memory_order_relaxed); }
 
     /// Where the running core must stop at the latest (cycles); lowered when a
-    /// timer is armed earlier. The core's block hook compares now() with it.
+    /// timer is armed earlier.
     uint64_t stop_at() const { return stop_at_; }
-    void set_stop_at(uint64_t cycles) { stop_at_ = cycles; }
+    void set_stop_at(uint64_t cycles) {
+        stop_at_ = cycles;
+        check_at_.store(attention() ? 0 : cycles, std::memory_order_relaxed);
+    }
+
+    /// The block hook's one compare: while now() < check_at() nothing can require a
+    /// stop (check_at <= stop_at; 0 while attention is requested or a core forces
+    /// its full check), so the hook skips its slow checks.
+    uint64_t check_at() const { return check_at_.load(std::memory_order_relaxed); }
+    void force_check() { check_at_.store(0, std::memory_order_relaxed); }
 
 private:
     friend class TimerEvent;
@@ -100,6 +112,7 @@ private:
     uint64_t seq_ = 0;
     std::vector<Entry> heap_;
     std::atomic<bool> attention_{false};
+    std::atomic<uint64_t> check_at_{kNever}; // written from signal handlers too
 };
 
 } // namespace piemu

@@ -94,8 +94,25 @@ const char* exception_name(ExceptionType t) {
 // Unicorn callbacks, kept together and given friend access (align_check and c14_hook,
 // installed on demand, are ArmCore members in their own files).
 struct CoreHooks {
+    // Runs before every translation block. The common case (no stop due, a block
+    // seen before) is one compare, one table lookup and two adds, with no call and
+    // no stack frame; everything else is block_slow().
     static void block(uc_engine* uc, uint64_t addr, uint32_t size, void* ud) {
         auto* c = static_cast<ArmCore*>(ud);
+        const auto& e = c->thumb_counts_[(addr >> 1) & (c->thumb_counts_.size() - 1)];
+        // The first block of a run always misses (run() invalidates its entry), so
+        // it takes the slow path, which knows about first_block_.
+        if (c->clock_.now() < c->clock_.check_at() && e.addr == uint32_t(addr) &&
+            e.size == size) [[likely]] {
+            c->insns_ += e.count;
+            c->clock_.advance(e.count);
+            return;
+        }
+        block_slow(uc, addr, size, c);
+    }
+
+    [[gnu::noinline]] static void block_slow(uc_engine* uc, uint64_t addr, uint32_t size,
+                                             ArmCore* c) {
         if (c->first_block_) {
             // The run starts here: stopping now would make no progress.
             c->first_block_ = false;
@@ -489,6 +506,9 @@ StopInfo ArmCore::run() {
     run_start_pc_ = start;
     // The first block of a run gets no new-TB notification: look at it afresh.
     thumb_counts_[(start >> 1) & (thumb_counts_.size() - 1)].addr = ~0u;
+    // A line held high while masked: the hook must look at CPSR after every block.
+    if (irq_line_ || fiq_line_)
+        clock_.force_check();
     uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 0);
     uint32_t now_pc = pc();
 

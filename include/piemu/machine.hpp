@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <vector>
 
 #include "piemu/arm_core.hpp"
 #include "piemu/bus.hpp"
@@ -23,6 +24,11 @@ class BuiltBoard;
 namespace kernel {
 class KernelModel;
 }
+namespace trace {
+class Recorder;
+class IrqTracer;
+struct Context;
+} // namespace trace
 
 /// What distinguishes the boards piemu models (data, not code: STYLE.md #7).
 struct BoardInfo {
@@ -50,6 +56,11 @@ struct MachineOptions {
     bool reboot = false;             ///< a watchdog reset restarts the machine, not the run
     bool kernel_model = false; ///< interrupts go to piemu's kernel model (genirq)
     std::string dmesg;         ///< file for the kernel model's log ("" = none)
+    std::string trace_file;    ///< ftrace-format trace written at the end ("" = none)
+    std::string trace_events;  ///< event list (e.g. "irq,piemu:*"); "" = the defaults
+    std::vector<unsigned> trace_irqs; ///< only these irqs' handler events; empty = all
+    size_t trace_buffer = 0;   ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
+    bool trace_functions = false; ///< function-tracer lines of the interrupt path
 };
 
 /// Why a run ended, and the process exit status it maps to.
@@ -108,6 +119,11 @@ private:
     void start_image();
     ErrorOr<void> connect_uart_input();
     ErrorOr<void> boot_kernel_model();
+    ErrorOr<void> setup_trace();
+    /// The trace Context of "now" on core `cpu` (the idle task until tasks exist).
+    trace::Context trace_context(unsigned cpu);
+    void trace_exception(ArmCore& core, ExceptionType type, uint32_t preferred_return);
+    void write_trace();
     /// Takes a pending interrupt: into the kernel model, or the guest's vectors.
     void deliver_interrupts(ArmCore& core);
     /// A watchdog reset with --reboot: every device and core back to reset, the image
@@ -125,6 +141,10 @@ private:
     std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised
     std::unique_ptr<BuiltBoard> built_;
     std::unique_ptr<kernel::KernelModel> kernel_;
+    std::unique_ptr<trace::Recorder> recorder_;
+    std::unique_ptr<trace::IrqTracer> irq_tracer_;
+    uint32_t trace_idle_comm_ = 0;
+    bool in_kernel_irq_ = false; ///< the kernel model is handling an IRQ (IRQs masked)
     FILE* dmesg_ = nullptr;
     Pl011* uart0_ = nullptr;
     std::unique_ptr<Semihosting> semihosting_;

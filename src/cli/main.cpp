@@ -203,6 +203,19 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
         ->expected(0, 1)
         ->default_str("exit");
     cmd->add_option("--dmesg", run.machine.dmesg, "Write the kernel model's log to this file");
+    cmd->add_option("--trace", run.machine.trace_file,
+                    "Record events and write them in ftrace's `trace` format to FILE at the "
+                    "end of the run (docs/trace-events.md)");
+    cmd->add_option("--events", run.machine.trace_events,
+                    "Events to record, e.g. irq,sched:sched_switch,piemu:* [default: all "
+                    "but piemu:mmio]");
+    cmd->add_option("--trace-irq", run.machine.trace_irqs,
+                    "Record irq_handler_entry/exit only for these irqs (e.g. 23,92)")
+        ->delimiter(',');
+    cmd->add_option("--trace-buffer", run.machine.trace_buffer,
+                    "Bytes of ring buffer per CPU (oldest events dropped) [default: 1441792]");
+    cmd->add_flag("--trace-functions", run.machine.trace_functions,
+                  "Also record function-tracer lines of the kernel model's interrupt path");
     cmd->add_option("--max-insns", run.machine.max_insns,
                     "Stop after N guest instructions (exit status 124); 0 = no limit");
     cmd->add_option_function<std::string>(

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/pl011.hpp"
 #include "kernel/kernel_model.hpp"
+#include "piemu/trace.hpp"
+#include "trace/irq_tracer.hpp"
 #include "machine/boot_stub.hpp"
 #include "machine/semihosting.hpp"
 #include "piemu/exit_status.hpp"
@@ -117,7 +120,75 @@ ErrorOr<void> Machine::init() {
     }
     if (options_.kernel_model)
         TRY(boot_kernel_model());
+    TRY(setup_trace());
     return {};
+}
+
+ErrorOr<void> Machine::setup_trace() {
+    if (options_.trace_file.empty())
+        return {};
+    std::string list = options_.trace_events;
+    if (options_.trace_functions)
+        list += list.empty() ? "irq,sched,ipi,piemu,ftrace:function" : ",ftrace:function";
+    trace::RecorderConfig cfg;
+    cfg.nr_cpus = board_.cores;
+    if (options_.trace_buffer)
+        cfg.buffer_size = options_.trace_buffer;
+    if (!list.empty()) {
+        auto filter = trace::EventFilter::parse(list);
+        if (filter.is_error())
+            return Error{fmt::format("--events {}: {}", list, filter.error().message)};
+        cfg.events = filter.release_value();
+    }
+    // Fail now, not at the end of a long run, if the file cannot be written.
+    std::ofstream probe(options_.trace_file, std::ios::trunc);
+    if (!probe)
+        return Error{fmt::format("{}: cannot open for writing: {}", options_.trace_file,
+                                 std::strerror(errno))};
+    recorder_ = std::make_unique<trace::Recorder>(std::move(cfg));
+    trace_idle_comm_ = recorder_->intern_comm("swapper/0");
+    if (kernel_) {
+        irq_tracer_ = std::make_unique<trace::IrqTracer>(
+            *recorder_, [this] { return trace_context(kernel_->irq().smp_processor_id()); },
+            options_.trace_irqs);
+        kernel_->irq().set_trace_hooks(irq_tracer_.get());
+    }
+    if (recorder_->enabled(trace::EventId::uart_tx)) {
+        trace::StrId dev = recorder_->intern(uart0_->name());
+        uart0_->set_tx_sink([this, dev](uint8_t c) {
+            if (uart_out_)
+                std::fputc(c, uart_out_);
+            recorder_->record(trace_context(0), trace::ev::uart_tx{.device = dev, .ch = c});
+        });
+    }
+    return {};
+}
+
+trace::Context Machine::trace_context(unsigned cpu) {
+    ArmCore& c = *cores_.at(cpu);
+    trace::CpuState st;
+    st.irqs_off = (c.cpsr() & psr::I) || in_kernel_irq_;
+    st.preempt_count = kernel_ ? kernel_->preempt().get(cpu) : 0;
+    // Until the kernel model has tasks, everything runs in the idle task (pid 0).
+    return trace::make_context(clock_.now_ns(), cpu, 0, trace_idle_comm_, st);
+}
+
+void Machine::trace_exception(ArmCore& c, ExceptionType type, uint32_t preferred_return) {
+    if (!recorder_ || !recorder_->enabled(trace::EventId::exception_entry))
+        return;
+    static constexpr uint32_t kVector[] = {0, 1, 2, 3, 4, 6, 7}; // offset / 4
+    recorder_->record(trace_context(c.index()),
+                      trace::ev::exception_entry{.vector = kVector[int(type)],
+                                                 .pc = preferred_return,
+                                                 .lr = c.reg(14),
+                                                 .cpsr = c.spsr()});
+}
+
+void Machine::write_trace() {
+    if (!recorder_)
+        return;
+    std::ofstream out(options_.trace_file, std::ios::trunc);
+    recorder_->write(out);
 }
 
 ErrorOr<void> Machine::boot_kernel_model() {
@@ -168,10 +239,16 @@ void Machine::deliver_interrupts(ArmCore& c) {
     // directly (the vector page comes with the entry-path work); FIQs stay the
     // guest's.
     if (kernel_ && c.irq_line() && !(c.cpsr() & psr::I) && !(c.fiq_line() && !(c.cpsr() & psr::F))) {
+        // Taking the IRQ masks IRQs (CPSR.I) until the handler returns; the model is
+        // entered without a real exception entry yet, so say so for the trace flags.
+        in_kernel_irq_ = true;
         kernel_->handle_arch_irq(c.index());
+        in_kernel_irq_ = false;
         return;
     }
-    c.deliver_interrupts();
+    uint32_t pc = c.pc();
+    if (auto taken = c.deliver_interrupts())
+        trace_exception(c, *taken, pc);
 }
 
 ErrorOr<void> Machine::connect_uart_input() {
@@ -279,6 +356,7 @@ uint64_t Machine::instructions() const {
 }
 
 void Machine::flush_outputs() {
+    write_trace();
     if (uart_out_)
         std::fflush(uart_out_);
     std::fflush(stdout);
@@ -355,6 +433,7 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
             return std::nullopt;
         }
         c.take_exception(ExceptionType::Svc, s.pc, s.thumb);
+        trace_exception(c, ExceptionType::Svc, s.pc);
         break;
     case StopReason::Smc: // no Security Extensions for the guest: SMC is UNDEFINED
     case StopReason::Undefined:

@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-#include <vector>
 
 #include "piemu/arm_core.hpp"
 #include "piemu/bus.hpp"
@@ -49,23 +48,32 @@ const BoardInfo* find_board(const std::string& name);
 struct MachineOptions {
     std::string board = "raspi2b";
     bool strict_mmio = false;
-    uint64_t max_insns = 0;          ///< 0 = no limit
-    uint64_t duration_ns = 0; ///< end the run normally at this virtual time; 0 = never
-    std::string uart = "stdio";      ///< "stdio", "none" or a file path
-    std::string uart_input = "none"; ///< "none", "stdin" or a file path
-    bool reboot = false;             ///< a watchdog reset restarts the machine, not the run
-    bool kernel_model = false; ///< interrupts go to piemu's kernel model (genirq)
-    std::string dmesg;         ///< file for the kernel model's log ("" = none)
-    std::string trace_file;    ///< ftrace-format trace written at the end ("" = none)
-    std::string trace_events;  ///< event list (e.g. "irq,piemu:*"); "" = the defaults
+    uint64_t max_insns = 0;           ///< 0 = no limit
+    uint64_t duration_ns = 0;         ///< end the run normally at this virtual time; 0 = never
+    std::string uart = "stdio";       ///< "stdio", "none" or a file path
+    std::string uart_input = "none";  ///< "none", "stdin" or a file path
+    bool reboot = false;              ///< a watchdog reset restarts the machine, not the run
+    bool kernel_model = false;        ///< interrupts go to piemu's kernel model (genirq)
+    std::string dmesg;                ///< file for the kernel model's log ("" = none)
+    std::string trace_file;           ///< ftrace-format trace written at the end ("" = none)
+    std::string trace_events;         ///< event list (e.g. "irq,piemu:*"); "" = the defaults
     std::vector<unsigned> trace_irqs; ///< only these irqs' handler events; empty = all
-    size_t trace_buffer = 0;   ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
-    bool trace_functions = false; ///< function-tracer lines of the interrupt path
+    size_t trace_buffer = 0;          ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
+    bool trace_functions = false;     ///< function-tracer lines of the interrupt path
 };
 
 /// Why a run ended, and the process exit status it maps to.
 struct RunOutcome {
-    enum class Kind { GuestExit, InsnLimit, Fault, HostSignal, Deadlock, Reset, PowerOff, Duration };
+    enum class Kind {
+        GuestExit,
+        InsnLimit,
+        Fault,
+        HostSignal,
+        Deadlock,
+        Reset,
+        PowerOff,
+        Duration
+    };
     Kind kind = Kind::GuestExit;
     int exit_status = 0;
     std::string message; ///< one line for stderr when not a plain guest exit

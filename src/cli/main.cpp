@@ -1,8 +1,8 @@
 // The piemu command line: `piemu run`, `piemu boards`.
 #include <cctype>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -13,9 +13,9 @@
 
 #include "board/board_builder.hpp"
 #include "kernel/kernel_model.hpp"
-#include "piemu/trace.hpp"
 #include "piemu/exit_status.hpp"
 #include "piemu/machine.hpp"
+#include "piemu/trace.hpp"
 
 namespace {
 
@@ -46,7 +46,11 @@ std::optional<uint64_t> parse_duration_ns(const std::string& text) {
     if (i == 0)
         return std::nullopt;
     std::string unit = text.substr(i);
-    double scale = unit == "s" ? 1e9 : unit == "ms" ? 1e6 : unit == "us" ? 1e3 : unit == "ns" ? 1 : 0;
+    double scale = unit == "s"    ? 1e9
+                   : unit == "ms" ? 1e6
+                   : unit == "us" ? 1e3
+                   : unit == "ns" ? 1
+                                  : 0;
     if (scale == 0)
         return std::nullopt;
     std::string number = text.substr(0, i); // strtod's end pointer points into it

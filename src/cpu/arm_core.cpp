@@ -102,8 +102,8 @@ struct CoreHooks {
         const auto& e = c->thumb_counts_[(addr >> 1) & (c->thumb_counts_.size() - 1)];
         // The first block of a run always misses (run() invalidates its entry), so
         // it takes the slow path, which knows about first_block_.
-        if (c->clock_.now() < c->clock_.check_at() && e.addr == uint32_t(addr) &&
-            e.size == size) [[likely]] {
+        if (c->clock_.now() < c->clock_.check_at() && e.addr == uint32_t(addr) && e.size == size)
+            [[likely]] {
             c->insns_ += e.count;
             c->clock_.advance(e.count);
             return;

@@ -20,9 +20,10 @@ constexpr uint32_t kSvcMode = 0x13;
 
 KernelModel::KernelModel(const KernelModelConfig& cfg)
     : cfg_(cfg), log_([clock = cfg.clock] { return clock->now_ns(); }), preempt_(cfg.nr_cpus),
-      irq_(IrqConfig{.nr_cpus = cfg.nr_cpus, .nr_irqs_legacy = 16, .hz = cfg.hz,
-                     .noirqdebug = false},
-           log_, preempt_),
+      irq_(
+          IrqConfig{
+              .nr_cpus = cfg.nr_cpus, .nr_irqs_legacy = 16, .hz = cfg.hz, .noirqdebug = false},
+          log_, preempt_),
       chip_(irq_, *cfg.bus, cfg.local_intc_base, cfg.armctrl_base) {}
 
 KernelModel::~KernelModel() = default;
@@ -39,19 +40,18 @@ void KernelModel::boot() {
     arch_timer_init();
 
     // arm-pmu: the PMU's per-CPU line is requested; perf events would enable it.
-    irq_.request_percpu_irq(chip_.local_irq(Bcm2836Irqchip::LOCAL_IRQ_PMU_FAST),
-                            irq_handler_t("armv7pmu_handle_irq",
-                                          [](unsigned, void*) -> Task<irqreturn_t> {
-                                              co_return IRQ_NONE;
-                                          }),
-                            "arm-pmu", percpu_ptr{&pmu_dev_, 0});
+    irq_.request_percpu_irq(
+        chip_.local_irq(Bcm2836Irqchip::LOCAL_IRQ_PMU_FAST),
+        irq_handler_t("armv7pmu_handle_irq",
+                      [](unsigned, void*) -> Task<irqreturn_t> { co_return IRQ_NONE; }),
+        "arm-pmu", percpu_ptr{&pmu_dev_, 0});
 
     // uart-pl011: pl011_startup() requests the line and unmasks RX and RX timeout.
     unsigned uart_irq = chip_.armctrl_irq(cfg_.uart_bank, cfg_.uart_bit);
-    irq_.request_irq(uart_irq,
-                     irq_handler_t("pl011_int",
-                                   [this](unsigned irq, void* dev) { return pl011_int(irq, dev); }),
-                     IRQF_SHARED, "uart-pl011", this);
+    irq_.request_irq(
+        uart_irq,
+        irq_handler_t("pl011_int", [this](unsigned irq, void* dev) { return pl011_int(irq, dev); }),
+        IRQF_SHARED, "uart-pl011", this);
     cfg_.bus->mmio_write(cfg_.uart_base + UART011_ICR, 0x7ff, 4);
     cfg_.bus->mmio_write(cfg_.uart_base + UART011_IMSC, UART011_RXIM | UART011_RTIM, 4);
 }
@@ -105,7 +105,7 @@ void KernelModel::arch_timer_program(unsigned cpu) {
     // set_next_event: CVAL for the next tick (absolute, so ticks never drift), then
     // CTL enabled with the interrupt unmasked.
     cntp(cpu, true, 14, 2, 0, false, timer_evt_[cpu].next_cval); // CNTP_CVAL
-    cntp(cpu, false, 2, 0, 1, false, ARCH_TIMER_CTRL_ENABLE);      // CNTP_CTL
+    cntp(cpu, false, 2, 0, 1, false, ARCH_TIMER_CTRL_ENABLE);    // CNTP_CTL
 }
 
 Task<irqreturn_t> KernelModel::arch_timer_handler_phys(unsigned, void* dev) {

@@ -29,7 +29,7 @@ struct KernelModelConfig {
     Bus* bus = nullptr;
     VirtualClock* clock = nullptr;
     std::vector<ArmCore*> cores;
-    unsigned nr_cpus = 4;       ///< possible CPUs (columns of /proc/interrupts)
+    unsigned nr_cpus = 4; ///< possible CPUs (columns of /proc/interrupts)
     uint32_t local_intc_base = 0x40000000;
     uint32_t armctrl_base = 0x3f00b200;
     uint32_t uart_base = 0x3f201000;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <fcntl.h>
+#include <fstream>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -15,11 +15,11 @@
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/pl011.hpp"
 #include "kernel/kernel_model.hpp"
-#include "piemu/trace.hpp"
-#include "trace/irq_tracer.hpp"
 #include "machine/boot_stub.hpp"
 #include "machine/semihosting.hpp"
 #include "piemu/exit_status.hpp"
+#include "piemu/trace.hpp"
+#include "trace/irq_tracer.hpp"
 
 namespace piemu {
 
@@ -238,7 +238,8 @@ void Machine::deliver_interrupts(ArmCore& c) {
     // With the kernel model, an unmasked IRQ enters bcm2836_arm_irqchip_handle_irq
     // directly (the vector page comes with the entry-path work); FIQs stay the
     // guest's.
-    if (kernel_ && c.irq_line() && !(c.cpsr() & psr::I) && !(c.fiq_line() && !(c.cpsr() & psr::F))) {
+    if (kernel_ && c.irq_line() && !(c.cpsr() & psr::I) &&
+        !(c.fiq_line() && !(c.cpsr() & psr::F))) {
         // Taking the IRQ masks IRQs (CPSR.I) until the handler returns; the model is
         // entered without a real exception entry yet, so say so for the trace flags.
         in_kernel_irq_ = true;

@@ -40,7 +40,7 @@ TEST(KernelModel, RaspbianNumberingOnBothBoards) {
         EXPECT_EQ(chip.local_irq(8), 20u); // GPU
         EXPECT_EQ(chip.local_irq(9), 21u); // PMU
         EXPECT_EQ(chip.armctrl_irq(0, 0), 22u);
-        EXPECT_EQ(chip.armctrl_irq(0, 1), 23u);  // mailbox: "3f00b880.mailbox"
+        EXPECT_EQ(chip.armctrl_irq(0, 1), 23u); // mailbox: "3f00b880.mailbox"
         EXPECT_EQ(chip.armctrl_irq(1, 0), 30u);
         EXPECT_EQ(chip.armctrl_irq(2, 0), 62u);  // dwc_otg (hwirq 64)
         EXPECT_EQ(chip.armctrl_irq(2, 24), 86u); // sdhost (hwirq 88): mmc0
@@ -106,7 +106,8 @@ TEST(KernelModel, ArchTimerTicksAtHz) {
     EXPECT_EQ(m->kernel_model()->ticks(), 100u);
     EXPECT_EQ(m->kernel_model()->irq().kstat_irqs_cpu(17, 0), 100u);
     EXPECT_EQ(m->kernel_model()->irq().kstat_irqs_cpu(16, 0), 0u);
-    EXPECT_NE(m->kernel_model()->log().dmesg().find("arch_timer: cp15 timer(s) running at 19.20MHz (phys)."),
+    EXPECT_NE(m->kernel_model()->log().dmesg().find(
+                  "arch_timer: cp15 timer(s) running at 19.20MHz (phys)."),
               std::string::npos);
 }
 

@@ -10,7 +10,9 @@ using piemu::kernel::Task;
 
 namespace {
 
-Task<int> leaf(int x) { co_return x * 2; }
+Task<int> leaf(int x) {
+    co_return x * 2;
+}
 
 Task<int> middle(int x) {
     int a = co_await leaf(x);

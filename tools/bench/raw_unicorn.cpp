@@ -70,7 +70,8 @@ void check(uc_err e, const char* what) {
         die(std::string(what) + ": " + uc_strerror(e));
 }
 
-template <typename T> T read_at(const std::vector<uint8_t>& f, uint64_t off) {
+template <typename T>
+T read_at(const std::vector<uint8_t>& f, uint64_t off) {
     if (off + sizeof(T) > f.size())
         die("truncated ELF");
     T v;
@@ -110,7 +111,9 @@ bool identity_tlb_fill(uc_engine*, uint64_t vaddr, uc_mem_type, uc_tlb_entry* e,
     e->perms = UC_PROT_ALL;
     return true;
 }
-uint64_t mmio_read(uc_engine*, uint64_t, unsigned, void*) { return 0; }
+uint64_t mmio_read(uc_engine*, uint64_t, unsigned, void*) {
+    return 0;
+}
 void mmio_write(uc_engine*, uint64_t, unsigned, uint64_t, void*) {}
 
 } // namespace
@@ -158,7 +161,11 @@ int main(int argc, char** argv) {
         die("cannot read " + image);
     std::vector<uint8_t> f((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto eh = read_at<Elf32Ehdr>(f, 0);
-    if (std::memcmp(eh.ident, "\x7f" "ELF", 4) != 0 || eh.ident[4] != 1 || eh.machine != 40)
+    if (std::memcmp(eh.ident,
+                    "\x7f"
+                    "ELF",
+                    4) != 0 ||
+        eh.ident[4] != 1 || eh.machine != 40)
         die(image + ": not a 32-bit ARM ELF");
     if (!until)
         until = find_symbol(f, eh, "_exit");

@@ -18,9 +18,15 @@ constexpr unsigned kBankIrqs[NR_BANKS] = {8, 32, 32};
 constexpr uint32_t kRegPending[NR_BANKS] = {0x00, 0x04, 0x08};
 constexpr uint32_t kRegEnable[NR_BANKS] = {0x18, 0x10, 0x14};
 constexpr uint32_t kRegDisable[NR_BANKS] = {0x24, 0x1c, 0x20};
-constexpr uint32_t MAKE_HWIRQ(unsigned b, unsigned n) { return (b << 5) | n; }
-constexpr unsigned HWIRQ_BANK(irq_hw_number_t i) { return unsigned(i >> 5); }
-constexpr uint32_t HWIRQ_BIT(irq_hw_number_t i) { return 1u << (i & 0x1f); }
+constexpr uint32_t MAKE_HWIRQ(unsigned b, unsigned n) {
+    return (b << 5) | n;
+}
+constexpr unsigned HWIRQ_BANK(irq_hw_number_t i) {
+    return unsigned(i >> 5);
+}
+constexpr uint32_t HWIRQ_BIT(irq_hw_number_t i) {
+    return 1u << (i & 0x1f);
+}
 // Basic pending: bits 0-7 bank 0, bit 8/9 "bank 1/2 has more", bits 10-20 the
 // shortcut bits of GPU IRQs 7, 9, 10, 18, 19 (bank 1) and 53-57, 62 (bank 2).
 constexpr uint32_t BANK0_HWIRQ_MASK = 0xff, BANK1_HWIRQ = 1u << 8, BANK2_HWIRQ = 1u << 9;
@@ -30,7 +36,9 @@ constexpr uint32_t BANK0_VALID_MASK =
     BANK0_HWIRQ_MASK | BANK1_HWIRQ | BANK2_HWIRQ | SHORTCUT1_MASK | SHORTCUT2_MASK;
 constexpr unsigned kShortcuts[] = {7, 9, 10, 18, 19, 21, 22, 23, 24, 25, 30};
 
-unsigned ffs(uint32_t v) { return v ? unsigned(std::countr_zero(v)) + 1 : 0; }
+unsigned ffs(uint32_t v) {
+    return v ? unsigned(std::countr_zero(v)) + 1 : 0;
+}
 } // namespace
 
 Bcm2836Irqchip::Bcm2836Irqchip(Irq& irq, Bus& bus, uint32_t local_base, uint32_t armctrl_base)
@@ -51,12 +59,10 @@ Bcm2836Irqchip::Bcm2836Irqchip(Irq& irq, Bus& bus, uint32_t local_base, uint32_t
     };
     pmu_chip_ = irq_chip{
         .name = "bcm2836-pmu",
-        .irq_mask = [this](irq_data*) {
-            local_write(LOCAL_PM_ROUTING_CLR, 1u << irq_.smp_processor_id());
-        },
-        .irq_unmask = [this](irq_data*) {
-            local_write(LOCAL_PM_ROUTING_SET, 1u << irq_.smp_processor_id());
-        },
+        .irq_mask =
+            [this](irq_data*) { local_write(LOCAL_PM_ROUTING_CLR, 1u << irq_.smp_processor_id()); },
+        .irq_unmask =
+            [this](irq_data*) { local_write(LOCAL_PM_ROUTING_SET, 1u << irq_.smp_processor_id()); },
     };
     // NOTE: the GPU line's mask/unmask are empty in 4.14: ARMCTRL masks its sources.
     gpu_chip_ = irq_chip{
@@ -66,19 +72,23 @@ Bcm2836Irqchip::Bcm2836Irqchip(Irq& irq, Bus& bus, uint32_t local_base, uint32_t
     };
     armctrl_chip_ = irq_chip{
         .name = "ARMCTRL-level",
-        .irq_mask = [this](irq_data* d) {
-            armctrl_write(kRegDisable[HWIRQ_BANK(d->hwirq)], HWIRQ_BIT(d->hwirq));
-        },
-        .irq_unmask = [this](irq_data* d) {
-            armctrl_write(kRegEnable[HWIRQ_BANK(d->hwirq)], HWIRQ_BIT(d->hwirq));
-        },
+        .irq_mask =
+            [this](irq_data* d) {
+                armctrl_write(kRegDisable[HWIRQ_BANK(d->hwirq)], HWIRQ_BIT(d->hwirq));
+            },
+        .irq_unmask =
+            [this](irq_data* d) {
+                armctrl_write(kRegEnable[HWIRQ_BANK(d->hwirq)], HWIRQ_BIT(d->hwirq));
+            },
     };
 }
 
 uint32_t Bcm2836Irqchip::local_read(uint32_t off) const {
     return const_cast<Bus&>(bus_).mmio_read(local_base_ + off, 4);
 }
-void Bcm2836Irqchip::local_write(uint32_t off, uint32_t v) { bus_.mmio_write(local_base_ + off, v, 4); }
+void Bcm2836Irqchip::local_write(uint32_t off, uint32_t v) {
+    bus_.mmio_write(local_base_ + off, v, 4);
+}
 uint32_t Bcm2836Irqchip::armctrl_read(uint32_t off) const {
     return const_cast<Bus&>(bus_).mmio_read(armctrl_base_ + off, 4);
 }
@@ -120,8 +130,8 @@ void Bcm2836Irqchip::armctrl_of_init() {
         *out_type = IRQ_TYPE_NONE;
         return 0;
     };
-    armctrl_domain_ =
-        irq_.irq_domain_add_linear(&armctrl_chip_, MAKE_HWIRQ(NR_BANKS, 0), std::move(ops), nullptr);
+    armctrl_domain_ = irq_.irq_domain_add_linear(&armctrl_chip_, MAKE_HWIRQ(NR_BANKS, 0),
+                                                 std::move(ops), nullptr);
     armctrl_domain_->name = "bcm2835-armctrl";
     for (unsigned b = 0; b < NR_BANKS; ++b) {
         for (unsigned i = 0; i < kBankIrqs[b]; ++i) {

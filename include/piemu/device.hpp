@@ -78,4 +78,37 @@ void log_guest_error(const Device& dev, uint32_t offset, std::string_view what);
 /// Logs a feature the model does not implement, once per (device, offset).
 void log_unimplemented(const Device& dev, uint32_t offset, std::string_view what);
 
+/// A byte, halfword or word read of a bank of 32-bit registers: the lane of the
+/// aligned register `read_reg(offset & ~3)` returns. Misaligned, odd-sized or
+/// out-of-window reads are guest errors and read 0.
+template <typename ReadReg>
+uint32_t read_register_lane(const Device& dev, uint32_t offset, unsigned size, uint32_t window,
+                            ReadReg&& read_reg) {
+    if ((size != 1 && size != 2 && size != 4) || offset % size != 0 || offset >= window) {
+        log_guest_error(dev, offset, "misaligned or odd-sized read");
+        return 0;
+    }
+    uint32_t v = read_reg(offset & ~3u) >> ((offset & 3) * 8);
+    return size == 4 ? v : v & ((1u << (size * 8)) - 1);
+}
+
+/// A byte, halfword or word write to a bank of 32-bit registers: a narrow write is
+/// merged into `merge_base(aligned)` (the register's value without side effects, or 0
+/// for write-one-to-act registers) and written whole with `write_reg(aligned, value)`.
+template <typename MergeBase, typename WriteReg>
+void write_register_lane(const Device& dev, uint32_t offset, uint32_t value, unsigned size,
+                         uint32_t window, MergeBase&& merge_base, WriteReg&& write_reg) {
+    if ((size != 1 && size != 2 && size != 4) || offset % size != 0 || offset >= window) {
+        log_guest_error(dev, offset, "misaligned or odd-sized write ignored");
+        return;
+    }
+    uint32_t aligned = offset & ~3u;
+    if (size < 4) {
+        unsigned shift = (offset & 3) * 8;
+        uint32_t mask = ((1u << (size * 8)) - 1) << shift;
+        value = (merge_base(aligned) & ~mask) | ((value << shift) & mask);
+    }
+    write_reg(aligned, value);
+}
+
 } // namespace piemu

@@ -166,26 +166,15 @@ void Pl011::reset() {
 // ---- MMIO ----
 
 uint32_t Pl011::read(uint32_t offset, unsigned size) {
-    if ((size != 1 && size != 2 && size != 4) || offset % size != 0 || offset >= kMmioSize) {
-        log_guest_error(*this, offset, "misaligned or odd-sized read");
-        return 0;
-    }
-    uint32_t v = read_reg(offset & ~3u) >> ((offset & 3) * 8);
-    return size == 4 ? v : v & ((1u << (size * 8)) - 1);
+    return read_register_lane(*this, offset, size, kMmioSize,
+                              [this](uint32_t aligned) { return read_reg(aligned); });
 }
 
 void Pl011::write(uint32_t offset, uint32_t value, unsigned size) {
-    if ((size != 1 && size != 2 && size != 4) || offset % size != 0 || offset >= kMmioSize) {
-        log_guest_error(*this, offset, "misaligned or odd-sized write ignored");
-        return;
-    }
-    uint32_t aligned = offset & ~3u;
-    if (size < 4) {
-        unsigned shift = (offset & 3) * 8;
-        uint32_t mask = ((1u << (size * 8)) - 1) << shift;
-        value = (merge_base(aligned) & ~mask) | ((value << shift) & mask);
-    }
-    write_reg(aligned, value);
+    write_register_lane(
+        *this, offset, value, size, kMmioSize,
+        [this](uint32_t aligned) { return merge_base(aligned); },
+        [this](uint32_t aligned, uint32_t v) { write_reg(aligned, v); });
 }
 
 uint32_t Pl011::read_reg(uint32_t offset) {

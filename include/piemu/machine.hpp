@@ -1,6 +1,7 @@
 // The machine: board, bus, clock, cores, devices and the run loop.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -162,8 +163,8 @@ private:
     FILE* uart_out_ = nullptr;
     bool uart_out_owned_ = false;
     int uart_in_fd_ = -1;
-    volatile bool stop_requested_ = false;
-    volatile bool dump_requested_ = false;
+    std::atomic<bool> stop_requested_{false}; // set from signal handlers
+    std::atomic<bool> dump_requested_{false};
     bool dump_on_signal_ = false;
     std::function<void()> dump_;
     std::unique_ptr<TimerEvent> dump_timer_;

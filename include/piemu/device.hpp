@@ -21,9 +21,22 @@ public:
     virtual void set_irq_input(unsigned input, bool level) = 0;
 };
 
+/// Watches interrupt lines change (the tracer's piemu:irq_line events).
+class IrqLineObserver {
+public:
+    virtual ~IrqLineObserver() = default;
+    /// `tag` is what observe() was given; called after each change of level.
+    virtual void irq_line_changed(uint32_t tag, bool level) = 0;
+};
+
 /// A device's interrupt output: a level, wired to at most one sink input.
 class IrqLine {
 public:
+    /// Reports every level change to `observer` with `tag` (nullptr: stop).
+    void observe(IrqLineObserver* observer, uint32_t tag) {
+        observer_ = observer;
+        tag_ = tag;
+    }
     void connect(IrqSink* sink, unsigned input) {
         sink_ = sink;
         input_ = input;
@@ -34,6 +47,8 @@ public:
         if (level == level_)
             return;
         level_ = level;
+        if (observer_)
+            observer_->irq_line_changed(tag_, level);
         if (sink_)
             sink_->set_irq_input(input_, level);
     }
@@ -44,6 +59,8 @@ private:
     IrqSink* sink_ = nullptr;
     unsigned input_ = 0;
     bool level_ = false;
+    IrqLineObserver* observer_ = nullptr;
+    uint32_t tag_ = 0;
 };
 
 /// A memory-mapped device. Accesses arrive with the offset into the device's window

@@ -153,6 +153,13 @@ private:
     std::unique_ptr<trace::Recorder> recorder_;
     std::unique_ptr<trace::IrqTracer> irq_tracer_;
     uint32_t trace_idle_comm_ = 0;
+    /// piemu:irq_line: every traced line's (device, line) names, by observer tag.
+    struct LineTracer : IrqLineObserver {
+        Machine* m = nullptr;
+        std::vector<std::pair<uint32_t, uint32_t>> names; // interned device, line
+        void irq_line_changed(uint32_t tag, bool level) override;
+    } line_tracer_;
+    void observe_line(IrqLine* line, const std::string& device, const std::string& name);
     bool in_kernel_irq_ = false; ///< the kernel model is handling an IRQ (IRQs masked)
     FILE* dmesg_ = nullptr;
     Pl011* uart0_ = nullptr;

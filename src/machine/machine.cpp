@@ -153,6 +153,30 @@ ErrorOr<void> Machine::setup_trace() {
             options_.trace_irqs);
         kernel_->irq().set_trace_hooks(irq_tracer_.get());
     }
+    if (recorder_->enabled(trace::EventId::irq_line)) {
+        // Each device's outputs in DT order, the controllers' outputs to their parent
+        // and to the cores, and each core's generic timer lines.
+        line_tracer_.m = this;
+        for (auto& d : built_->devices) {
+            const std::string& dev = d.instance.device->name();
+            std::vector<IrqLine*> outs = d.instance.outputs.empty()
+                                             ? d.instance.device->irq_outputs()
+                                             : d.instance.outputs;
+            for (size_t i = 0; i < outs.size(); ++i)
+                observe_line(outs[i], dev, outs.size() == 1 ? "irq" : fmt::format("irq{}", i));
+            observe_line(d.instance.fiq_output, dev, "fiq");
+            for (size_t c = 0; c < d.instance.cpu_outputs.size(); ++c) {
+                observe_line(d.instance.cpu_outputs[c][0], dev, fmt::format("cpu{}.irq", c));
+                observe_line(d.instance.cpu_outputs[c][1], dev, fmt::format("cpu{}.fiq", c));
+            }
+        }
+        static const char* const kTimerLines[] = {"cntps", "cntpns", "cnthp", "cntv"};
+        for (auto& c : cores_) {
+            auto lines = c->timer().outputs();
+            for (size_t i = 0; i < lines.size(); ++i)
+                observe_line(lines[i], fmt::format("cpu{}.timer", c->index()), kTimerLines[i]);
+        }
+    }
     if (recorder_->enabled(trace::EventId::uart_tx)) {
         trace::StrId dev = recorder_->intern(uart0_->name());
         uart0_->set_tx_sink([this, dev](uint8_t c) {
@@ -162,6 +186,19 @@ ErrorOr<void> Machine::setup_trace() {
         });
     }
     return {};
+}
+
+void Machine::observe_line(IrqLine* line, const std::string& device, const std::string& name) {
+    if (!line)
+        return;
+    line->observe(&line_tracer_, uint32_t(line_tracer_.names.size()));
+    line_tracer_.names.emplace_back(recorder_->intern(device), recorder_->intern(name));
+}
+
+void Machine::LineTracer::irq_line_changed(uint32_t tag, bool level) {
+    auto [device, line] = names.at(tag);
+    m->recorder_->record(m->trace_context(0),
+                         trace::ev::irq_line{.device = device, .line = line, .level = level});
 }
 
 trace::Context Machine::trace_context(unsigned cpu) {

@@ -83,8 +83,10 @@ ErrorOr<void> Bus::add_device(uint32_t base, Device& device) {
         if (base < uint64_t(m.base) + m.size && m.base < end)
             return Error{fmt::format("device {} at 0x{:08x} overlaps {}", device.name(), base,
                                      m.device->name())};
-    if (is_memory(base, device.mmio_size()) || (base < ram_size_))
-        return Error{fmt::format("device {} at 0x{:08x} overlaps RAM", device.name(), base)};
+    for (auto& r : regions_)
+        if (base < uint64_t(r.base) + r.size && r.base < end)
+            return Error{
+                fmt::format("device {} at 0x{:08x} overlaps {}", device.name(), base, r.name)};
     devices_.push_back({base, device.mmio_size(), &device});
     std::sort(devices_.begin(), devices_.end(),
               [](const Mapping& a, const Mapping& b) { return a.base < b.base; });

@@ -83,14 +83,14 @@ Bcm2836Irqchip::Bcm2836Irqchip(Irq& irq, Bus& bus, uint32_t local_base, uint32_t
     };
 }
 
-uint32_t Bcm2836Irqchip::local_read(uint32_t off) const {
-    return const_cast<Bus&>(bus_).mmio_read(local_base_ + off, 4);
+uint32_t Bcm2836Irqchip::local_read(uint32_t off) {
+    return bus_.mmio_read(local_base_ + off, 4);
 }
 void Bcm2836Irqchip::local_write(uint32_t off, uint32_t v) {
     bus_.mmio_write(local_base_ + off, v, 4);
 }
-uint32_t Bcm2836Irqchip::armctrl_read(uint32_t off) const {
-    return const_cast<Bus&>(bus_).mmio_read(armctrl_base_ + off, 4);
+uint32_t Bcm2836Irqchip::armctrl_read(uint32_t off) {
+    return bus_.mmio_read(armctrl_base_ + off, 4);
 }
 void Bcm2836Irqchip::armctrl_write(uint32_t off, uint32_t v) {
     bus_.mmio_write(armctrl_base_ + off, v, 4);
@@ -155,7 +155,7 @@ unsigned Bcm2836Irqchip::local_irq(unsigned hwirq) const {
     return irq_.irq_find_mapping(local_domain_, hwirq);
 }
 
-uint32_t Bcm2836Irqchip::get_next_armctrl_hwirq() const {
+uint32_t Bcm2836Irqchip::get_next_armctrl_hwirq() {
     uint32_t stat = armctrl_read(kRegPending[0]) & BANK0_VALID_MASK;
     if (stat == 0)
         return ~0u;

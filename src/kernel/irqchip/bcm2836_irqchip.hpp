@@ -52,13 +52,14 @@ public:
     unsigned local_irq(unsigned hwirq) const;
 
 private:
-    uint32_t local_read(uint32_t off) const;
+    // Register reads are not const: MMIO reads may have side effects.
+    uint32_t local_read(uint32_t off);
     void local_write(uint32_t off, uint32_t v);
-    uint32_t armctrl_read(uint32_t off) const;
+    uint32_t armctrl_read(uint32_t off);
     void armctrl_write(uint32_t off, uint32_t v);
     void register_local_irq(unsigned hwirq, irq_chip* chip);
     /// get_next_armctrl_hwirq(): the next pending ARMCTRL hwirq, or ~0u.
-    uint32_t get_next_armctrl_hwirq() const;
+    uint32_t get_next_armctrl_hwirq();
     Task<void> chained_handle_irq(irq_desc* desc);
     Task<void> handle_ipi(unsigned cpu, pt_regs* regs);
 

@@ -27,6 +27,7 @@ struct LoadedImage {
     bool entry_thumb = false; ///< start in Thumb state
     bool is_elf = false;
     std::vector<std::pair<uint32_t, uint32_t>> segments; ///< (paddr, memsz) loaded
+    std::vector<std::pair<uint32_t, uint32_t>> text;     ///< the executable ones among them
     std::vector<Symbol> symbols;                         ///< sorted by addr
     /// The image declares it runs on piemu's kernel model (a later issue's ELF note).
     bool kernel_model = false;
@@ -49,6 +50,10 @@ struct LoadedImage {
 ///            .balign 4; .word 1
 inline constexpr uint32_t kPiemuNoteKernelModel = 1;
 inline constexpr uint32_t kKernelModelAbiVersion = 1;
+
+/// True when `path` is an ELF file carrying the kernel-model note (false for anything
+/// else, unreadable files included: loading reports those).
+bool image_declares_kernel_model(const std::string& path);
 
 /// Loads an ELF32 little-endian ARM executable's PT_LOAD segments into RAM.
 /// Rejects (one-line Error naming `path`): unreadable, empty, not ELF, wrong

@@ -73,7 +73,8 @@ struct RunOutcome {
         Deadlock,
         Reset,
         PowerOff,
-        Duration
+        Duration,
+        Panic ///< the kernel model panicked (an Oops in guest code, ...)
     };
     Kind kind = Kind::GuestExit;
     int exit_status = 0;
@@ -140,6 +141,8 @@ private:
     ErrorOr<void> reboot();
     /// Handles a stop the guest caused; returns an outcome when the run must end.
     std::optional<RunOutcome> handle_stop(ArmCore& core, const StopInfo& stop);
+    /// The core stopped on a kernel-model gate: run it, end the run if it says so.
+    std::optional<RunOutcome> enter_kernel_gate(ArmCore& core);
     std::optional<RunOutcome> idle_until_event();
 
     BoardInfo board_;
@@ -160,7 +163,8 @@ private:
         void irq_line_changed(uint32_t tag, bool level) override;
     } line_tracer_;
     void observe_line(IrqLine* line, const std::string& device, const std::string& name);
-    bool in_kernel_irq_ = false; ///< the kernel model is handling an IRQ (IRQs masked)
+    const void* trace_comm_task_ = nullptr; ///< the task trace_comm_ names
+    uint32_t trace_comm_ = 0;
     FILE* dmesg_ = nullptr;
     Pl011* uart0_ = nullptr;
     std::unique_ptr<Semihosting> semihosting_;

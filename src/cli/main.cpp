@@ -14,6 +14,7 @@
 #include "board/board_builder.hpp"
 #include "kernel/kernel_model.hpp"
 #include "piemu/exit_status.hpp"
+#include "piemu/loader.hpp"
 #include "piemu/machine.hpp"
 #include "piemu/trace.hpp"
 
@@ -99,7 +100,10 @@ struct RunArgs {
     std::string dump_interrupts; ///< "", "exit", "signal" or "every:TIME"
 };
 
-int cmd_run(const RunArgs& a) {
+int cmd_run(RunArgs a) {
+    // A tiny guest (ELF note) runs on the kernel model without being told to.
+    if (!a.image.empty() && piemu::image_declares_kernel_model(a.image))
+        a.machine.kernel_model = true;
     auto created = piemu::Machine::create(a.machine);
     if (created.is_error())
         return fail(created.error().message);

@@ -1,11 +1,33 @@
 #include "kernel/kernel_model.hpp"
 
+#include <cstring>
+
+#include <fmt/format.h>
+
 #include "cpu/generic_timer.hpp"
+#include "kernel/vector_page.hpp"
 #include "piemu/arm_core.hpp"
 #include "piemu/bus.hpp"
 #include "piemu/clock.hpp"
+#include "piemu/guest_abi.h"
+#include "piemu/loader.hpp"
 
 namespace piemu::kernel {
+
+/// preempt_count in the current task's thread_info, in guest memory.
+class KernelModel::GuestPreemptCounts final : public PreemptCountStore {
+public:
+    explicit GuestPreemptCounts(KernelModel& km) : km_(km) {}
+    std::uint32_t get(unsigned cpu) const override {
+        return km_.rd32(km_.current(cpu)->stack + TI_PREEMPT);
+    }
+    void set(unsigned cpu, std::uint32_t value) override {
+        km_.wr32(km_.current(cpu)->stack + TI_PREEMPT, value);
+    }
+
+private:
+    KernelModel& km_;
+};
 
 namespace {
 // PL011 registers the uart-pl011 driver uses (include/linux/amba/serial.h).
@@ -19,16 +41,133 @@ constexpr uint32_t kSvcMode = 0x13;
 } // namespace
 
 KernelModel::KernelModel(const KernelModelConfig& cfg)
-    : cfg_(cfg), log_([clock = cfg.clock] { return clock->now_ns(); }), preempt_(cfg.nr_cpus),
+    : cfg_(cfg), log_([clock = cfg.clock] { return clock->now_ns(); }),
+      preempt_(std::make_unique<GuestPreemptCounts>(*this)),
       irq_(
           IrqConfig{
               .nr_cpus = cfg.nr_cpus, .nr_irqs_legacy = 16, .hz = cfg.hz, .noirqdebug = false},
-          log_, preempt_),
-      chip_(irq_, *cfg.bus, cfg.local_intc_base, cfg.armctrl_base) {}
+          log_, *preempt_),
+      chip_(irq_, *cfg.bus, cfg.local_intc_base, cfg.armctrl_base) {
+    static constexpr std::pair<const char*, Gate> kGates[] = {
+        {"bcm2836_arm_irqchip_handle_irq", Gate::HandleArchIrq},
+        {"ret_from_guest_call", Gate::RetFromGuestCall},
+        {"preempt_schedule_irq", Gate::PreemptScheduleIrq},
+        {"schedule_idle", Gate::ScheduleIdle},
+        {"do_work_pending", Gate::DoWorkPending},
+        {"do_exit", Gate::DoExit},
+        {"do_DataAbort", Gate::DoDataAbort},
+        {"do_PrefetchAbort", Gate::DoPrefetchAbort},
+        {"do_undefinstr", Gate::DoUndefinstr},
+        {"bad_mode", Gate::BadMode},
+    };
+    for (auto [name, gate] : kGates)
+        gates_[vector_page_symbol(name)] = gate;
+    for (const auto& sym : vector_page_symbols())
+        if (std::strncmp(sym.name, "sys_", 4) == 0 && std::strcmp(sym.name, "sys_call_table") != 0)
+            gates_[sym.addr] = Gate::Syscall;
+    ret_from_guest_call_ = vector_page_symbol("ret_from_guest_call");
+
+    // The boot CPU's idle task is init_task (swapper/0, pid 0): its thread_info is
+    // where preempt_count lives while the kernel boots. Its preempt_count stays at 1:
+    // the idle loop runs with preemption disabled (rest_init/secondary_start_kernel).
+    current_.assign(cfg.nr_cpus, nullptr);
+    idle_.assign(cfg.nr_cpus, nullptr);
+    for (unsigned cpu = 0; cpu < cfg.nr_cpus; ++cpu) {
+        task_struct* idle =
+            create_task(cpu ? "swapper/" + std::to_string(cpu) : "swapper/0", nullptr);
+        idle->pid = 0;
+        wr32(idle->addr + TSK_PID, 0);
+        idle->is_idle = true;
+        wr32(idle->stack + TI_CPU, cpu);
+        wr32(idle->stack + TI_PREEMPT, PREEMPT_OFFSET);
+        idle_[cpu] = current_[cpu] = idle;
+    }
+    next_pid_ = 1;
+}
 
 KernelModel::~KernelModel() = default;
 
+PreemptCountStore& KernelModel::preempt() {
+    return *preempt_;
+}
+
+uint32_t KernelModel::rd32(uint32_t addr) const {
+    uint32_t v = 0;
+    cfg_.bus->read32(addr, v);
+    return v;
+}
+
+void KernelModel::wr32(uint32_t addr, uint32_t value) {
+    uint8_t b[4];
+    std::memcpy(b, &value, 4);
+    cfg_.bus->write_phys(addr, b);
+}
+
+std::optional<std::string> KernelModel::read_string(uint32_t addr, size_t max) const {
+    std::string out;
+    for (size_t i = 0; i < max; ++i) {
+        uint8_t c;
+        if (!cfg_.bus->read_phys(addr + uint32_t(i), {&c, 1}))
+            return std::nullopt;
+        if (!c)
+            return out;
+        out.push_back(char(c));
+    }
+    return out; // truncated at max, as strlcpy would
+}
+
+bool KernelModel::writable(uint32_t addr, uint32_t len) const {
+    // RAM only: the vector page is read-only and MMIO is no place for kernel data.
+    return len <= cfg_.bus->ram_size() && addr <= cfg_.bus->ram_size() - len;
+}
+
+std::optional<std::string> KernelModel::symbolize(uint32_t addr) const {
+    if (auto s = vector_page_symbolize(addr))
+        return s;
+    if (image_)
+        if (const Symbol* sym = image_->symbol_at(addr & ~1u))
+            return fmt::format("{}+0x{:x}/0x{:x}", sym->name, (addr & ~1u) - sym->addr, sym->size);
+    return std::nullopt;
+}
+
+void KernelModel::setup_vectors(ArmCore& core) {
+    // cpu_init(): each exception mode's sp points at this CPU's 12-byte scratch area
+    // (struct stack { u32 irq[3], abt[3], und[3], fiq[3]; }).
+    uint32_t stk = PIEMU_KM_STACKS_SCRATCH + core.index() * 48;
+    core.set_banked_sp(CpuMode::Irq, stk);
+    core.set_banked_sp(CpuMode::Abt, stk + 12);
+    core.set_banked_sp(CpuMode::Und, stk + 24);
+    core.set_banked_sp(CpuMode::Fiq, stk + 36);
+    // SCTLR.V: the high vectors at 0xffff0000, as Linux uses them.
+    core.set_cp15(1, 0, 0, 0, core.sctlr() | (1u << 13));
+}
+
+void KernelModel::start_init(uint32_t entry, bool thumb, const LoadedImage* image) {
+    image_ = image;
+    task_struct* init = create_task("init", idle_[0]);
+    // kernel_thread(kernel_init): copy_thread puts the function in r5 and its
+    // argument in r4; ret_from_fork calls it and do_exit()s with its result.
+    CpuContext& ctx = init->ctx;
+    ctx.r[4] = 0;
+    ctx.r[5] = entry | (thumb ? 1u : 0u);
+    ctx.r[13] = init->stack + THREAD_START_SP;
+    ctx.r[15] = vector_page_symbol("ret_from_fork");
+    ctx.cpsr = SVC_MODE | PSR_F_BIT; // IRQs enabled; FIQs stay masked (entry-armv.S)
+    current_[0] = init;
+    restore_context(0, init);
+}
+
+void KernelModel::start_idle() {
+    task_struct* idle = idle_[0];
+    idle->ctx.r[13] = idle->stack + THREAD_START_SP;
+    idle->ctx.r[15] = vector_page_symbol("do_idle");
+    idle->ctx.cpsr = SVC_MODE | PSR_I_BIT | PSR_F_BIT;
+    restore_context(0, idle);
+}
+
 void KernelModel::boot() {
+    for (ArmCore* core : cfg_.cores)
+        setup_vectors(*core);
     irq_.set_current_cpu(0);
     // Only the cores that run are online (the others come up with the SMP work);
     // /proc/interrupts has a column per online CPU, as in Linux.
@@ -36,6 +175,9 @@ void KernelModel::boot() {
         irq_.set_cpu_online(cpu, false);
     // init_IRQ() -> irqchip_init(): the DT order, root controller first.
     chip_.l1_intc_of_init();
+    // set_handle_irq(bcm2836_arm_irqchip_handle_irq): the vector page's pointer.
+    wr32(vector_page_symbol("handle_arch_irq"),
+         vector_page_symbol("bcm2836_arm_irqchip_handle_irq"));
     chip_.armctrl_of_init();
     arch_timer_init();
 
@@ -115,8 +257,10 @@ Task<irqreturn_t> KernelModel::arch_timer_handler_phys(unsigned, void* dev) {
         co_return IRQ_NONE;
     cntp(evt->cpu, false, 2, 0, 1, false, ctrl | ARCH_TIMER_CTRL_IT_MASK);
     // evt->event_handler: tick_handle_periodic(); the boot CPU does do_timer().
-    if (evt->cpu == 0)
+    if (evt->cpu == 0) {
         ++ticks_;
+        run_local_timers();
+    }
     evt->next_cval += period_ticks_;
     arch_timer_program(evt->cpu);
     co_return IRQ_HANDLED;
@@ -132,11 +276,6 @@ Task<irqreturn_t> KernelModel::pl011_int(unsigned, void*) {
         uart_rx_.push_back(char(bus.mmio_read(cfg_.uart_base + UART01x_DR, 4) & 0xff));
     bus.mmio_write(cfg_.uart_base + UART011_ICR, status, 4);
     co_return IRQ_HANDLED;
-}
-
-void KernelModel::handle_arch_irq(unsigned cpu) {
-    irq_.set_current_cpu(cpu);
-    run_sync(chip_.handle_irq(nullptr));
 }
 
 } // namespace piemu::kernel

@@ -1,13 +1,26 @@
 // The kernel model: piemu's stand-in for a Linux 4.14 kernel on the Pi, built around
 // the C++ genirq (kernel/irq). It boots the irqchips in Linux's order, registers the
-// built-in drivers of the devices that exist (arch_timer, arm-pmu, uart-pl011), and
-// takes the cores' IRQs through bcm2836_arm_irqchip_handle_irq. Until the entry path
-// (the vector page) exists, the run loop enters it directly from the core's IRQ line
-// when CPSR.I is clear.
+// built-in drivers of the devices that exist (arch_timer, arm-pmu, uart-pl011), maps
+// its vector page (firmware/kernel/*.S) at 0xffff0000 and runs tiny guest images as
+// its init task.
+//
+// Interrupts take the real exception path: vector_irq -> __irq_svc/__irq_usr build
+// pt_regs on the current task's kernel stack and call handle_arch_irq, a gate
+// (gates.S) that enters the C++ bcm2836_arm_irqchip_handle_irq. C++ code that must
+// run guest code (a guest handler) suspends (Task<T>) after pointing the core at the
+// guest function with lr = ret_from_guest_call; the run loop runs the guest and the
+// return gate resumes the C++ (entry.cpp). Tasks (sched.cpp) own 8 KiB kernel stacks
+// with the 4.14 thread_info at their base; preempt_count lives there, in guest memory.
+//
+// The MMU stays off for kernel-model guests: guest virtual = physical addresses.
 #pragma once
 
+#include <array>
+#include <coroutine>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,11 +32,54 @@
 namespace piemu {
 class ArmCore;
 class Bus;
-class Pl011;
 class VirtualClock;
+struct LoadedImage;
 } // namespace piemu
 
 namespace piemu::kernel {
+
+/// struct pt_regs: the exception frame, at `addr` in guest memory (guest_abi.h S_*).
+struct pt_regs {
+    uint32_t addr = 0;
+};
+
+/// The registers a task leaves behind when it is switched out.
+struct CpuContext {
+    std::array<uint32_t, 16> r{}; ///< r0-r15 of SVC mode (r15: where it resumes)
+    uint32_t cpsr = 0;
+};
+
+/// A guest function the kernel model called and waits for (innermost last per task).
+struct GuestCallFrame {
+    std::coroutine_handle<> waiter;
+    uint32_t sp = 0;     ///< the caller's sp, restored when the guest returns
+    uint32_t result = 0; ///< the guest's r0
+};
+
+/// A task of the kernel model. The guest sees thread_info at `stack` and the
+/// task_struct members of guest_abi.h (TSK_*) at `addr`.
+struct task_struct {
+    int pid = 0;
+    std::string comm; ///< at most TASK_COMM_LEN - 1 characters, as the kernel keeps it
+    char state = 'R'; ///< ftrace's letter: R running/runnable, S, D sleeping
+    int prio = 120;
+    uint32_t addr = 0;  ///< guest task_struct
+    uint32_t stack = 0; ///< thread_info / stack base (8 KiB aligned)
+    task_struct* parent = nullptr;
+    bool is_idle = false;
+    CpuContext ctx;                     ///< valid while switched out
+    std::coroutine_handle<> resume;     ///< C++ to resume when switched back in
+    std::vector<Task<void>> gates;      ///< gate calls in progress, innermost last
+    std::vector<GuestCallFrame*> calls; ///< guest calls in progress, innermost last
+    std::optional<uint64_t> timeout;    ///< msleep: wake at this tick count
+};
+
+/// Why the kernel model ends the run.
+struct KernelStop {
+    enum class Kind { PowerOff, InitExit, Panic } kind;
+    int status = 0; ///< the piemu process's exit status
+    std::string message;
+};
 
 struct KernelModelConfig {
     Bus* bus = nullptr;
@@ -42,26 +98,71 @@ public:
     explicit KernelModel(const KernelModelConfig& cfg);
     ~KernelModel();
 
-    /// Boots: irqchips (local controller, then ARMCTRL), then the built-in drivers.
+    /// Boots: vector page setup on every core, irqchips (local controller, then
+    /// ARMCTRL), then the built-in drivers. The vector page region must already be
+    /// mapped (Machine maps it before the cores start).
     void boot();
-    /// handle_arch_irq on `cpu`: bcm2836_arm_irqchip_handle_irq.
-    void handle_arch_irq(unsigned cpu);
+    /// Starts `entry` as init (pid 1) in SVC mode with IRQs enabled, on its own
+    /// kernel stack, entered through ret_from_fork; `image` gives symbols and text.
+    void start_init(uint32_t entry, bool thumb, const LoadedImage* image);
+    /// No guest: CPU 0 runs the idle task.
+    void start_idle();
+
+    /// True when `pc` is one of the vector page's gates.
+    bool is_gate(uint32_t pc) const { return gates_.count(pc) != 0; }
+    /// The core stopped on a gate (an UDF in gates.S): runs the C++ behind it.
+    /// Returns why the run must end, if it must.
+    std::optional<KernelStop> enter_gate(unsigned cpu);
 
     Irq& irq() { return irq_; }
     Printk& log() { return log_; }
-    PreemptCountStore& preempt() { return preempt_; }
+    PreemptCountStore& preempt();
     Bcm2836Irqchip& irqchip() { return chip_; }
+    task_struct* current(unsigned cpu) const { return current_.at(cpu); }
+    const std::vector<std::unique_ptr<task_struct>>& tasks() const { return tasks_; }
     /// Ticks of the periodic timer tick so far (jiffies since boot).
     uint64_t ticks() const { return ticks_; }
     /// Bytes the uart-pl011 driver received.
     const std::string& uart_received() const { return uart_rx_; }
+    /// "%pS" for a guest or vector-page address.
+    std::optional<std::string> symbolize(uint32_t addr) const;
 
 private:
+    enum class Gate {
+        HandleArchIrq,
+        RetFromGuestCall,
+        PreemptScheduleIrq,
+        ScheduleIdle,
+        DoWorkPending,
+        DoExit,
+        DoDataAbort,
+        DoPrefetchAbort,
+        DoUndefinstr,
+        BadMode,
+        Syscall, ///< sys_*: the number is in r7
+    };
+    struct GateArgs {
+        std::array<uint32_t, 6> r{}; ///< r0-r5
+        uint32_t scno = 0;           ///< r7
+        uint32_t sp = 0, lr = 0;
+        uint32_t cpsr = 0;
+    };
+    /// A handler or thread function a guest registered with request_threaded_irq.
+    struct GuestAction {
+        unsigned irq;
+        uint32_t handler, thread_fn, dev_id, name;
+    };
     struct ArchTimerEvt {
         KernelModel* km;
         unsigned cpu;
         uint64_t next_cval;
     };
+    class GuestPreemptCounts;
+    struct GuestCallAwaiter;
+    struct SwitchAwaiter;
+
+    // kernel_model.cpp: boot and built-in drivers
+    void setup_vectors(ArmCore& core);
     void arch_timer_init();
     void arch_timer_program(unsigned cpu);
     Task<irqreturn_t> arch_timer_handler_phys(unsigned irq, void* dev);
@@ -69,11 +170,71 @@ private:
     uint64_t cntp(unsigned cpu, bool is64, unsigned crm, unsigned opc1, unsigned opc2, bool read,
                   uint64_t value = 0);
 
+    // entry.cpp: gates and guest calls
+    Task<void> run_gate(unsigned cpu, Gate gate);
+    Task<uint32_t> gate_body(unsigned cpu, Gate gate, const GateArgs& a);
+    void ret_from_guest_call(unsigned cpu);
+    /// Calls guest function `fn` with up to four arguments on the current stack;
+    /// resumes with its r0.
+    Task<uint32_t> call_guest(unsigned cpu, uint32_t fn, std::array<uint32_t, 4> args);
+    void begin_guest_call(unsigned cpu, uint32_t fn, const std::array<uint32_t, 4>& args,
+                          GuestCallFrame& frame);
+    void reap_gates(unsigned cpu);
+    void stop(KernelStop s);
+
+    // sched.cpp: tasks and the scheduler
+    task_struct* create_task(std::string comm, task_struct* parent);
+    void save_context(unsigned cpu, task_struct* t);
+    void restore_context(unsigned cpu, task_struct* t);
+    std::coroutine_handle<> context_switch(unsigned cpu, task_struct* prev, task_struct* next,
+                                           std::coroutine_handle<> h);
+    task_struct* pick_next_task(unsigned cpu, task_struct* prev);
+    Task<void> schedule(unsigned cpu); ///< __schedule()
+    Task<void> preempt_schedule_irq(unsigned cpu);
+    void wake_up_process(task_struct* t);
+    void run_local_timers();
+    void set_task_state(task_struct* t, char state);
+    uint32_t ti_flags(task_struct* t) const;
+    void set_ti_flags(task_struct* t, uint32_t flags);
+    /// "BUG: scheduling while atomic" when the current context may not sleep.
+    bool may_sleep(unsigned cpu, const char* what);
+
+    // syscalls.cpp
+    Task<uint32_t> syscall(unsigned cpu, const GateArgs& a);
+    int32_t sys_request_threaded_irq(const GateArgs& a);
+    Task<uint32_t> sys_free_irq(unsigned irq, uint32_t dev_id);
+    int32_t sys_printk(const GateArgs& a);
+    int32_t sys_piemu_irq_desc(unsigned irq, uint32_t info);
+    Task<uint32_t> sys_msleep(unsigned cpu, uint32_t msecs);
+    irq_handler_t guest_handler(uint32_t fn);
+    bool in_guest_text(uint32_t addr) const;
+
+    // oops.cpp
+    /// die() and the panic that follows for a fault in kernel-model context.
+    void oops(unsigned cpu, const std::vector<std::string>& first, const char* str, uint32_t err,
+              uint32_t regs);
+
+    // Guest memory (physical: the MMU is off).
+    uint32_t rd32(uint32_t addr) const;
+    void wr32(uint32_t addr, uint32_t value);
+    std::optional<std::string> read_string(uint32_t addr, size_t max) const;
+    bool writable(uint32_t addr, uint32_t len) const;
+
     KernelModelConfig cfg_;
     Printk log_;
-    HostPreemptCounts preempt_;
+    std::unique_ptr<GuestPreemptCounts> preempt_;
     Irq irq_;
     Bcm2836Irqchip chip_;
+    std::map<uint32_t, Gate> gates_; ///< gate address -> what it runs
+    uint32_t ret_from_guest_call_ = 0;
+    const LoadedImage* image_ = nullptr;
+    std::vector<std::unique_ptr<task_struct>> tasks_;
+    std::vector<task_struct*> current_; ///< per CPU
+    std::vector<task_struct*> idle_;    ///< per CPU: swapper/N
+    int next_pid_ = 0;
+    std::vector<GuestAction> guest_actions_;
+    std::optional<KernelStop> stop_;
+    int die_counter_ = 0;
     std::vector<ArchTimerEvt> timer_evt_;
     int pmu_dev_ = 0;
     uint64_t period_ticks_ = 0;

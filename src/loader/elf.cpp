@@ -188,6 +188,22 @@ void copy_segments(const ElfBytes& elf, const std::vector<LoadSegment>& segs, Bu
 
 } // namespace
 
+bool image_declares_kernel_model(const std::string& path) {
+    auto data = loader::read_file(path);
+    if (data.is_error())
+        return false;
+    ElfBytes elf{path, data.value()};
+    auto eh = check_header(elf);
+    if (eh.is_error())
+        return false;
+    auto phdrs = read_program_headers(elf, eh.value());
+    auto sections = loader::read_section_headers(elf, eh.value());
+    if (phdrs.is_error() || sections.is_error())
+        return false;
+    auto note = loader::has_kernel_model_note(elf, phdrs.value(), sections.value());
+    return !note.is_error() && note.value();
+}
+
 ErrorOr<LoadedImage> load_elf(const std::string& path, Bus& bus) {
     auto data = TRY(loader::read_file(path));
     ElfBytes elf{path, data};
@@ -207,8 +223,11 @@ ErrorOr<LoadedImage> load_elf(const std::string& path, Bus& bus) {
     image.entry = entry;
     image.entry_thumb = (eh.e_entry & 1) != 0;
     image.is_elf = true;
-    for (const auto& s : segs)
+    for (const auto& s : segs) {
         image.segments.emplace_back(s.ph.p_paddr, s.load_size);
+        if (s.ph.p_flags & PF_X)
+            image.text.emplace_back(s.ph.p_paddr, s.load_size);
+    }
     image.symbols = std::move(symbols);
     image.kernel_model = kernel_model;
     return image;

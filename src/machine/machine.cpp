@@ -15,9 +15,11 @@
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/pl011.hpp"
 #include "kernel/kernel_model.hpp"
+#include "kernel/vector_page.hpp"
 #include "machine/boot_stub.hpp"
 #include "machine/semihosting.hpp"
 #include "piemu/exit_status.hpp"
+#include "piemu/guest_abi.h"
 #include "piemu/trace.hpp"
 #include "trace/irq_tracer.hpp"
 
@@ -27,8 +29,6 @@ namespace {
 // Synchronous exceptions raised, again and again, by the first instruction of the
 // handler they enter: no vector can take them, so stop instead of spinning.
 constexpr unsigned kMaxExceptionLoop = 8;
-// Where the kernel model's idle loop goes when there is no guest image.
-constexpr uint32_t kIdleCode = 0x1000;
 // A core idle in WFI for this long with no interrupt at all is declared hung (a
 // guest waiting for the system timer waits at most 2^32 us, 71.6 minutes).
 constexpr uint64_t kIdleHorizonSeconds = 24 * 3600;
@@ -114,6 +114,14 @@ ErrorOr<void> Machine::init() {
         });
     }
 
+    if (options_.kernel_model) {
+        // The kernel model's vector page, read-only for the guest, mapped before the
+        // cores map the bus.
+        uint8_t* page =
+            TRY(bus_.add_ram_region("vectors", PIEMU_KM_VECTORS, PIEMU_KM_VECTORS_SIZE, true));
+        auto image = vector_page_image();
+        std::copy(image.begin(), image.end(), page);
+    }
     for (auto& c : cores_) {
         TRY(c->init());
         reset_core_state(*c);
@@ -147,6 +155,7 @@ ErrorOr<void> Machine::setup_trace() {
                                  std::strerror(errno))};
     recorder_ = std::make_unique<trace::Recorder>(std::move(cfg));
     trace_idle_comm_ = recorder_->intern_comm("swapper/0");
+    trace_comm_task_ = nullptr;
     if (kernel_) {
         irq_tracer_ = std::make_unique<trace::IrqTracer>(
             *recorder_, [this] { return trace_context(kernel_->irq().smp_processor_id()); },
@@ -159,9 +168,8 @@ ErrorOr<void> Machine::setup_trace() {
         line_tracer_.m = this;
         for (auto& d : built_->devices) {
             const std::string& dev = d.instance.device->name();
-            std::vector<IrqLine*> outs = d.instance.outputs.empty()
-                                             ? d.instance.device->irq_outputs()
-                                             : d.instance.outputs;
+            std::vector<IrqLine*> outs =
+                d.instance.outputs.empty() ? d.instance.device->irq_outputs() : d.instance.outputs;
             for (size_t i = 0; i < outs.size(); ++i)
                 observe_line(outs[i], dev, outs.size() == 1 ? "irq" : fmt::format("irq{}", i));
             observe_line(d.instance.fiq_output, dev, "fiq");
@@ -204,10 +212,16 @@ void Machine::LineTracer::irq_line_changed(uint32_t tag, bool level) {
 trace::Context Machine::trace_context(unsigned cpu) {
     ArmCore& c = *cores_.at(cpu);
     trace::CpuState st;
-    st.irqs_off = (c.cpsr() & psr::I) || in_kernel_irq_;
-    st.preempt_count = kernel_ ? kernel_->preempt().get(cpu) : 0;
-    // Until the kernel model has tasks, everything runs in the idle task (pid 0).
-    return trace::make_context(clock_.now_ns(), cpu, 0, trace_idle_comm_, st);
+    st.irqs_off = c.cpsr() & psr::I;
+    if (!kernel_) // bare guests: everything runs "in the idle task" (pid 0)
+        return trace::make_context(clock_.now_ns(), cpu, 0, trace_idle_comm_, st);
+    st.preempt_count = kernel_->preempt().get(cpu);
+    const kernel::task_struct* t = kernel_->current(cpu);
+    if (t != trace_comm_task_) {
+        trace_comm_task_ = t;
+        trace_comm_ = recorder_->intern_comm(t->comm);
+    }
+    return trace::make_context(clock_.now_ns(), cpu, t->pid, trace_comm_, st);
 }
 
 void Machine::trace_exception(ArmCore& c, ExceptionType type, uint32_t preferred_return) {
@@ -261,29 +275,13 @@ ErrorOr<void> Machine::boot_kernel_model() {
 }
 
 void Machine::start_idle() {
-    // cpu_idle: cpsie i; 1: wfi; b 1b  (in SVC mode, FIQs masked)
-    const uint32_t idle[] = {0xf1080080, 0xe320f003, 0xeafffffd};
-    bus_.write_phys(kIdleCode, {reinterpret_cast<const uint8_t*>(idle), sizeof idle});
-    for (auto& c : cores_) {
-        c->set_cpsr((c->cpsr() & ~psr::M) | uint32_t(CpuMode::Svc) | psr::I | psr::F);
-        c->set_banked_sp(CpuMode::Svc, kIdleCode);
-        c->set_pc(kIdleCode, false);
-    }
+    // The kernel model with no guest: CPU 0 runs the idle task (do_idle: wfi).
+    kernel_->start_idle();
 }
 
 void Machine::deliver_interrupts(ArmCore& c) {
-    // With the kernel model, an unmasked IRQ enters bcm2836_arm_irqchip_handle_irq
-    // directly (the vector page comes with the entry-path work); FIQs stay the
-    // guest's.
-    if (kernel_ && c.irq_line() && !(c.cpsr() & psr::I) &&
-        !(c.fiq_line() && !(c.cpsr() & psr::F))) {
-        // Taking the IRQ masks IRQs (CPSR.I) until the handler returns; the model is
-        // entered without a real exception entry yet, so say so for the trace flags.
-        in_kernel_irq_ = true;
-        kernel_->handle_arch_irq(c.index());
-        in_kernel_irq_ = false;
-        return;
-    }
+    // Bare guests and the kernel model alike take IRQs through the vector table; the
+    // kernel model's is its vector page at 0xffff0000 (SCTLR.V).
     uint32_t pc = c.pc();
     if (auto taken = c.deliver_interrupts())
         trace_exception(c, *taken, pc);
@@ -351,6 +349,18 @@ void Machine::reset_core_state(ArmCore& core) {
 ErrorOr<void> Machine::load(const std::string& path, std::optional<uint32_t> load_addr) {
     image_ = TRY(load_image(path, load_addr, bus_));
     load_addr_ = load_addr;
+    if (kernel_) {
+        // A tiny guest runs as the kernel model's init task; its memory must stay
+        // clear of the kernel model's own (stacks, task_structs).
+        for (auto [base, size] : image_.segments)
+            if (base < PIEMU_KM_RAM + PIEMU_KM_RAM_SIZE && PIEMU_KM_RAM < uint64_t(base) + size)
+                return Error{fmt::format("{}: segment at 0x{:08x} overlaps the kernel model's "
+                                         "memory [0x{:08x}, 0x{:08x})",
+                                         path, base, PIEMU_KM_RAM,
+                                         PIEMU_KM_RAM + PIEMU_KM_RAM_SIZE)};
+        kernel_->start_init(image_.entry, image_.entry_thumb, &image_);
+        return {};
+    }
     // A raw kernel7.img starts the way the Pi firmware starts it: through the stub,
     // with r1 = the BCM2709 machine type the firmware passes (0xc42). ELF images are
     // entered directly, as QEMU's -kernel does; so is a raw image placed over the
@@ -473,8 +483,12 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
         c.take_exception(ExceptionType::Svc, s.pc, s.thumb);
         trace_exception(c, ExceptionType::Svc, s.pc);
         break;
-    case StopReason::Smc: // no Security Extensions for the guest: SMC is UNDEFINED
     case StopReason::Undefined:
+        if (kernel_ && kernel_->is_gate(s.pc))
+            return enter_kernel_gate(c);
+        c.take_exception(ExceptionType::Undefined, s.pc, s.thumb);
+        break;
+    case StopReason::Smc: // no Security Extensions for the guest: SMC is UNDEFINED
         c.take_exception(ExceptionType::Undefined, s.pc, s.thumb);
         break;
     case StopReason::PrefetchAbort:
@@ -496,6 +510,22 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
                                       "the first instruction of their handler (at 0x{:08x})",
                                       c.index(), kMaxExceptionLoop, s.pc)};
     return std::nullopt;
+}
+
+std::optional<RunOutcome> Machine::enter_kernel_gate(ArmCore& c) {
+    auto stop = kernel_->enter_gate(c.index());
+    if (!stop)
+        return std::nullopt;
+    using K = kernel::KernelStop::Kind;
+    switch (stop->kind) {
+    case K::PowerOff:
+        return RunOutcome{RunOutcome::Kind::PowerOff, stop->status, stop->message};
+    case K::InitExit:
+        return RunOutcome{RunOutcome::Kind::GuestExit, stop->status, stop->message};
+    case K::Panic:
+        break;
+    }
+    return RunOutcome{RunOutcome::Kind::Panic, stop->status, stop->message};
 }
 
 RunOutcome Machine::run() {

@@ -55,8 +55,10 @@ TEST(KernelModel, RaspbianNumberingOnBothBoards) {
 }
 
 // A built-in handler on the system timer's match 1 (GPU IRQ 1, ARMCTRL bank 1 bit 1
-// = Linux irq 31) sees preempt_count 0x00010000 (HARDIRQ_OFFSET: in hard irq); the
-// idle task outside it sees 0.
+// = Linux irq 31) interrupting the idle task sees preempt_count 0x00010001:
+// HARDIRQ_OFFSET on top of the idle loop's own preempt_disable() (the idle task runs
+// with preemption disabled, as after rest_init's schedule_preempt_disabled()); the
+// idle task outside it sees 1. The count is read from the idle task's thread_info.
 TEST(KernelModel, BuiltInHandlerRunsInHardIrqContext) {
     auto m = make("raspi2b", 5'000'000); // 5 ms
     KernelModel& km = *m->kernel_model();
@@ -87,10 +89,15 @@ TEST(KernelModel, BuiltInHandlerRunsInHardIrqContext) {
     RunOutcome r = m->run();
     EXPECT_EQ(r.kind, RunOutcome::Kind::Duration);
     EXPECT_EQ(seen.calls, 1u);
-    EXPECT_EQ(seen.preempt, 0x00010000u);
+    EXPECT_EQ(seen.preempt, 0x00010001u);
     EXPECT_TRUE(seen.in_irq);
     EXPECT_TRUE(seen.in_interrupt);
-    EXPECT_EQ(irq.preempt_count(), 0u) << "outside the handler";
+    EXPECT_EQ(irq.preempt_count(), 1u) << "outside the handler";
+    const task_struct* idle = km.current(0);
+    EXPECT_EQ(idle->comm, "swapper/0");
+    uint32_t ti_preempt = 0;
+    ASSERT_TRUE(m->bus().read32(idle->stack + 4, ti_preempt));
+    EXPECT_EQ(ti_preempt, 1u) << "thread_info->preempt_count in guest memory";
     EXPECT_EQ(irq.kstat_irqs_cpu(31, 0), 1u);
     // HZ=100: no arch_timer tick before 10 ms.
     EXPECT_EQ(irq.kstat_irqs_cpu(17, 0), 0u);
@@ -100,7 +107,9 @@ TEST(KernelModel, BuiltInHandlerRunsInHardIrqContext) {
 }
 
 TEST(KernelModel, ArchTimerTicksAtHz) {
-    auto m = make("raspi2b", 1'000'000'000); // 1 s
+    // 1.005 s: the 100th tick (at 1 s) must also have been handled, after its
+    // exception entry and the vector page's __irq_svc.
+    auto m = make("raspi2b", 1'005'000'000);
     m->start_idle();
     m->run();
     EXPECT_EQ(m->kernel_model()->ticks(), 100u);

@@ -1,0 +1,174 @@
+// The C++ side of the vector page: gates (gates.S) and calls into guest code.
+//
+// A gate is a C function of the kernel: the core stops on its UDF, enter_gate() runs
+// the C++ as a coroutine (run_gate) and, when that finishes, "returns" like the C
+// function would: r0 = result, sp as at the call, pc = lr. If the C++ must run guest
+// code first (call_guest), it points the core at the guest function with
+// lr = ret_from_guest_call and suspends; the run loop runs the guest, and the
+// return gate resumes the C++ with the guest's r0. Nothing nests uc_emu_start.
+#include "kernel/kernel_model.hpp"
+
+#include <fmt/format.h>
+
+#include "kernel/guest_format.hpp"
+#include "kernel/vector_page.hpp"
+#include "piemu/arm_core.hpp"
+#include "piemu/exit_status.hpp"
+#include "piemu/guest_abi.h"
+
+namespace piemu::kernel {
+
+struct KernelModel::GuestCallAwaiter {
+    KernelModel* km;
+    unsigned cpu;
+    uint32_t fn;
+    std::array<uint32_t, 4> args;
+    GuestCallFrame frame{};
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+        frame.waiter = h;
+        km->begin_guest_call(cpu, fn, args, frame);
+    }
+    uint32_t await_resume() const noexcept { return frame.result; }
+};
+
+std::optional<KernelStop> KernelModel::enter_gate(unsigned cpu) {
+    irq_.set_current_cpu(cpu);
+    Gate gate = gates_.at(cfg_.cores.at(cpu)->pc());
+    if (gate == Gate::RetFromGuestCall) {
+        ret_from_guest_call(cpu);
+    } else {
+        task_struct* t = current_[cpu];
+        t->gates.push_back(run_gate(cpu, gate));
+        t->gates.back().start();
+    }
+    reap_gates(cpu);
+    return std::exchange(stop_, std::nullopt);
+}
+
+void KernelModel::reap_gates(unsigned cpu) {
+    // Gate calls finish innermost first, and only while their task runs.
+    task_struct* t = current_[cpu];
+    while (!t->gates.empty() && t->gates.back().done())
+        t->gates.pop_back();
+}
+
+void KernelModel::stop(KernelStop s) {
+    if (!stop_)
+        stop_ = std::move(s);
+}
+
+Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
+    ArmCore& c = *cfg_.cores.at(cpu);
+    GateArgs a;
+    for (unsigned i = 0; i < 6; ++i)
+        a.r[i] = c.reg(i);
+    a.scno = c.reg(7);
+    a.sp = c.reg(13);
+    a.lr = c.reg(14);
+    a.cpsr = c.cpsr();
+    uint32_t ret = co_await gate_body(cpu, gate, a);
+    if (stop_)
+        co_return; // the run ends here; leave the core where it stopped
+    c.set_reg(13, a.sp);
+    c.set_reg(0, ret);
+    c.set_pc(a.lr & ~1u, a.lr & 1);
+}
+
+Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a) {
+    task_struct* t = current_[cpu];
+    switch (gate) {
+    case Gate::HandleArchIrq: {
+        pt_regs regs{a.r[0]};
+        co_await chip_.handle_irq(&regs);
+        co_return 0;
+    }
+    case Gate::PreemptScheduleIrq:
+        co_await preempt_schedule_irq(cpu);
+        co_return 0;
+    case Gate::ScheduleIdle:
+        co_await schedule(cpu);
+        co_return 0;
+    case Gate::DoWorkPending:
+        // do_work_pending(regs, thread_flags, syscall): signals are not modelled.
+        if (ti_flags(t) & _TIF_NEED_RESCHED)
+            co_await schedule(cpu);
+        co_return 0;
+    case Gate::DoExit:
+        if (t->pid == 1) {
+            stop({KernelStop::Kind::InitExit, int(a.r[0] & 0xff),
+                  fmt::format("init exited with status {}", a.r[0] & 0xff)});
+        } else {
+            log_.printk(KERN_ERR, "piemu: %s/%d exited (%d); kernel threads come later\n",
+                        t->comm.c_str(), t->pid, int(a.r[0]));
+            stop({KernelStop::Kind::Panic, 1, "a kernel thread exited"});
+        }
+        co_return 0;
+    case Gate::DoDataAbort:
+    case Gate::DoPrefetchAbort: {
+        // __do_kernel_fault / do_PrefetchAbort: nothing can fix a fault here (no
+        // pages to fault in, no exception tables): report and die.
+        // Both end in __do_kernel_fault for kernel-mode accesses (MMU off: no pages).
+        oops(cpu, {kernel_fault_line(a.r[0])}, "Oops", a.r[1], a.r[2]);
+        co_return 0;
+    }
+    case Gate::DoUndefinstr: {
+        uint32_t pc = rd32(a.r[0] + S_PC);
+        bool bug = !(rd32(a.r[0] + S_PSR) & PSR_T_BIT) && rd32(pc) == 0xe7f001f2;
+        oops(cpu, {}, bug ? "Oops - BUG" : "Oops - undefined instruction", 0, a.r[0]);
+        co_return 0;
+    }
+    case Gate::BadMode: {
+        static const char* const kHandler[] = {"prefetch abort", "data abort", "address exception",
+                                               "interrupt", "undefined instruction"};
+        std::vector<std::string> first{fmt::format("Bad mode in {} handler detected\n",
+                                                   kHandler[std::min<uint32_t>(a.r[1], 4)])};
+        oops(cpu, first, "Oops - bad mode", 0, a.r[0]);
+        co_return 0;
+    }
+    case Gate::Syscall:
+        co_return co_await syscall(cpu, a);
+    case Gate::RetFromGuestCall:
+        break; // handled by enter_gate
+    }
+    co_return 0;
+}
+
+Task<uint32_t> KernelModel::call_guest(unsigned cpu, uint32_t fn, std::array<uint32_t, 4> args) {
+    co_return co_await GuestCallAwaiter{this, cpu, fn, args};
+}
+
+void KernelModel::begin_guest_call(unsigned cpu, uint32_t fn, const std::array<uint32_t, 4>& args,
+                                   GuestCallFrame& frame) {
+    ArmCore& c = *cfg_.cores.at(cpu);
+    frame.sp = c.reg(13);
+    current_[cpu]->calls.push_back(&frame);
+    for (unsigned i = 0; i < 4; ++i)
+        c.set_reg(i, args[i]);
+    c.set_reg(14, ret_from_guest_call_);
+    // Interworking as BX would: bit 0 selects Thumb.
+    c.set_cpsr((c.cpsr() & ~psr::T) | (fn & 1 ? psr::T : 0));
+    c.set_pc(fn & ~1u, fn & 1);
+}
+
+void KernelModel::ret_from_guest_call(unsigned cpu) {
+    ArmCore& c = *cfg_.cores.at(cpu);
+    task_struct* t = current_[cpu];
+    if (t->calls.empty()) {
+        // Guest code branched here on its own: there is no C++ to return to.
+        log_.printk(KERN_EMERG,
+                    "piemu: ret_from_guest_call reached with no guest call "
+                    "outstanding (lr 0x%08x)\n",
+                    c.reg(14));
+        stop({KernelStop::Kind::Panic, kExitKernelPanic, "stray ret_from_guest_call"});
+        return;
+    }
+    GuestCallFrame* frame = t->calls.back();
+    t->calls.pop_back();
+    frame->result = c.reg(0);
+    c.set_reg(13, frame->sp);
+    c.set_cpsr(c.cpsr() & ~psr::T);
+    frame->waiter.resume();
+}
+
+} // namespace piemu::kernel

@@ -1,0 +1,64 @@
+// die() and panic() for faults in kernel-model context (arch/arm/kernel/traps.c,
+// kernel/panic.c of 4.14): the report goes to the kernel log in the kernel's words,
+// then the run ends with kExitKernelPanic. An Oops in interrupt context panics
+// ("Fatal exception in interrupt"), as does one that would kill init or the idle
+// task (the kernel's do_exit() of init panics too); other tasks come with kernel
+// threads.
+#include <fmt/format.h>
+
+#include "kernel/guest_format.hpp"
+#include "kernel/kernel_model.hpp"
+#include "piemu/arm_core.hpp"
+#include "piemu/bus.hpp"
+#include "piemu/exit_status.hpp"
+#include "piemu/guest_abi.h"
+
+namespace piemu::kernel {
+
+void KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, const char* str,
+                       uint32_t err, uint32_t regs) {
+    ArmCore& c = *cfg_.cores.at(cpu);
+    task_struct* t = current_[cpu];
+    for (const auto& line : first)
+        log_.log(KERN_ALERT, line);
+
+    PtRegsValues frame{};
+    for (unsigned i = 0; i < 18; ++i)
+        frame.uregs[i] = rd32(regs + 4 * i);
+    CrashContext ctx;
+    ctx.cpu = cpu;
+    ctx.pid = t->pid;
+    ctx.comm = t->comm;
+    ctx.task = t->addr;
+    ctx.stack = t->stack;
+    ctx.sctlr = c.sctlr();
+    ctx.ttbr0 = c.cp15(2, 0, 0, 0);
+    ctx.dacr = c.cp15(3, 0, 0, 0);
+    ctx.addr_limit = rd32(regs + SVC_ADDR_LIMIT);
+    ctx.die_counter = ++die_counter_;
+    uint32_t pc = preempt().get(cpu);
+    ctx.in_interrupt = (pc & (HARDIRQ_MASK | SOFTIRQ_MASK | NMI_MASK)) != 0;
+    ctx.symbolize = [this](uint32_t addr) { return symbolize(addr); };
+    ctx.read_word = [this](uint32_t addr, uint32_t& w) { return cfg_.bus->read32(addr, w); };
+    for (const auto& line : die_lines(str, err, frame, ctx))
+        log_.log(KERN_EMERG, line);
+    log_.print_oops_end_marker();
+
+    // do_exit() of the task that oopsed: fatal for interrupts, init and idle.
+    std::string msg;
+    if (ctx.in_interrupt)
+        msg = "Fatal exception in interrupt";
+    else if (t->pid <= 1)
+        msg = fmt::format("Attempted to kill {}! exitcode=0x{:08x}\n",
+                          t->is_idle ? "the idle task" : "init", 0x0000000b); // SIGSEGV
+    else
+        msg = "Fatal exception";
+    for (const auto& line : panic_lines(msg))
+        log_.log(KERN_EMERG, line);
+    std::string summary = msg;
+    while (!summary.empty() && summary.back() == '\n')
+        summary.pop_back();
+    stop({KernelStop::Kind::Panic, kExitKernelPanic, "Kernel panic - not syncing: " + summary});
+}
+
+} // namespace piemu::kernel

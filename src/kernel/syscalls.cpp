@@ -1,0 +1,204 @@
+// The guest syscall ABI (include/piemu/guest_abi.h): `svc #0` with the number in r7
+// reaches vector_swi, whose sys_call_table sends it to a sys_* gate, here. Each call
+// is the kernel function of the same name with the kernel's argument order, flags
+// and errors; guest pointers are checked (-EFAULT) and guest code addresses must lie
+// in the image's executable segments (-EINVAL), so no guest value reaches the host
+// unchecked.
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "kernel/guest_format.hpp"
+#include "kernel/kernel_model.hpp"
+#include "piemu/arm_core.hpp"
+#include "piemu/bus.hpp"
+#include "piemu/guest_abi.h"
+#include "piemu/loader.hpp"
+
+namespace piemu::kernel {
+
+namespace {
+/// A guest dev_id as genirq's void* cookie. Bit 63 keeps it apart from every host
+/// pointer a built-in driver passes; 0 stays NULL (IRQF_SHARED requires a dev_id).
+void* guest_cookie(uint32_t dev_id) {
+    static_assert(sizeof(void*) == 8, "piemu runs on 64-bit hosts");
+    return dev_id ? reinterpret_cast<void*>(uintptr_t(dev_id) | (uintptr_t(1) << 63)) : nullptr;
+}
+constexpr size_t kMaxName = 64;     ///< longest action name copied from the guest
+constexpr size_t kMaxFormat = 1024; ///< longest printk format (LOG_LINE_MAX)
+} // namespace
+
+bool KernelModel::in_guest_text(uint32_t addr) const {
+    if (!image_)
+        return false;
+    addr &= ~1u;
+    for (auto [base, size] : image_->text)
+        if (addr >= base && addr - base < size)
+            return true;
+    return false;
+}
+
+irq_handler_t KernelModel::guest_handler(uint32_t fn) {
+    std::string name = fmt::format("0x{:08x}", fn & ~1u);
+    if (image_)
+        if (const Symbol* s = image_->symbol_at(fn & ~1u))
+            name = s->name;
+    return irq_handler_t(name, [this, fn](unsigned irq, void* dev) -> Task<irqreturn_t> {
+        uint32_t dev_id = uint32_t(reinterpret_cast<uintptr_t>(dev));
+        co_return co_await call_guest(irq_.smp_processor_id(), fn, {irq, dev_id, 0, 0});
+    });
+}
+
+Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
+    const auto& r = a.r;
+    switch (a.scno) {
+    case __NR_request_threaded_irq:
+        co_return uint32_t(sys_request_threaded_irq(a));
+    case __NR_free_irq:
+        co_return co_await sys_free_irq(r[0], r[1]);
+    case __NR_enable_irq:
+    case __NR_disable_irq:
+    case __NR_disable_irq_nosync:
+        // void in the kernel; the syscall tells a guest about a line with no descriptor.
+        if (!irq_.irq_to_desc(r[0]))
+            co_return uint32_t(-EINVAL);
+        if (a.scno == __NR_enable_irq)
+            irq_.enable_irq(r[0]);
+        else if (a.scno == __NR_disable_irq)
+            co_await irq_.disable_irq(r[0]);
+        else
+            irq_.disable_irq_nosync(r[0]);
+        co_return 0;
+    case __NR_irq_set_irq_type:
+        co_return uint32_t(irq_.irq_set_irq_type(r[0], r[1]));
+    case __NR_printk:
+        co_return uint32_t(sys_printk(a));
+    case __NR_piemu_irq_desc:
+        co_return uint32_t(sys_piemu_irq_desc(r[0], r[1]));
+    case __NR_msleep:
+        co_return co_await sys_msleep(cpu, r[0]);
+    case __NR_schedule:
+        if (may_sleep(cpu, "schedule()"))
+            co_await schedule(cpu);
+        co_return 0;
+    case __NR_kernel_power_off:
+        log_.printk(KERN_EMERG, "reboot: Power down\n");
+        stop({KernelStop::Kind::PowerOff, int(r[0] & 0xff), "guest powered off"});
+        co_return 0;
+    default:
+        co_return uint32_t(-ENOSYS); // sys_ni_syscall
+    }
+}
+
+int32_t KernelModel::sys_request_threaded_irq(const GateArgs& a) {
+    uint32_t irq = a.r[0], handler = a.r[1], thread_fn = a.r[2], flags = a.r[3];
+    uint32_t name_ptr = a.r[4], dev_id = a.r[5];
+    auto name = read_string(name_ptr, kMaxName);
+    if (!name_ptr || !name)
+        return -EFAULT;
+    // A NULL handler means irq_default_primary_handler, which needs a thread_fn.
+    if (!handler && !thread_fn)
+        return -EINVAL;
+    if ((handler && !in_guest_text(handler)) || (thread_fn && !in_guest_text(thread_fn)))
+        return -EINVAL;
+    irq_handler_t h = handler ? guest_handler(handler) : irq_handler_t(nullptr);
+    irq_handler_t th = thread_fn ? guest_handler(thread_fn) : irq_handler_t(nullptr);
+    int ret = irq_.request_threaded_irq(irq, std::move(h), std::move(th), flags, *name,
+                                        guest_cookie(dev_id));
+    if (ret == 0)
+        guest_actions_.push_back({irq, handler, thread_fn, dev_id, name_ptr});
+    return ret;
+}
+
+Task<uint32_t> KernelModel::sys_free_irq(unsigned irq, uint32_t dev_id) {
+    auto devname = co_await irq_.free_irq(irq, guest_cookie(dev_id));
+    if (!devname)
+        co_return 0; // genirq warned "Trying to free already-free IRQ"
+    // free_irq() returns the devname pointer the driver passed.
+    for (auto it = guest_actions_.begin(); it != guest_actions_.end(); ++it) {
+        if (it->irq == irq && it->dev_id == dev_id) {
+            uint32_t name = it->name;
+            guest_actions_.erase(it);
+            co_return name;
+        }
+    }
+    co_return 0;
+}
+
+int32_t KernelModel::sys_printk(const GateArgs& a) {
+    auto fmt = read_string(a.r[0], kMaxFormat);
+    if (!a.r[0] || !fmt)
+        return -EFAULT;
+    // The KERN_<LEVEL> prefix: KERN_SOH and a digit, 'c' (KERN_CONT) or 'd'.
+    KernLevel level = KERN_DEFAULT;
+    std::string_view f = *fmt;
+    if (f.size() >= 2 && f[0] == '\001') {
+        if (f[1] >= '0' && f[1] <= '7')
+            level = KernLevel(f[1] - '0');
+        else if (f[1] == 'c')
+            level = KERN_CONT;
+        f.remove_prefix(2);
+    }
+    GuestFormatEnv env;
+    env.read_string = [this](uint32_t addr, size_t max) { return read_string(addr, max); };
+    env.symbolize = [this](uint32_t addr) { return symbolize(addr); };
+    uint32_t args[5] = {a.r[1], a.r[2], a.r[3], a.r[4], a.r[5]};
+    std::string text = format_guest_printk(f, args, env);
+    log_.log(level, text);
+    return int32_t(text.size());
+}
+
+int32_t KernelModel::sys_piemu_irq_desc(unsigned irq, uint32_t info) {
+    irq_desc* desc = irq_.irq_to_desc(irq);
+    if (!desc)
+        return -EINVAL;
+    if (!writable(info, PIEMU_IRQ_DESC_SIZE))
+        return -EFAULT;
+    std::vector<uint8_t> buf(PIEMU_IRQ_DESC_SIZE, 0);
+    auto put32 = [&](unsigned off, uint32_t v) {
+        for (unsigned i = 0; i < 4; ++i)
+            buf[off + i] = uint8_t(v >> (8 * i));
+    };
+    auto put_str = [&](unsigned off, unsigned len, const std::string& s) {
+        for (unsigned i = 0; i + 1 < len && i < s.size(); ++i)
+            buf[off + i] = uint8_t(s[i]);
+    };
+    put32(PIEMU_IRQ_DESC_IRQ, desc->irq_data.irq);
+    put32(PIEMU_IRQ_DESC_HWIRQ, desc->irq_data.hwirq);
+    put32(PIEMU_IRQ_DESC_DEPTH, desc->depth);
+    put32(PIEMU_IRQ_DESC_COUNT, irq_.kstat_irqs(irq));
+    unsigned n = 0;
+    for (irqaction* act = desc->action; act; act = act->next)
+        ++n;
+    put32(PIEMU_IRQ_DESC_NR_ACTIONS, n);
+    if (irq_chip* chip = desc->irq_data.chip)
+        put_str(PIEMU_IRQ_DESC_CHIP, 16, chip->name);
+    put_str(PIEMU_IRQ_DESC_FLOW, 24, desc->handle_irq.name);
+    if (irqaction* act = desc->action) {
+        put_str(PIEMU_IRQ_DESC_NAME, 32, act->name);
+        put_str(PIEMU_IRQ_DESC_HANDLER_SYM, 40, act->handler.name);
+        for (const auto& g : guest_actions_) {
+            if (g.irq == irq && guest_cookie(g.dev_id) == act->dev_id) {
+                put32(PIEMU_IRQ_DESC_HANDLER, g.handler);
+                put32(PIEMU_IRQ_DESC_DEV_ID, g.dev_id);
+                put32(PIEMU_IRQ_DESC_THREAD_FN, g.thread_fn);
+            }
+        }
+    }
+    cfg_.bus->write_phys(info, buf);
+    return 0;
+}
+
+Task<uint32_t> KernelModel::sys_msleep(unsigned cpu, uint32_t msecs) {
+    if (!may_sleep(cpu, "msleep()"))
+        co_return 0;
+    // msleep(): msecs_to_jiffies(msecs) + 1 ticks, uninterruptible.
+    uint64_t timeout = (uint64_t(msecs) * cfg_.hz + 999) / 1000 + 1;
+    task_struct* t = current_[cpu];
+    t->timeout = ticks_ + timeout;
+    set_task_state(t, 'D');
+    co_await schedule(cpu);
+    co_return 0;
+}
+
+} // namespace piemu::kernel

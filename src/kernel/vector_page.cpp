@@ -1,0 +1,50 @@
+#include "kernel/vector_page.hpp"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "piemu/guest_abi.h"
+
+namespace piemu {
+
+uint32_t vector_page_symbol(std::string_view name) {
+    for (const auto& s : vector_page_symbols())
+        if (name == s.name)
+            return s.addr;
+    std::abort();
+}
+
+std::optional<std::string> vector_page_symbolize(uint32_t addr) {
+    auto syms = vector_page_symbols();
+    const uint32_t end = PIEMU_KM_VECTORS + PIEMU_KM_VECTORS_SIZE;
+    if (addr < PIEMU_KM_VECTORS || addr >= end)
+        return std::nullopt;
+    // The covering symbol with the highest address; at one address a sized symbol
+    // (a function) wins over a label (__gates_start).
+    const VectorPageSymbol* best = nullptr;
+    uint32_t best_size = 0;
+    for (size_t i = 0; i < syms.size(); ++i) {
+        const auto& s = syms[i];
+        if (s.addr > addr)
+            break;
+        uint32_t size = s.size;
+        if (!size) {
+            size_t j = i + 1;
+            while (j < syms.size() && syms[j].addr == s.addr)
+                ++j;
+            size = (j < syms.size() ? syms[j].addr : end) - s.addr;
+        }
+        if (addr - s.addr >= size)
+            continue;
+        if (!best || s.addr > best->addr || (s.addr == best->addr && s.size && !best->size)) {
+            best = &s;
+            best_size = size;
+        }
+    }
+    if (best)
+        return fmt::format("{}+0x{:x}/0x{:x}", best->name, addr - best->addr, best_size);
+    return std::nullopt;
+}
+
+} // namespace piemu

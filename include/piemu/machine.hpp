@@ -165,6 +165,7 @@ private:
     void observe_line(IrqLine* line, const std::string& device, const std::string& name);
     const void* trace_comm_task_ = nullptr; ///< the task trace_comm_ names
     uint32_t trace_comm_ = 0;
+    bool console_ = false; ///< the kernel log goes to the UART output (a guest runs)
     FILE* dmesg_ = nullptr;
     Pl011* uart0_ = nullptr;
     std::unique_ptr<Semihosting> semihosting_;

@@ -80,6 +80,10 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         idle->is_idle = true;
         wr32(idle->stack + TI_CPU, cpu);
         wr32(idle->stack + TI_PREEMPT, PREEMPT_OFFSET);
+        // Where it starts when first switched to: the idle loop on its own stack.
+        idle->ctx.r[13] = idle->stack + THREAD_START_SP;
+        idle->ctx.r[15] = vector_page_symbol("do_idle");
+        idle->ctx.cpsr = SVC_MODE | PSR_I_BIT | PSR_F_BIT;
         idle_[cpu] = current_[cpu] = idle;
     }
     next_pid_ = 1;
@@ -158,11 +162,7 @@ void KernelModel::start_init(uint32_t entry, bool thumb, const LoadedImage* imag
 }
 
 void KernelModel::start_idle() {
-    task_struct* idle = idle_[0];
-    idle->ctx.r[13] = idle->stack + THREAD_START_SP;
-    idle->ctx.r[15] = vector_page_symbol("do_idle");
-    idle->ctx.cpsr = SVC_MODE | PSR_I_BIT | PSR_F_BIT;
-    restore_context(0, idle);
+    restore_context(0, idle_[0]);
 }
 
 void KernelModel::boot() {

@@ -33,7 +33,7 @@ void KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, cons
     ctx.stack = t->stack;
     ctx.sctlr = c.sctlr();
     ctx.ttbr0 = c.cp15(2, 0, 0, 0);
-    ctx.dacr = c.cp15(3, 0, 0, 0);
+    ctx.dacr = rd32(t->stack + TI_CPU_DOMAIN); // what the thread runs with (MMU off)
     ctx.addr_limit = rd32(regs + SVC_ADDR_LIMIT);
     ctx.die_counter = ++die_counter_;
     uint32_t pc = preempt().get(cpu);

@@ -267,7 +267,9 @@ ErrorOr<void> Machine::boot_kernel_model() {
     kernel_->log().add_sink([this](const kernel::LogRecord& rec, std::string_view text) {
         if (dmesg_)
             std::fwrite(text.data(), 1, text.size(), dmesg_);
-        if (rec.level <= int(kernel::KERN_WARNING)) // warnings mirrored to stderr
+        if (console_ && uart_out_) // console=ttyAMA0: the log on the UART output
+            std::fwrite(text.data(), 1, text.size(), uart_out_);
+        else if (rec.level <= int(kernel::KERN_WARNING)) // warnings mirrored to stderr
             std::fwrite(text.data(), 1, text.size(), stderr);
     });
     kernel_->boot();
@@ -359,6 +361,13 @@ ErrorOr<void> Machine::load(const std::string& path, std::optional<uint32_t> loa
                                          path, base, PIEMU_KM_RAM,
                                          PIEMU_KM_RAM + PIEMU_KM_RAM_SIZE)};
         kernel_->start_init(image_.entry, image_.entry_thumb, &image_);
+        // With a guest to run, the kernel log is the console, as with
+        // console=ttyAMA0: what was logged so far, then every record as it comes.
+        console_ = true;
+        if (uart_out_) {
+            std::string boot_log = kernel_->log().dmesg();
+            std::fwrite(boot_log.data(), 1, boot_log.size(), uart_out_);
+        }
         return {};
     }
     // A raw kernel7.img starts the way the Pi firmware starts it: through the stub,

@@ -1,0 +1,165 @@
+/*
+ * What a tiny guest image sees of piemu's kernel model: the kernel functions it may
+ * call (through `svc #0`, guest_abi.h), the kernel's types and context predicates.
+ * Names, argument order, flags and errors are Linux 4.14's.
+ *
+ * A tiny guest is linked with firmware/kguest (link.ld, kguest.S): its ELF carries the
+ * note that makes piemu boot the kernel model and run `init` as pid 1 in SVC mode with
+ * IRQs enabled, on an 8 KiB kernel stack. Returning from init ends the run with
+ * init's return value as piemu's exit status.
+ */
+#ifndef PIEMU_KERNEL_H
+#define PIEMU_KERNEL_H
+
+#include "piemu/guest_abi.h"
+
+typedef unsigned int u32;
+typedef int irqreturn_t;
+typedef irqreturn_t (*irq_handler_t)(int irq, void *dev_id);
+
+/* Log levels for printk (include/linux/kern_levels.h). */
+#define KERN_SOH "\001"
+#define KERN_EMERG KERN_SOH "0"
+#define KERN_ALERT KERN_SOH "1"
+#define KERN_CRIT KERN_SOH "2"
+#define KERN_ERR KERN_SOH "3"
+#define KERN_WARNING KERN_SOH "4"
+#define KERN_NOTICE KERN_SOH "5"
+#define KERN_INFO KERN_SOH "6"
+#define KERN_DEBUG KERN_SOH "7"
+#define KERN_CONT KERN_SOH "c"
+
+/* ---- The syscall: svc #0 from SVC (or USR) mode. lr is clobbered from SVC mode. */
+static inline long piemu_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	register long r0 __asm__("r0") = a0;
+	register long r1 __asm__("r1") = a1;
+	register long r2 __asm__("r2") = a2;
+	register long r3 __asm__("r3") = a3;
+	register long r4 __asm__("r4") = a4;
+	register long r5 __asm__("r5") = a5;
+	register long r7 __asm__("r7") = nr;
+	__asm__ volatile("svc #0"
+			 : "+r"(r0)
+			 : "r"(r1), "r"(r2), "r"(r3), "r"(r4), "r"(r5), "r"(r7)
+			 : "lr", "memory", "cc");
+	return r0;
+}
+
+static inline int request_threaded_irq(unsigned int irq, irq_handler_t handler,
+				       irq_handler_t thread_fn, unsigned long flags,
+				       const char *name, void *dev)
+{
+	return piemu_syscall(__NR_request_threaded_irq, irq, (long)handler, (long)thread_fn,
+			     flags, (long)name, (long)dev);
+}
+
+/* request_irq() is request_threaded_irq() without a thread, as in the kernel. */
+static inline int request_irq(unsigned int irq, irq_handler_t handler, unsigned long flags,
+			      const char *name, void *dev)
+{
+	return request_threaded_irq(irq, handler, 0, flags, name, dev);
+}
+
+/* Returns the devname passed to request_irq, or NULL if nothing was freed. */
+static inline const void *free_irq(unsigned int irq, void *dev_id)
+{
+	return (const void *)piemu_syscall(__NR_free_irq, irq, (long)dev_id, 0, 0, 0, 0);
+}
+
+/* void in the kernel; here also -EINVAL for an irq without a descriptor. */
+static inline int enable_irq(unsigned int irq)
+{
+	return piemu_syscall(__NR_enable_irq, irq, 0, 0, 0, 0, 0);
+}
+static inline int disable_irq(unsigned int irq)
+{
+	return piemu_syscall(__NR_disable_irq, irq, 0, 0, 0, 0, 0);
+}
+static inline int disable_irq_nosync(unsigned int irq)
+{
+	return piemu_syscall(__NR_disable_irq_nosync, irq, 0, 0, 0, 0, 0);
+}
+static inline int irq_set_irq_type(unsigned int irq, unsigned int type)
+{
+	return piemu_syscall(__NR_irq_set_irq_type, irq, type, 0, 0, 0, 0);
+}
+static inline void msleep(unsigned int msecs)
+{
+	piemu_syscall(__NR_msleep, msecs, 0, 0, 0, 0, 0);
+}
+static inline void schedule(void)
+{
+	piemu_syscall(__NR_schedule, 0, 0, 0, 0, 0, 0);
+}
+/* Ends the run; `status` becomes piemu's exit status. */
+static inline void kernel_power_off(int status)
+{
+	piemu_syscall(__NR_kernel_power_off, status, 0, 0, 0, 0, 0);
+}
+
+/* printk(fmt, ...): up to five 32-bit arguments (kguest.S passes r1-r3 and two stack
+ * words); the kernel's conversions, %pS included. Returns the bytes logged. */
+int printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* What the reference's irq_desc debug patch prints (guest_abi.h PIEMU_IRQ_DESC_*). */
+struct piemu_irq_desc_info {
+	u32 irq, hwirq, depth, count, nr_actions;
+	u32 handler, dev_id, thread_fn;
+	char name[32];
+	char chip[16];
+	char flow[24];
+	char handler_sym[40];
+};
+static inline int piemu_irq_desc(unsigned int irq, struct piemu_irq_desc_info *info)
+{
+	return piemu_syscall(__NR_piemu_irq_desc, irq, (long)info, 0, 0, 0, 0);
+}
+
+/* ---- arch/arm/include/asm/thread_info.h: thread_info at the 8 KiB stack's base. */
+struct cpu_context_save {
+	u32 r4, r5, r6, r7, r8, r9, sl, fp, sp, pc, extra[2];
+};
+struct thread_info {
+	unsigned long flags;
+	int preempt_count;
+	unsigned long addr_limit;
+	void *task;
+	u32 cpu;
+	u32 cpu_domain;
+	struct cpu_context_save cpu_context;
+	u32 syscall;
+};
+
+static inline struct thread_info *current_thread_info(void)
+{
+	register unsigned long sp __asm__("sp");
+	return (struct thread_info *)(sp & ~(THREAD_SIZE - 1));
+}
+
+/* include/linux/preempt.h, as the kernel computes them. */
+#define preempt_count() (*(volatile int *)&current_thread_info()->preempt_count)
+#define hardirq_count() (preempt_count() & HARDIRQ_MASK)
+#define softirq_count() (preempt_count() & SOFTIRQ_MASK)
+#define irq_count() (preempt_count() & (HARDIRQ_MASK | SOFTIRQ_MASK | NMI_MASK))
+#define in_irq() (hardirq_count())
+#define in_softirq() (softirq_count())
+#define in_interrupt() (irq_count())
+
+/* current->comm and ->pid (guest_abi.h TSK_*). */
+#define current_comm() ((const char *)current_thread_info()->task + TSK_COMM)
+#define current_pid() (*(const int *)((const char *)current_thread_info()->task + TSK_PID))
+
+static inline unsigned long arch_local_save_flags(void)
+{
+	unsigned long flags;
+	__asm__ volatile("mrs %0, cpsr" : "=r"(flags) : : "memory");
+	return flags;
+}
+#define irqs_disabled() ((arch_local_save_flags() & PSR_I_BIT) != 0)
+#define local_irq_enable() __asm__ volatile("cpsie i" : : : "memory", "cc")
+#define local_irq_disable() __asm__ volatile("cpsid i" : : : "memory", "cc")
+
+#define BUG() __asm__ volatile(".word 0xe7f001f2")
+
+#endif /* PIEMU_KERNEL_H */

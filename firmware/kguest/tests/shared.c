@@ -1,0 +1,1 @@
+int init(void) { return 0; }

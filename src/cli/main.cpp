@@ -187,6 +187,7 @@ const char* kExitStatusHelp = R"(Exit status of `piemu run`:
          0 also when the guest resets the board (watchdog) or powers it off
   2      bad input: command line, image, DTB or output file rejected
   70     internal error in piemu
+  122    the kernel model panicked (an Oops in kernel-model guest code)
   123    the guest waits (WFI/WFE) for an interrupt nothing can raise
   124    --max-insns reached
   125    the guest faulted in a way no exception vector can take

@@ -87,6 +87,7 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         idle_[cpu] = current_[cpu] = idle;
     }
     next_pid_ = 1;
+    irq_.hooks().current_pid = [this](unsigned cpu) { return current_.at(cpu)->pid; };
 }
 
 KernelModel::~KernelModel() = default;

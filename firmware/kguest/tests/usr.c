@@ -1,1 +1,0 @@
-int init(void) { return 0; }

@@ -16,6 +16,28 @@ static irqreturn_t handler(int irq, void *dev_id)
 	return IRQ_NONE;
 }
 
+static u32 usr_stack[256] __attribute__((aligned(8)));
+
+/* Continues fn in USR mode on its own stack (never returns). */
+void to_usr(void (*fn)(void), u32 *sp);
+__asm__(".text\n"
+	".globl to_usr\n"
+	"to_usr:\n"
+	"	cps #0x1f\n" /* SYS: shares the user registers */
+	"	mov sp, r1\n"
+	"	cps #0x10\n"
+	"	bx r0\n");
+
+static void from_usr(void)
+{
+	unsigned long cpsr = arch_local_save_flags();
+	int ret = printk(KERN_INFO "printk from USR mode (cpsr mode 0x%02lx)\n", cpsr & MODE_MASK);
+	printk(KERN_INFO "  = %d; kernel_power_off(7) from USR mode\n", ret);
+	kernel_power_off(7);
+	for (;;)
+		;
+}
+
 static void show(const char *what, int ret)
 {
 	printk(KERN_INFO "%s = %d\n", what, ret);
@@ -83,6 +105,8 @@ int init(void)
 	printk(KERN_INFO "msleep(10) returned\n");
 	schedule();
 	printk(KERN_INFO "schedule() returned\n");
-	kernel_power_off(7);
+	/* The same calls from USR mode go through vector_swi's user path and
+	 * ret_to_user. */
+	to_usr(from_usr, &usr_stack[256]);
 	return 1; /* not reached */
 }

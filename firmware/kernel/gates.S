@@ -34,6 +34,8 @@ __gates_start:
 	gate	schedule_idle
 	gate	do_work_pending
 	gate	do_exit
+	/* A kernel thread whose function is piemu's C++ (an IRQ thread) starts here. */
+	gate	kthread_body
 	/* Faults. */
 	gate	do_DataAbort
 	gate	do_PrefetchAbort

@@ -98,12 +98,16 @@ Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a
         if (t->pid == 1) {
             stop({KernelStop::Kind::InitExit, int(a.r[0] & 0xff),
                   fmt::format("init exited with status {}", a.r[0] & 0xff)});
-        } else {
-            log_.printk(KERN_ERR, "piemu: %s/%d exited (%d); kernel threads come later\n",
-                        t->comm.c_str(), t->pid, int(a.r[0]));
-            stop({KernelStop::Kind::Panic, 1, "a kernel thread exited"});
+            co_return 0;
         }
+        co_await do_exit(cpu, int(a.r[0])); // a kernel thread's function returned
         co_return 0;
+    case Gate::KthreadBody: {
+        // kthread(): the C++ thread function, then do_exit() with its result.
+        uint32_t ret = co_await t->body(t);
+        co_await do_exit(cpu, int(ret));
+        co_return 0;
+    }
     case Gate::DoDataAbort:
     case Gate::DoPrefetchAbort: {
         // __do_kernel_fault / do_PrefetchAbort: nothing can fix a fault here (no

@@ -1,5 +1,6 @@
 #include "kernel/kernel_model.hpp"
 
+#include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -59,6 +60,7 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         {"do_PrefetchAbort", Gate::DoPrefetchAbort},
         {"do_undefinstr", Gate::DoUndefinstr},
         {"bad_mode", Gate::BadMode},
+        {"kthread_body", Gate::KthreadBody},
     };
     for (auto [name, gate] : kGates)
         gates_[vector_page_symbol(name)] = gate;
@@ -86,8 +88,42 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         idle->ctx.cpsr = SVC_MODE | PSR_I_BIT | PSR_F_BIT;
         idle_[cpu] = current_[cpu] = idle;
     }
-    next_pid_ = 1;
-    irq_.hooks().current_pid = [this](unsigned cpu) { return current_.at(cpu)->pid; };
+    // kthreadd (pid 2), the parent of kernel threads; pid 1 is kept for init.
+    next_pid_ = 2;
+    kthreadd_ = create_task("kthreadd", idle_[0]);
+    set_task_state(kthreadd_, TASK_INTERRUPTIBLE);
+    next_pid_ = 3;
+
+    IrqHooks& h = irq_.hooks();
+    h.current_pid = [this](unsigned cpu) { return current_.at(cpu)->pid; };
+    // setup_irq_thread(): "irq/<irq>-<name>" ("irq/<irq>-s-<name>" for the secondary
+    // of a forced-threaded line), kSchedFifo at MAX_USER_RT_PRIO/2 = 50, woken to
+    // wait in irq_wait_for_interrupt().
+    h.setup_irq_thread = [this](irqaction& action, unsigned irq, bool secondary) {
+        std::string comm = secondary ? fmt::format("irq/{}-s-{}", irq, action.name) : fmt::format("irq/{}-{}", irq, action.name);
+        irqaction* act = &action;
+        task_struct* t = kthread_create(comm, 0, 0, [this, act](task_struct* self) {
+            return irq_thread(self, act);
+        });
+        if (!t)
+            return -ENOMEM;
+        sched_setscheduler(t, kSchedFifo, 50);
+        action.thread = t;
+        wake_up_process(t);
+        return 0;
+    };
+    h.wake_up_process = [this](irqaction& action) {
+        if (action.thread)
+            wake_up_process(action.thread);
+    };
+    h.stop_irq_thread = [this](irqaction& action) {
+        // kthread_stop() from free_irq(): the thread sees should_stop when it runs.
+        if (task_struct* t = action.thread) {
+            t->should_stop = true;
+            wake_up_process(t);
+            action.thread = nullptr;
+        }
+    };
 }
 
 KernelModel::~KernelModel() = default;
@@ -149,7 +185,9 @@ void KernelModel::setup_vectors(ArmCore& core) {
 
 void KernelModel::start_init(uint32_t entry, bool thumb, const LoadedImage* image) {
     image_ = image;
+    int pid = std::exchange(next_pid_, 1);
     task_struct* init = create_task("init", idle_[0]);
+    next_pid_ = pid;
     // kernel_thread(kernel_init): copy_thread puts the function in r5 and its
     // argument in r4; ret_from_fork calls it and do_exit()s with its result.
     CpuContext& ctx = init->ctx;
@@ -261,6 +299,7 @@ Task<irqreturn_t> KernelModel::arch_timer_handler_phys(unsigned, void* dev) {
     if (evt->cpu == 0) {
         ++ticks_;
         run_local_timers();
+        scheduler_tick(0);
     }
     evt->next_cval += period_ticks_;
     arch_timer_program(evt->cpu);

@@ -18,6 +18,7 @@
 #include <array>
 #include <coroutine>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,13 +57,27 @@ struct GuestCallFrame {
     uint32_t result = 0; ///< the guest's r0
 };
 
+// Task states and scheduling policies (include/linux/sched.h, uapi/linux/sched.h).
+inline constexpr uint32_t TASK_RUNNING = 0x0000;
+inline constexpr uint32_t TASK_INTERRUPTIBLE = 0x0001;
+inline constexpr uint32_t TASK_UNINTERRUPTIBLE = 0x0002;
+inline constexpr uint32_t EXIT_DEAD = 0x0010;
+inline constexpr uint32_t EXIT_ZOMBIE = 0x0020;
+inline constexpr uint32_t TASK_DEAD = 0x0040;
+// SCHED_NORMAL, SCHED_FIFO, SCHED_RR (named apart: <sched.h> defines the latter two as macros)
+inline constexpr int kSchedNormal = 0, kSchedFifo = 1, kSchedRr = 2;
+inline constexpr int MAX_RT_PRIO = 100; ///< prio 0-99 real time, 100-139 normal
+inline constexpr int DEFAULT_PRIO = 120;
+
 /// A task of the kernel model. The guest sees thread_info at `stack` and the
 /// task_struct members of guest_abi.h (TSK_*) at `addr`.
 struct task_struct {
     int pid = 0;
     std::string comm; ///< at most TASK_COMM_LEN - 1 characters, as the kernel keeps it
-    char state = 'R'; ///< ftrace's letter: R running/runnable, S, D sleeping
-    int prio = 120;
+    uint32_t state = TASK_RUNNING; ///< the kernel's task->state (| exit state)
+    int policy = kSchedNormal;
+    int rt_priority = 0;     ///< 1-99 for SCHED_FIFO/RR
+    int prio = DEFAULT_PRIO; ///< what ftrace prints: 99 - rt_priority for RT tasks
     uint32_t addr = 0;  ///< guest task_struct
     uint32_t stack = 0; ///< thread_info / stack base (8 KiB aligned)
     task_struct* parent = nullptr;
@@ -72,6 +87,23 @@ struct task_struct {
     std::vector<Task<void>> gates;      ///< gate calls in progress, innermost last
     std::vector<GuestCallFrame*> calls; ///< guest calls in progress, innermost last
     std::optional<uint64_t> timeout;    ///< msleep: wake at this tick count
+    /// A kernel thread whose function is C++ (an IRQ thread): run by the
+    /// kthread_body gate when the task first runs.
+    std::function<Task<uint32_t>(task_struct*)> body;
+    bool should_stop = false;                          ///< kthread_stop() asked it to exit
+    std::optional<int> exit_code;                      ///< set when it has exited
+    unsigned slice = 0; ///< ticks left of a normal task's time slice
+};
+
+/// The sched trace points (include/trace/events/sched.h), implemented by the trace
+/// layer; the current task of the event's CPU is prev (switch) or the waker.
+class SchedTraceHooks {
+public:
+    virtual ~SchedTraceHooks() = default;
+    virtual void sched_switch(bool preempt, const task_struct& prev, const task_struct& next) = 0;
+    virtual void sched_wakeup(const task_struct& t, unsigned target_cpu) = 0;
+    virtual void sched_process_fork(const task_struct& parent, const task_struct& child) = 0;
+    virtual void sched_process_exit(const task_struct& t) = 0;
 };
 
 /// Why the kernel model ends the run.
@@ -124,6 +156,9 @@ public:
     uint64_t ticks() const { return ticks_; }
     /// Bytes the uart-pl011 driver received.
     const std::string& uart_received() const { return uart_rx_; }
+    void set_sched_trace(SchedTraceHooks* hooks) { sched_trace_ = hooks; }
+    /// `ps -ely`'s table of the tasks (S UID PID PPID C PRI NI ... WCHAN ... CMD).
+    std::string dump_tasks() const;
     /// "%pS" for a guest or vector-page address.
     std::optional<std::string> symbolize(uint32_t addr) const;
 
@@ -139,6 +174,7 @@ private:
         DoPrefetchAbort,
         DoUndefinstr,
         BadMode,
+        KthreadBody,
         Syscall, ///< sys_*: the number is in r7
     };
     struct GateArgs {
@@ -184,6 +220,17 @@ private:
 
     // sched.cpp: tasks and the scheduler
     task_struct* create_task(std::string comm, task_struct* parent);
+    /// kthread_create(): a kernel thread (child of kthreadd) that starts at guest
+    /// function `fn(arg)` or, when `body` is set, runs that C++ function; not yet woken.
+    task_struct* kthread_create(std::string comm, uint32_t fn, uint32_t arg,
+                                std::function<Task<uint32_t>(task_struct*)> body);
+    /// kthread_stop(): asks the thread to stop, wakes it, waits for its exit code.
+    Task<int> kthread_stop(unsigned cpu, task_struct* t);
+    /// do_exit() of the current task: it never runs again.
+    Task<void> do_exit(unsigned cpu, int code);
+    void sched_setscheduler(task_struct* t, int policy, int rt_priority);
+    /// scheduler_tick(): time slices of normal tasks.
+    void scheduler_tick(unsigned cpu);
     void save_context(unsigned cpu, task_struct* t);
     void restore_context(unsigned cpu, task_struct* t);
     std::coroutine_handle<> context_switch(unsigned cpu, task_struct* prev, task_struct* next,
@@ -193,7 +240,9 @@ private:
     Task<void> preempt_schedule_irq(unsigned cpu);
     void wake_up_process(task_struct* t);
     void run_local_timers();
-    void set_task_state(task_struct* t, char state);
+    void set_task_state(task_struct* t, uint32_t state);
+    /// irq_thread(): the body of "irq/N-name".
+    Task<uint32_t> irq_thread(task_struct* self, irqaction* action);
     uint32_t ti_flags(task_struct* t) const;
     void set_ti_flags(task_struct* t, uint32_t flags);
     /// "BUG: scheduling while atomic" when the current context may not sleep.
@@ -231,6 +280,10 @@ private:
     std::vector<std::unique_ptr<task_struct>> tasks_;
     std::vector<task_struct*> current_; ///< per CPU
     std::vector<task_struct*> idle_;    ///< per CPU: swapper/N
+    task_struct* kthreadd_ = nullptr;
+    std::map<task_struct*, std::vector<task_struct*>> waiting_for_exit_; ///< kthread_stop()
+    SchedTraceHooks* sched_trace_ = nullptr;
+    bool preempting_ = false; ///< the switch in progress is a preemption
     int next_pid_ = 0;
     std::vector<GuestAction> guest_actions_;
     std::optional<KernelStop> stop_;

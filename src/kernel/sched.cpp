@@ -15,7 +15,17 @@
 #include "piemu/bus.hpp"
 #include "piemu/guest_abi.h"
 
+#include <fmt/format.h>
+
+#include "kernel/irq/internals.hpp"
+#include "kernel/vector_page.hpp"
+
 namespace piemu::kernel {
+
+namespace {
+/// A normal task's time slice in ticks before another normal task gets the CPU.
+constexpr unsigned kNormalSliceTicks = 3;
+} // namespace
 
 struct KernelModel::SwitchAwaiter {
     KernelModel* km;
@@ -59,13 +69,14 @@ task_struct* KernelModel::create_task(std::string comm, task_struct* parent) {
     wr32(t->addr + TSK_PRIO, uint32_t(t->prio));
     cfg_.bus->write_phys(t->addr + TSK_COMM,
                          {reinterpret_cast<const uint8_t*>(comm.data()), comm.size()});
+    wr32(t->addr + TSK_STATE, t->state);
     tasks_.push_back(std::move(t));
     return tasks_.back().get();
 }
 
-void KernelModel::set_task_state(task_struct* t, char state) {
+void KernelModel::set_task_state(task_struct* t, uint32_t state) {
     t->state = state;
-    wr32(t->addr + TSK_STATE, state == 'R' ? 0 : state == 'S' ? 1 : 2);
+    wr32(t->addr + TSK_STATE, state);
 }
 
 uint32_t KernelModel::ti_flags(task_struct* t) const {
@@ -74,6 +85,65 @@ uint32_t KernelModel::ti_flags(task_struct* t) const {
 
 void KernelModel::set_ti_flags(task_struct* t, uint32_t flags) {
     wr32(t->stack + TI_FLAGS, flags);
+}
+
+void KernelModel::sched_setscheduler(task_struct* t, int policy, int rt_priority) {
+    t->policy = policy;
+    t->rt_priority = policy == kSchedNormal ? 0 : rt_priority;
+    // normal_prio(): MAX_RT_PRIO - 1 - rt_priority for RT tasks, the nice level's
+    // static priority (120 at nice 0) otherwise.
+    t->prio = policy == kSchedNormal ? DEFAULT_PRIO : MAX_RT_PRIO - 1 - rt_priority;
+    wr32(t->addr + TSK_PRIO, uint32_t(t->prio));
+}
+
+task_struct* KernelModel::kthread_create(std::string comm, uint32_t fn, uint32_t arg,
+                                         std::function<Task<uint32_t>(task_struct*)> body) {
+    task_struct* t = create_task(std::move(comm), kthreadd_);
+    if (!t)
+        return nullptr;
+    // copy_thread(): a new kernel thread starts in ret_from_fork with the function in
+    // r5 and its argument in r4; a C++ thread starts at the kthread_body gate. It
+    // waits in TASK_UNINTERRUPTIBLE until woken (kthread_run = create + wake).
+    t->ctx.r[13] = t->stack + THREAD_START_SP;
+    t->ctx.cpsr = SVC_MODE | PSR_F_BIT;
+    if (body) {
+        t->body = std::move(body);
+        t->ctx.r[15] = vector_page_symbol("kthread_body");
+    } else {
+        t->ctx.r[4] = arg;
+        t->ctx.r[5] = fn;
+        t->ctx.r[15] = vector_page_symbol("ret_from_fork");
+    }
+    set_task_state(t, TASK_UNINTERRUPTIBLE);
+    if (sched_trace_)
+        sched_trace_->sched_process_fork(*kthreadd_, *t);
+    return t;
+}
+
+Task<int> KernelModel::kthread_stop(unsigned cpu, task_struct* t) {
+    t->should_stop = true;
+    wake_up_process(t);
+    // The caller sleeps until the thread has exited (wait_for_completion(&kthread->exited)).
+    while (!t->exit_code) {
+        task_struct* self = current_[cpu];
+        set_task_state(self, TASK_UNINTERRUPTIBLE);
+        waiting_for_exit_[t].push_back(self);
+        co_await schedule(cpu);
+    }
+    co_return *t->exit_code;
+}
+
+Task<void> KernelModel::do_exit(unsigned cpu, int code) {
+    task_struct* t = current_[cpu];
+    t->exit_code = code;
+    if (sched_trace_)
+        sched_trace_->sched_process_exit(*t);
+    for (task_struct* w : waiting_for_exit_[t])
+        wake_up_process(w);
+    waiting_for_exit_.erase(t);
+    // TASK_DEAD: schedule() never picks it again; its coroutine is never resumed.
+    set_task_state(t, TASK_DEAD);
+    co_await schedule(cpu);
 }
 
 void KernelModel::save_context(unsigned cpu, task_struct* t) {
@@ -100,7 +170,8 @@ void KernelModel::restore_context(unsigned cpu, task_struct* t) {
 }
 
 std::coroutine_handle<> KernelModel::context_switch(unsigned cpu, task_struct* prev,
-                                                    task_struct* next, std::coroutine_handle<> h) {
+                                                    task_struct* next,
+                                                    std::coroutine_handle<> h) {
     save_context(cpu, prev);
     prev->resume = h;
     current_[cpu] = next;
@@ -111,22 +182,38 @@ std::coroutine_handle<> KernelModel::context_switch(unsigned cpu, task_struct* p
 }
 
 task_struct* KernelModel::pick_next_task(unsigned cpu, task_struct* prev) {
-    // Round robin over the runnable tasks after prev, the idle task last.
-    auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](auto& t) { return t.get() == prev; });
-    for (size_t n = 1; n <= tasks_.size(); ++n) {
-        task_struct* t = tasks_[(size_t(it - tasks_.begin()) + n) % tasks_.size()].get();
-        if (!t->is_idle && t->state == 'R')
-            return t;
+    // The runnable task of the best (lowest) prio; among equals, round robin from
+    // the one after prev (a FIFO task that stays runnable keeps the CPU: it is
+    // first in that order only when nobody of its prio follows it... so it is
+    // picked explicitly). The idle task when nothing else can run.
+    auto runnable = [](const task_struct* t) { return !t->is_idle && t->state == TASK_RUNNING; };
+    size_t n = tasks_.size();
+    size_t at = 0;
+    while (at < n && tasks_[at].get() != prev)
+        ++at;
+    task_struct* best = nullptr;
+    for (size_t k = 1; k <= n; ++k) {
+        task_struct* t = tasks_[(at + k) % n].get();
+        if (runnable(t) && (!best || t->prio < best->prio))
+            best = t;
     }
-    return idle_[cpu];
+    if (best && runnable(prev) && prev->policy == kSchedFifo && prev->prio <= best->prio)
+        return prev;
+    return best ? best : idle_[cpu];
 }
 
 Task<void> KernelModel::schedule(unsigned cpu) {
     task_struct* prev = current_[cpu];
     set_ti_flags(prev, ti_flags(prev) & ~uint32_t(_TIF_NEED_RESCHED)); // clear_tsk_need_resched
     task_struct* next = pick_next_task(cpu, prev);
-    if (next != prev)
-        co_await SwitchAwaiter{this, cpu, prev, next};
+    bool preempt = std::exchange(preempting_, false);
+    if (next == prev)
+        co_return;
+    if (next->policy == kSchedNormal && !next->is_idle && !next->slice)
+        next->slice = kNormalSliceTicks;
+    if (sched_trace_)
+        sched_trace_->sched_switch(preempt && prev->state == TASK_RUNNING, *prev, *next);
+    co_await SwitchAwaiter{this, cpu, prev, next};
 }
 
 Task<void> KernelModel::preempt_schedule_irq(unsigned cpu) {
@@ -135,19 +222,23 @@ Task<void> KernelModel::preempt_schedule_irq(unsigned cpu) {
     task_struct* t = current_[cpu];
     do {
         preempt().add(cpu, PREEMPT_OFFSET);
+        preempting_ = true;
         co_await schedule(cpu);
         preempt().sub(cpu, PREEMPT_OFFSET);
     } while (ti_flags(t) & _TIF_NEED_RESCHED);
 }
 
 void KernelModel::wake_up_process(task_struct* t) {
-    if (t->state == 'R')
+    if (t->state != TASK_INTERRUPTIBLE && t->state != TASK_UNINTERRUPTIBLE)
         return;
-    set_task_state(t, 'R');
+    set_task_state(t, TASK_RUNNING);
     t->timeout.reset();
-    // check_preempt_curr: a woken task preempts the idle task.
+    if (sched_trace_)
+        sched_trace_->sched_wakeup(*t, 0);
+    // check_preempt_curr(): a woken task of better prio (or any task, for the idle
+    // task) makes the current one reschedule.
     task_struct* cur = current_[0];
-    if (cur->is_idle)
+    if (cur != t && (cur->is_idle || t->prio < cur->prio))
         set_ti_flags(cur, ti_flags(cur) | _TIF_NEED_RESCHED);
 }
 
@@ -156,6 +247,78 @@ void KernelModel::run_local_timers() {
     for (auto& t : tasks_)
         if (t->timeout && *t->timeout <= ticks_)
             wake_up_process(t.get());
+}
+
+void KernelModel::scheduler_tick(unsigned cpu) {
+    // Normal tasks share the CPU in time slices; RR would too (FIFO never).
+    task_struct* cur = current_[cpu];
+    if (cur->is_idle || cur->policy != kSchedNormal || !cur->slice)
+        return;
+    if (--cur->slice)
+        return;
+    for (auto& t : tasks_)
+        if (t.get() != cur && !t->is_idle && t->state == TASK_RUNNING && t->prio <= cur->prio) {
+            set_ti_flags(cur, ti_flags(cur) | _TIF_NEED_RESCHED);
+            return;
+        }
+    cur->slice = kNormalSliceTicks;
+}
+
+Task<uint32_t> KernelModel::irq_thread(task_struct* self, irqaction* action) {
+    // kernel/irq/manage.c irq_thread(): sleep until __irq_wake_thread() set
+    // IRQTF_RUNTHREAD, run the thread function in process context (preempt_count 0),
+    // finish a oneshot line, account, and wake synchronize_irq() waiters.
+    unsigned cpu = 0;
+    irq_desc* desc = irq_.irq_to_desc(action->irq);
+    for (;;) {
+        // irq_wait_for_interrupt()
+        set_task_state(self, TASK_INTERRUPTIBLE);
+        bool stop = false;
+        for (;;) {
+            if (self->should_stop) {
+                stop = true;
+                break;
+            }
+            if (test_and_clear_bit(IRQTF_RUNTHREAD, &action->thread_flags))
+                break;
+            co_await schedule(cpu);
+            set_task_state(self, TASK_INTERRUPTIBLE);
+        }
+        set_task_state(self, TASK_RUNNING);
+        if (stop)
+            break;
+        irqreturn_t ret = IRQ_NONE;
+        if (action->thread_fn.fn)
+            ret = co_await action->thread_fn.fn(action->irq, action->dev_id);
+        co_await irq_.irq_finalize_oneshot(desc, action);
+        if (ret == IRQ_HANDLED)
+            desc->threads_handled++;
+        irq_.wake_threads_waitq(desc);
+    }
+    co_return 0;
+}
+
+std::string KernelModel::dump_tasks() const {
+    // `ps -ely` of the reference: S UID PID PPID C PRI NI RSS SZ WCHAN TTY TIME CMD.
+    std::string out = "S   UID   PID  PPID  C PRI  NI   RSS    SZ WCHAN  TTY          TIME CMD\n";
+    for (const auto& t : tasks_) {
+        if (t->exit_code)
+            continue;
+        char st = t->state == TASK_RUNNING ? 'R' : t->state == TASK_INTERRUPTIBLE ? 'S' : 'D';
+        // procps's PRI: 80 + nice for normal tasks, 59 - rt_priority for RT ones
+        // (the reference: irq/92-mmc1, FIFO 50, shows 9; migration/N, FIFO 99, -40),
+        // whose NI is "-".
+        int pri = t->policy == kSchedNormal ? 80 : 59 - t->rt_priority;
+        std::string ni = t->policy == kSchedNormal ? "0" : "-";
+        std::string wchan = "-";
+        if (t->state != TASK_RUNNING)
+            wchan = t->body ? "irq_th" : t->timeout ? "msleep" : "schedu";
+        int ppid = t->parent ? t->parent->pid : 0;
+        out += fmt::format("{} {:5} {:5} {:5} {:2} {:3} {:>3} {:5} {:5} {:<6} {:<8} {:>8} {}\n",
+                           st, 0, t->pid, ppid, 0, pri, ni, 0, 0, wchan, "?", "00:00:00",
+                           t->comm);
+    }
+    return out;
 }
 
 bool KernelModel::may_sleep(unsigned cpu, const char* what) {

@@ -196,7 +196,7 @@ Task<uint32_t> KernelModel::sys_msleep(unsigned cpu, uint32_t msecs) {
     uint64_t timeout = (uint64_t(msecs) * cfg_.hz + 999) / 1000 + 1;
     task_struct* t = current_[cpu];
     t->timeout = ticks_ + timeout;
-    set_task_state(t, 'D');
+    set_task_state(t, TASK_UNINTERRUPTIBLE);
     co_await schedule(cpu);
     co_return 0;
 }

@@ -76,6 +76,27 @@ sys_call_table:
 	.long	sys_msleep			@ 9
 	.long	sys_schedule			@ 10
 	.long	sys_kernel_power_off		@ 11
+	.long	sys_kthread_create		@ 12
+	.long	sys_wake_up_process		@ 13
+	.long	sys_kthread_stop		@ 14
+	.long	sys_kthread_should_stop		@ 15
+	.long	sys_schedule_timeout		@ 16
+	.long	sys_wait_for_completion		@ 17
+	.long	sys_complete		@ 18
+	.long	sys_mutex_lock		@ 19
+	.long	sys_mutex_unlock		@ 20
+	.long	sys_open_softirq		@ 21
+	.long	sys_raise_softirq		@ 22
+	.long	sys_local_bh_disable		@ 23
+	.long	sys_local_bh_enable		@ 24
+	.long	sys_tasklet_schedule		@ 25
+	.long	sys_tasklet_hi_schedule		@ 26
+	.long	sys_tasklet_kill		@ 27
+	.long	sys_schedule_work		@ 28
+	.long	sys_flush_work		@ 29
+	.long	sys_preempt_schedule		@ 30
+	.long	sys_sched_setscheduler		@ 31
+	.long	sys_dump_stack		@ 32
 	.size	sys_call_table, . - sys_call_table
 
 /*

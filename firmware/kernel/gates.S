@@ -54,5 +54,26 @@ __gates_start:
 	gate	sys_msleep
 	gate	sys_schedule
 	gate	sys_kernel_power_off
+	gate	sys_kthread_create
+	gate	sys_wake_up_process
+	gate	sys_kthread_stop
+	gate	sys_kthread_should_stop
+	gate	sys_schedule_timeout
+	gate	sys_wait_for_completion
+	gate	sys_complete
+	gate	sys_mutex_lock
+	gate	sys_mutex_unlock
+	gate	sys_open_softirq
+	gate	sys_raise_softirq
+	gate	sys_local_bh_disable
+	gate	sys_local_bh_enable
+	gate	sys_tasklet_schedule
+	gate	sys_tasklet_hi_schedule
+	gate	sys_tasklet_kill
+	gate	sys_schedule_work
+	gate	sys_flush_work
+	gate	sys_preempt_schedule
+	gate	sys_sched_setscheduler
+	gate	sys_dump_stack
 	.globl	__gates_end
 __gates_end:

@@ -107,7 +107,51 @@
 #define __NR_msleep 9               /* (msecs) */
 #define __NR_schedule 10            /* () */
 #define __NR_kernel_power_off 11    /* (exit status of the piemu process) */
-#define __NR_piemu_syscalls 12
+#define __NR_kthread_create 12      /* (threadfn, data, name) -> task_struct * */
+#define __NR_wake_up_process 13     /* (task) -> 1 if it was woken */
+#define __NR_kthread_stop 14        /* (task) -> the thread's return value */
+#define __NR_kthread_should_stop 15 /* () */
+#define __NR_schedule_timeout 16    /* (jiffies) interruptible -> jiffies left */
+#define __NR_wait_for_completion 17 /* (struct completion *) */
+#define __NR_complete 18            /* (struct completion *) */
+#define __NR_mutex_lock 19          /* (struct mutex *) */
+#define __NR_mutex_unlock 20        /* (struct mutex *) */
+#define __NR_open_softirq 21        /* (nr, void (*action)(void)) */
+#define __NR_raise_softirq 22       /* (nr) */
+#define __NR_local_bh_disable 23    /* () */
+#define __NR_local_bh_enable 24     /* () */
+#define __NR_tasklet_schedule 25    /* (struct tasklet_struct *) */
+#define __NR_tasklet_hi_schedule 26 /* (struct tasklet_struct *) */
+#define __NR_tasklet_kill 27        /* (struct tasklet_struct *) */
+#define __NR_schedule_work 28       /* (struct work_struct *) -> queued? */
+#define __NR_flush_work 29          /* (struct work_struct *) -> waited? */
+#define __NR_preempt_schedule 30    /* () preempt_enable()'s reschedule */
+#define __NR_sched_setscheduler 31  /* (task, policy, rt_priority) */
+#define __NR_dump_stack 32          /* () */
+#define __NR_piemu_syscalls 33
+
+/* Scheduling policies (include/uapi/linux/sched.h). */
+#define PIEMU_SCHED_NORMAL 0
+#define PIEMU_SCHED_FIFO 1
+#define PIEMU_SCHED_RR 2
+
+/* struct tasklet_struct (include/linux/interrupt.h): next, state, count, func, data. */
+#define TASKLET_NEXT 0
+#define TASKLET_STATE 4 /* bit 0 TASKLET_STATE_SCHED, bit 1 TASKLET_STATE_RUN */
+#define TASKLET_COUNT 8 /* disabled while non-zero */
+#define TASKLET_FUNC 12
+#define TASKLET_DATA 16
+#define TASKLET_STATE_SCHED 0
+#define TASKLET_STATE_RUN 1
+/* struct work_struct (include/linux/workqueue.h): data (bit 0 pending), entry, func. */
+#define WORK_DATA 0
+#define WORK_ENTRY 4
+#define WORK_FUNC 12
+#define WORK_STRUCT_PENDING_BIT 0
+/* struct completion: done, then the wait queue head (the model keeps the list). */
+#define COMPLETION_DONE 0
+/* struct mutex: owner (the task_struct holding it, 0 when free). */
+#define MUTEX_OWNER 0
 
 /* struct piemu_irq_desc_info: what the reference's irq_desc debug patch prints. */
 #define PIEMU_IRQ_DESC_IRQ 0         /* u32 irq_data.irq */
@@ -170,6 +214,7 @@
 #define EBUSY 16
 #define EEXIST 17
 #define ENODEV 19
+#define EDEADLK 35
 #define EINVAL 22
 #define ENOSYS 38
 

@@ -49,15 +49,17 @@ const BoardInfo* find_board(const std::string& name);
 struct MachineOptions {
     std::string board = "raspi2b";
     bool strict_mmio = false;
-    uint64_t max_insns = 0;           ///< 0 = no limit
-    uint64_t duration_ns = 0;         ///< end the run normally at this virtual time; 0 = never
-    std::string uart = "stdio";       ///< "stdio", "none" or a file path
-    std::string uart_input = "none";  ///< "none", "stdin" or a file path
-    bool reboot = false;              ///< a watchdog reset restarts the machine, not the run
-    bool kernel_model = false;        ///< interrupts go to piemu's kernel model (genirq)
-    std::string dmesg;                ///< file for the kernel model's log ("" = none)
-    std::string trace_file;           ///< ftrace-format trace written at the end ("" = none)
-    std::string trace_events;         ///< event list (e.g. "irq,piemu:*"); "" = the defaults
+    uint64_t max_insns = 0;          ///< 0 = no limit
+    uint64_t duration_ns = 0;        ///< end the run normally at this virtual time; 0 = never
+    std::string uart = "stdio";      ///< "stdio", "none" or a file path
+    std::string uart_input = "none"; ///< "none", "stdin" or a file path
+    bool reboot = false;             ///< a watchdog reset restarts the machine, not the run
+    bool kernel_model = false;       ///< interrupts go to piemu's kernel model (genirq)
+    std::string dmesg;               ///< file for the kernel model's log ("" = none)
+    bool panic_on_bug = false;       ///< kernel model: a sleeping-in-atomic BUG panics (status 122)
+    bool threadirqs = false;         ///< kernel model: force-thread every handler ("threadirqs")
+    std::string trace_file;          ///< ftrace-format trace written at the end ("" = none)
+    std::string trace_events;        ///< event list (e.g. "irq,piemu:*"); "" = the defaults
     std::vector<unsigned> trace_irqs; ///< only these irqs' handler events; empty = all
     size_t trace_buffer = 0;          ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
     bool trace_functions = false;     ///< function-tracer lines of the interrupt path
@@ -130,8 +132,9 @@ private:
     ErrorOr<void> connect_uart_input();
     ErrorOr<void> boot_kernel_model();
     ErrorOr<void> setup_trace();
-    /// The trace Context of "now" on core `cpu` (the idle task until tasks exist).
-    trace::Context trace_context(unsigned cpu);
+    /// The trace Context of "now" on core `cpu`: the current task, its flags; with
+    /// `locks_held` spinlocks (IRQs off) on top, as inside the scheduler.
+    trace::Context trace_context(unsigned cpu, unsigned locks_held = 0);
     void trace_exception(ArmCore& core, ExceptionType type, uint32_t preferred_return);
     void write_trace();
     /// Takes a pending interrupt: into the kernel model, or the guest's vectors.
@@ -163,6 +166,8 @@ private:
         void irq_line_changed(uint32_t tag, bool level) override;
     } line_tracer_;
     void observe_line(IrqLine* line, const std::string& device, const std::string& name);
+    class KernelTracer; ///< the kernel model's sched/softirq trace points (machine.cpp)
+    std::unique_ptr<KernelTracer> kernel_tracer_;
     const void* trace_comm_task_ = nullptr; ///< the task trace_comm_ names
     uint32_t trace_comm_ = 0;
     bool console_ = false; ///< the kernel log goes to the UART output (a guest runs)

@@ -97,6 +97,7 @@ struct RunArgs {
     std::optional<uint32_t> load_addr;
     std::optional<std::string> dtb, initrd, append;
     bool stats = false;
+    bool dump_tasks = false;
     std::string dump_interrupts; ///< "", "exit", "signal" or "every:TIME"
 };
 
@@ -143,6 +144,12 @@ int cmd_run(RunArgs a) {
     piemu::RunOutcome outcome = machine->run();
     g_running = nullptr;
     machine->flush_outputs();
+    if (a.dump_tasks) {
+        if (!machine->kernel_model())
+            return fail("--dump-tasks needs the kernel model (--kernel-model or a tiny guest)");
+        std::fputs(machine->kernel_model()->dump_tasks().c_str(), stdout);
+        std::fflush(stdout);
+    }
     if (dump.at_exit) {
         std::fputs(machine->kernel_model()->irq().show_interrupts().c_str(), stdout);
         std::fflush(stdout);
@@ -212,6 +219,12 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
         ->expected(0, 1)
         ->default_str("exit");
     cmd->add_option("--dmesg", run.machine.dmesg, "Write the kernel model's log to this file");
+    cmd->add_flag("--dump-tasks", run.dump_tasks,
+                  "At exit, print the kernel model's tasks as `ps -ely` does");
+    cmd->add_flag("--panic-on-bug", run.machine.panic_on_bug,
+                  "A kernel-model BUG (sleeping in atomic context) panics: exit status 122");
+    cmd->add_flag("--threadirqs", run.machine.threadirqs,
+                  "Force-thread interrupt handlers, as Linux's `threadirqs` boot option");
     cmd->add_option("--trace", run.machine.trace_file,
                     "Record events and write them in ftrace's `trace` format to FILE at the "
                     "end of the run (docs/trace-events.md)");

@@ -23,11 +23,12 @@ struct KernelModel::GuestCallAwaiter {
     unsigned cpu;
     uint32_t fn;
     std::array<uint32_t, 4> args;
+    bool irqs_on;
     GuestCallFrame frame{};
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
         frame.waiter = h;
-        km->begin_guest_call(cpu, fn, args, frame);
+        km->begin_guest_call(cpu, fn, args, irqs_on, frame);
     }
     uint32_t await_resume() const noexcept { return frame.result; }
 };
@@ -67,7 +68,10 @@ Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     a.sp = c.reg(13);
     a.lr = c.reg(14);
     a.cpsr = c.cpsr();
+    task_struct* t = current_[cpu];
+    t->gate_frames.push_back({c.pc(), a.lr, a.sp, a.r[0], a.r[2]});
     uint32_t ret = co_await gate_body(cpu, gate, a);
+    t->gate_frames.pop_back();
     if (stop_)
         co_return; // the run ends here; leave the core where it stopped
     c.set_reg(13, a.sp);
@@ -138,14 +142,18 @@ Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a
     co_return 0;
 }
 
-Task<uint32_t> KernelModel::call_guest(unsigned cpu, uint32_t fn, std::array<uint32_t, 4> args) {
-    co_return co_await GuestCallAwaiter{this, cpu, fn, args};
+Task<uint32_t> KernelModel::call_guest(unsigned cpu, uint32_t fn, std::array<uint32_t, 4> args,
+                                       bool irqs_on) {
+    co_return co_await GuestCallAwaiter{this, cpu, fn, args, irqs_on};
 }
 
 void KernelModel::begin_guest_call(unsigned cpu, uint32_t fn, const std::array<uint32_t, 4>& args,
-                                   GuestCallFrame& frame) {
+                                   bool irqs_on, GuestCallFrame& frame) {
     ArmCore& c = *cfg_.cores.at(cpu);
     frame.sp = c.reg(13);
+    frame.cpsr = c.cpsr();
+    if (irqs_on)
+        c.set_cpsr(c.cpsr() & ~psr::I);
     current_[cpu]->calls.push_back(&frame);
     for (unsigned i = 0; i < 4; ++i)
         c.set_reg(i, args[i]);
@@ -170,8 +178,8 @@ void KernelModel::ret_from_guest_call(unsigned cpu) {
     GuestCallFrame* frame = t->calls.back();
     t->calls.pop_back();
     frame->result = c.reg(0);
+    c.set_cpsr(frame->cpsr);
     c.set_reg(13, frame->sp);
-    c.set_cpsr(c.cpsr() & ~psr::T);
     frame->waiter.resume();
 }
 

@@ -88,11 +88,14 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         idle->ctx.cpsr = SVC_MODE | PSR_I_BIT | PSR_F_BIT;
         idle_[cpu] = current_[cpu] = idle;
     }
-    // kthreadd (pid 2), the parent of kernel threads; pid 1 is kept for init.
-    next_pid_ = 2;
+    // init (pid 1) and kthreadd (pid 2), the parent of kernel threads, as rest_init()
+    // creates them. init stays asleep unless a guest image runs as init.
+    next_pid_ = 1;
+    init_ = create_task("init", idle_[0]);
+    set_task_state(init_, TASK_UNINTERRUPTIBLE);
     kthreadd_ = create_task("kthreadd", idle_[0]);
     set_task_state(kthreadd_, TASK_INTERRUPTIBLE);
-    next_pid_ = 3;
+    kthreadd_->wchan = "kthreadd";
 
     IrqHooks& h = irq_.hooks();
     h.current_pid = [this](unsigned cpu) { return current_.at(cpu)->pid; };
@@ -100,14 +103,15 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
     // of a forced-threaded line), kSchedFifo at MAX_USER_RT_PRIO/2 = 50, woken to
     // wait in irq_wait_for_interrupt().
     h.setup_irq_thread = [this](irqaction& action, unsigned irq, bool secondary) {
-        std::string comm = secondary ? fmt::format("irq/{}-s-{}", irq, action.name) : fmt::format("irq/{}-{}", irq, action.name);
+        std::string comm = secondary ? fmt::format("irq/{}-s-{}", irq, action.name)
+                                     : fmt::format("irq/{}-{}", irq, action.name);
         irqaction* act = &action;
-        task_struct* t = kthread_create(comm, 0, 0, [this, act](task_struct* self) {
-            return irq_thread(self, act);
-        });
+        task_struct* t = kthread_create(
+            comm, 0, 0, [this, act](task_struct* self) { return irq_thread(self, act); });
         if (!t)
             return -ENOMEM;
         sched_setscheduler(t, kSchedFifo, 50);
+        t->wchan = "irq_thread";
         action.thread = t;
         wake_up_process(t);
         return 0;
@@ -116,6 +120,15 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         if (action.thread)
             wake_up_process(action.thread);
     };
+    // Softirqs: the per-CPU pending words, ksoftirqd/N, the vectors with handlers.
+    softirq_pending_.assign(cfg.nr_cpus, 0);
+    tasklet_vec_.resize(cfg.nr_cpus);
+    tasklet_hi_vec_.resize(cfg.nr_cpus);
+    h.local_softirq_pending = [this](unsigned cpu) { return local_softirq_pending(cpu) != 0; };
+    h.invoke_softirq = [this](unsigned cpu) { return invoke_softirq(cpu); };
+    open_softirq(TIMER_SOFTIRQ, [this](unsigned cpu) { return run_timer_softirq(cpu); });
+    open_softirq(TASKLET_SOFTIRQ, [this](unsigned cpu) { return tasklet_action(cpu, false); });
+    open_softirq(HI_SOFTIRQ, [this](unsigned cpu) { return tasklet_action(cpu, true); });
     h.stop_irq_thread = [this](irqaction& action) {
         // kthread_stop() from free_irq(): the thread sees should_stop when it runs.
         if (task_struct* t = action.thread) {
@@ -183,11 +196,29 @@ void KernelModel::setup_vectors(ArmCore& core) {
     core.set_cp15(1, 0, 0, 0, core.sctlr() | (1u << 13));
 }
 
+void KernelModel::create_kthreads() {
+    // What runs by the time init starts (spawn_ksoftirqd, workqueue_init): each
+    // thread has run and gone to sleep; the first wake-up starts its loop.
+    for (unsigned cpu = 0; cpu < cfg_.cores.size(); ++cpu) {
+        task_struct* t =
+            kthread_create(fmt::format("ksoftirqd/{}", cpu), 0, 0,
+                           [this, cpu](task_struct* self) { return run_ksoftirqd(self, cpu); });
+        set_task_state(t, TASK_INTERRUPTIBLE);
+        t->wchan = "smpboot_thread_fn";
+        ksoftirqd_.push_back(t);
+    }
+    ksoftirqd_.resize(cfg_.nr_cpus, nullptr);
+    kworker_ = kthread_create("kworker/0:0", 0, 0,
+                              [this](task_struct* self) { return worker_thread(self); });
+    set_task_state(kworker_, TASK_INTERRUPTIBLE);
+    kworker_->wchan = "worker_thread";
+}
+
 void KernelModel::start_init(uint32_t entry, bool thumb, const LoadedImage* image) {
     image_ = image;
-    int pid = std::exchange(next_pid_, 1);
-    task_struct* init = create_task("init", idle_[0]);
-    next_pid_ = pid;
+    task_struct* init = init_;
+    set_task_state(init, TASK_RUNNING);
+    init_started_ = true;
     // kernel_thread(kernel_init): copy_thread puts the function in r5 and its
     // argument in r4; ret_from_fork calls it and do_exit()s with its result.
     CpuContext& ctx = init->ctx;
@@ -207,6 +238,7 @@ void KernelModel::start_idle() {
 void KernelModel::boot() {
     for (ArmCore* core : cfg_.cores)
         setup_vectors(*core);
+    create_kthreads();
     irq_.set_current_cpu(0);
     // Only the cores that run are online (the others come up with the SMP work);
     // /proc/interrupts has a column per online CPU, as in Linux.
@@ -298,7 +330,12 @@ Task<irqreturn_t> KernelModel::arch_timer_handler_phys(unsigned, void* dev) {
     // evt->event_handler: tick_handle_periodic(); the boot CPU does do_timer().
     if (evt->cpu == 0) {
         ++ticks_;
-        run_local_timers();
+        // run_local_timers(): TIMER_SOFTIRQ only when a timer is due.
+        for (auto& t : tasks_)
+            if (t->timeout && *t->timeout <= ticks_) {
+                raise_softirq(0, TIMER_SOFTIRQ);
+                break;
+            }
         scheduler_tick(0);
     }
     evt->next_cval += period_ticks_;

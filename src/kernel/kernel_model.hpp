@@ -18,6 +18,7 @@
 #include <array>
 #include <coroutine>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,6 +56,7 @@ struct GuestCallFrame {
     std::coroutine_handle<> waiter;
     uint32_t sp = 0;     ///< the caller's sp, restored when the guest returns
     uint32_t result = 0; ///< the guest's r0
+    uint32_t cpsr = 0;   ///< the caller's CPSR, restored when the guest returns
 };
 
 // Task states and scheduling policies (include/linux/sched.h, uapi/linux/sched.h).
@@ -69,41 +71,69 @@ inline constexpr int kSchedNormal = 0, kSchedFifo = 1, kSchedRr = 2;
 inline constexpr int MAX_RT_PRIO = 100; ///< prio 0-99 real time, 100-139 normal
 inline constexpr int DEFAULT_PRIO = 120;
 
+/// A gate call in progress: where the gate is and how it was called, for backtraces.
+struct GateFrame {
+    uint32_t gate = 0; ///< the gate's address
+    uint32_t lr = 0, sp = 0;
+    uint32_t r0 = 0, r2 = 0; ///< the arguments that may be a pt_regs pointer
+};
+
 /// A task of the kernel model. The guest sees thread_info at `stack` and the
 /// task_struct members of guest_abi.h (TSK_*) at `addr`.
 struct task_struct {
     int pid = 0;
-    std::string comm; ///< at most TASK_COMM_LEN - 1 characters, as the kernel keeps it
+    std::string comm;              ///< at most TASK_COMM_LEN - 1 characters, as the kernel keeps it
     uint32_t state = TASK_RUNNING; ///< the kernel's task->state (| exit state)
     int policy = kSchedNormal;
     int rt_priority = 0;     ///< 1-99 for SCHED_FIFO/RR
     int prio = DEFAULT_PRIO; ///< what ftrace prints: 99 - rt_priority for RT tasks
-    uint32_t addr = 0;  ///< guest task_struct
-    uint32_t stack = 0; ///< thread_info / stack base (8 KiB aligned)
+    uint32_t addr = 0;       ///< guest task_struct
+    uint32_t stack = 0;      ///< thread_info / stack base (8 KiB aligned)
     task_struct* parent = nullptr;
     bool is_idle = false;
     CpuContext ctx;                     ///< valid while switched out
     std::coroutine_handle<> resume;     ///< C++ to resume when switched back in
     std::vector<Task<void>> gates;      ///< gate calls in progress, innermost last
     std::vector<GuestCallFrame*> calls; ///< guest calls in progress, innermost last
+    std::vector<GateFrame> gate_frames; ///< gate calls in progress, innermost last
     std::optional<uint64_t> timeout;    ///< msleep: wake at this tick count
     /// A kernel thread whose function is C++ (an IRQ thread): run by the
     /// kthread_body gate when the task first runs.
     std::function<Task<uint32_t>(task_struct*)> body;
-    bool should_stop = false;                          ///< kthread_stop() asked it to exit
-    std::optional<int> exit_code;                      ///< set when it has exited
-    unsigned slice = 0; ///< ticks left of a normal task's time slice
+    bool should_stop = false;       ///< kthread_stop() asked it to exit
+    std::optional<int> exit_code;   ///< set when it has exited
+    unsigned slice = 0;             ///< ticks left of a normal task's time slice
+    std::string wchan = "schedule"; ///< the function it sleeps in (ps's WCHAN)
 };
 
-/// The sched trace points (include/trace/events/sched.h), implemented by the trace
-/// layer; the current task of the event's CPU is prev (switch) or the waker.
-class SchedTraceHooks {
+/// The sched and softirq trace points (include/trace/events/sched.h, irq.h), as the
+/// trace layer implements them; the event's context is the CPU's current task (prev
+/// for sched_switch, the waker for sched_wakeup).
+class KernelTraceHooks {
 public:
-    virtual ~SchedTraceHooks() = default;
+    virtual ~KernelTraceHooks() = default;
     virtual void sched_switch(bool preempt, const task_struct& prev, const task_struct& next) = 0;
     virtual void sched_wakeup(const task_struct& t, unsigned target_cpu) = 0;
     virtual void sched_process_fork(const task_struct& parent, const task_struct& child) = 0;
     virtual void sched_process_exit(const task_struct& t) = 0;
+    virtual void softirq_raise(unsigned vec) = 0;
+    virtual void softirq_entry(unsigned vec) = 0;
+    virtual void softirq_exit(unsigned vec) = 0;
+};
+
+// The softirq vectors (include/linux/interrupt.h of 4.14).
+enum : unsigned {
+    HI_SOFTIRQ = 0,
+    TIMER_SOFTIRQ,
+    NET_TX_SOFTIRQ,
+    NET_RX_SOFTIRQ,
+    BLOCK_SOFTIRQ,
+    IRQ_POLL_SOFTIRQ,
+    TASKLET_SOFTIRQ,
+    SCHED_SOFTIRQ,
+    HRTIMER_SOFTIRQ,
+    RCU_SOFTIRQ,
+    NR_SOFTIRQS
 };
 
 /// Why the kernel model ends the run.
@@ -123,6 +153,8 @@ struct KernelModelConfig {
     uint32_t uart_base = 0x3f201000;
     unsigned uart_bank = 2, uart_bit = 25; ///< the PL011's ARMCTRL specifier (DT)
     unsigned hz = 100;                     ///< CONFIG_HZ
+    bool panic_on_bug = false;             ///< a sleeping-in-atomic BUG panics (--panic-on-bug)
+    bool threadirqs = false;               ///< the "threadirqs" boot option: forced threading
 };
 
 class KernelModel {
@@ -151,14 +183,23 @@ public:
     PreemptCountStore& preempt();
     Bcm2836Irqchip& irqchip() { return chip_; }
     task_struct* current(unsigned cpu) const { return current_.at(cpu); }
+    /// TIF_NEED_RESCHED of the CPU's current task.
+    bool need_resched(unsigned cpu) const;
     const std::vector<std::unique_ptr<task_struct>>& tasks() const { return tasks_; }
     /// Ticks of the periodic timer tick so far (jiffies since boot).
     uint64_t ticks() const { return ticks_; }
     /// Bytes the uart-pl011 driver received.
     const std::string& uart_received() const { return uart_rx_; }
-    void set_sched_trace(SchedTraceHooks* hooks) { sched_trace_ = hooks; }
+    void set_trace_hooks(KernelTraceHooks* hooks) { sched_trace_ = hooks; }
     /// `ps -ely`'s table of the tasks (S UID PID PPID C PRI NI ... WCHAN ... CMD).
     std::string dump_tasks() const;
+    // softirq.cpp (kernel/softirq.c)
+    /// open_softirq(): `action` runs for vector `nr` (a C++ or guest function).
+    void open_softirq(unsigned nr, std::function<Task<void>(unsigned cpu)> action);
+    /// raise_softirq() from any context: marks it pending (and wakes ksoftirqd
+    /// outside interrupt context).
+    void raise_softirq(unsigned cpu, unsigned nr);
+    uint32_t local_softirq_pending(unsigned cpu) const { return softirq_pending_.at(cpu); }
     /// "%pS" for a guest or vector-page address.
     std::optional<std::string> symbolize(uint32_t addr) const;
 
@@ -199,6 +240,7 @@ private:
 
     // kernel_model.cpp: boot and built-in drivers
     void setup_vectors(ArmCore& core);
+    void create_kthreads();
     void arch_timer_init();
     void arch_timer_program(unsigned cpu);
     Task<irqreturn_t> arch_timer_handler_phys(unsigned irq, void* dev);
@@ -211,10 +253,12 @@ private:
     Task<uint32_t> gate_body(unsigned cpu, Gate gate, const GateArgs& a);
     void ret_from_guest_call(unsigned cpu);
     /// Calls guest function `fn` with up to four arguments on the current stack;
-    /// resumes with its r0.
-    Task<uint32_t> call_guest(unsigned cpu, uint32_t fn, std::array<uint32_t, 4> args);
+    /// resumes with its r0. `irqs_on`: the function runs with IRQs enabled (softirq
+    /// handlers) whatever the caller's CPSR.I.
+    Task<uint32_t> call_guest(unsigned cpu, uint32_t fn, std::array<uint32_t, 4> args,
+                              bool irqs_on = false);
     void begin_guest_call(unsigned cpu, uint32_t fn, const std::array<uint32_t, 4>& args,
-                          GuestCallFrame& frame);
+                          bool irqs_on, GuestCallFrame& frame);
     void reap_gates(unsigned cpu);
     void stop(KernelStop s);
 
@@ -245,18 +289,56 @@ private:
     Task<uint32_t> irq_thread(task_struct* self, irqaction* action);
     uint32_t ti_flags(task_struct* t) const;
     void set_ti_flags(task_struct* t, uint32_t flags);
-    /// "BUG: scheduling while atomic" when the current context may not sleep.
-    bool may_sleep(unsigned cpu, const char* what);
 
     // syscalls.cpp
     Task<uint32_t> syscall(unsigned cpu, const GateArgs& a);
     int32_t sys_request_threaded_irq(const GateArgs& a);
     Task<uint32_t> sys_free_irq(unsigned irq, uint32_t dev_id);
     int32_t sys_printk(const GateArgs& a);
+    int32_t sys_kthread_create(uint32_t fn, uint32_t data, uint32_t name);
+    task_struct* task_at(uint32_t addr) const; ///< a live task by task_struct address
     int32_t sys_piemu_irq_desc(unsigned irq, uint32_t info);
     Task<uint32_t> sys_msleep(unsigned cpu, uint32_t msecs);
     irq_handler_t guest_handler(uint32_t fn);
     bool in_guest_text(uint32_t addr) const;
+
+    // softirq.cpp
+    void __raise_softirq_irqoff(unsigned cpu, unsigned nr);
+    Task<void> __do_softirq(unsigned cpu);
+    Task<void> invoke_softirq(unsigned cpu);
+    void wakeup_softirqd(unsigned cpu);
+    Task<uint32_t> run_ksoftirqd(task_struct* self, unsigned cpu);
+    Task<void> run_timer_softirq(unsigned cpu);
+    Task<void> tasklet_action(unsigned cpu, bool hi);
+    /// tasklet_schedule()/tasklet_hi_schedule() of a guest tasklet_struct.
+    void tasklet_schedule(unsigned cpu, uint32_t t, bool hi);
+    /// local_bh_enable(): softirqs pending when the count drops to zero run now.
+    Task<void> local_bh_enable(unsigned cpu);
+    // workqueue (kernel/workqueue.c, one system_wq with one worker)
+    bool queue_work(uint32_t work);
+    Task<void> flush_work(unsigned cpu, uint32_t work);
+    Task<uint32_t> worker_thread(task_struct* self);
+    // completions and mutexes of guest memory (kernel/sched/completion.c,
+    // kernel/locking/mutex.c): the wait lists are the model's, the state the guest's.
+    Task<void> wait_for_completion(unsigned cpu, uint32_t x);
+    void complete(uint32_t x);
+    Task<int> mutex_lock(unsigned cpu, uint32_t lock);
+    int mutex_unlock(unsigned cpu, uint32_t lock);
+    /// Sleeps the current task in `state` on the wait list `key` until woken.
+    Task<void> sleep_on(unsigned cpu, uint32_t key, uint32_t state);
+    /// Wakes the first (or every) task sleeping on `key`.
+    bool wake_up_key(uint32_t key, bool all);
+
+    // debug.cpp: the kernel's reports of misuse
+    /// The current task's call chain as dump_backtrace() prints it: gates, the
+    /// exception frames they were entered from, and guest frames (APCS frame
+    /// pointers: tiny guests are built with -mapcs-frame).
+    std::vector<std::string> backtrace(unsigned cpu);
+    /// dump_stack(): "CPU: ... Comm: ..." and the backtrace, KERN_DEFAULT.
+    void dump_stack(unsigned cpu);
+    /// __schedule_bug() / ___might_sleep() for a sleeping call from atomic context.
+    /// Returns false (and reports) when the current context may not sleep.
+    bool check_sleep(unsigned cpu, const char* might_sleep_at);
 
     // oops.cpp
     /// die() and the panic that follows for a fault in kernel-model context.
@@ -281,13 +363,23 @@ private:
     std::vector<task_struct*> current_; ///< per CPU
     std::vector<task_struct*> idle_;    ///< per CPU: swapper/N
     task_struct* kthreadd_ = nullptr;
+    task_struct* init_ = nullptr;
+    bool init_started_ = false; ///< a guest image runs as init
     std::map<task_struct*, std::vector<task_struct*>> waiting_for_exit_; ///< kthread_stop()
-    SchedTraceHooks* sched_trace_ = nullptr;
+    KernelTraceHooks* sched_trace_ = nullptr;
     bool preempting_ = false; ///< the switch in progress is a preemption
     int next_pid_ = 0;
     std::vector<GuestAction> guest_actions_;
     std::optional<KernelStop> stop_;
     int die_counter_ = 0;
+    std::array<std::function<Task<void>(unsigned)>, NR_SOFTIRQS> softirq_vec_;
+    std::vector<uint32_t> softirq_pending_;                           ///< per CPU
+    std::vector<task_struct*> ksoftirqd_;                             ///< per CPU
+    std::vector<std::vector<uint32_t>> tasklet_vec_, tasklet_hi_vec_; ///< per CPU
+    std::deque<uint32_t> work_list_;                                  ///< queued work_structs
+    uint32_t work_running_ = 0;                                       ///< the work being run
+    task_struct* kworker_ = nullptr;                                  ///< kworker/0:0
+    std::map<uint32_t, std::deque<task_struct*>> waitq_;              ///< sleepers by wait key
     std::vector<ArchTimerEvt> timer_evt_;
     int pmu_dev_ = 0;
     uint64_t period_ticks_ = 0;

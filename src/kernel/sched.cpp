@@ -87,6 +87,10 @@ void KernelModel::set_ti_flags(task_struct* t, uint32_t flags) {
     wr32(t->stack + TI_FLAGS, flags);
 }
 
+bool KernelModel::need_resched(unsigned cpu) const {
+    return rd32(current_.at(cpu)->stack + TI_FLAGS) & _TIF_NEED_RESCHED;
+}
+
 void KernelModel::sched_setscheduler(task_struct* t, int policy, int rt_priority) {
     t->policy = policy;
     t->rt_priority = policy == kSchedNormal ? 0 : rt_priority;
@@ -170,8 +174,7 @@ void KernelModel::restore_context(unsigned cpu, task_struct* t) {
 }
 
 std::coroutine_handle<> KernelModel::context_switch(unsigned cpu, task_struct* prev,
-                                                    task_struct* next,
-                                                    std::coroutine_handle<> h) {
+                                                    task_struct* next, std::coroutine_handle<> h) {
     save_context(cpu, prev);
     prev->resume = h;
     current_[cpu] = next;
@@ -302,7 +305,8 @@ std::string KernelModel::dump_tasks() const {
     // `ps -ely` of the reference: S UID PID PPID C PRI NI RSS SZ WCHAN TTY TIME CMD.
     std::string out = "S   UID   PID  PPID  C PRI  NI   RSS    SZ WCHAN  TTY          TIME CMD\n";
     for (const auto& t : tasks_) {
-        if (t->exit_code)
+        // ps lists no pid 0; init only when a guest runs as init.
+        if (t->is_idle || t->exit_code || (t.get() == init_ && !init_started_))
             continue;
         char st = t->state == TASK_RUNNING ? 'R' : t->state == TASK_INTERRUPTIBLE ? 'S' : 'D';
         // procps's PRI: 80 + nice for normal tasks, 59 - rt_priority for RT ones
@@ -310,27 +314,13 @@ std::string KernelModel::dump_tasks() const {
         // whose NI is "-".
         int pri = t->policy == kSchedNormal ? 80 : 59 - t->rt_priority;
         std::string ni = t->policy == kSchedNormal ? "0" : "-";
-        std::string wchan = "-";
-        if (t->state != TASK_RUNNING)
-            wchan = t->body ? "irq_th" : t->timeout ? "msleep" : "schedu";
+        // WCHAN: where it sleeps, cut to ps's six columns.
+        std::string wchan = t->state == TASK_RUNNING ? "-" : t->wchan.substr(0, 6);
         int ppid = t->parent ? t->parent->pid : 0;
-        out += fmt::format("{} {:5} {:5} {:5} {:2} {:3} {:>3} {:5} {:5} {:<6} {:<8} {:>8} {}\n",
-                           st, 0, t->pid, ppid, 0, pri, ni, 0, 0, wchan, "?", "00:00:00",
-                           t->comm);
+        out += fmt::format("{} {:5} {:5} {:5} {:2} {:3} {:>3} {:5} {:5} {:<6} {:<8} {:>8} {}\n", st,
+                           0, t->pid, ppid, 0, pri, ni, 0, 0, wchan, "?", "00:00:00", t->comm);
     }
     return out;
-}
-
-bool KernelModel::may_sleep(unsigned cpu, const char* what) {
-    uint32_t pc = preempt().get(cpu);
-    if (pc == 0 && !(cfg_.cores.at(cpu)->cpsr() & psr::I))
-        return true;
-    task_struct* t = current_[cpu];
-    // __schedule_bug(): the kernel reports and carries on without sleeping.
-    log_.printk(KERN_ERR, "BUG: scheduling while atomic: %s/%d/0x%08x\n", t->comm.c_str(), t->pid,
-                pc);
-    log_.printk(KERN_ERR, "piemu: %s did not sleep\n", what);
-    return false;
 }
 
 } // namespace piemu::kernel

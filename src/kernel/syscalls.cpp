@@ -4,6 +4,7 @@
 // and errors; guest pointers are checked (-EFAULT) and guest code addresses must lie
 // in the image's executable segments (-EINVAL), so no guest value reaches the host
 // unchecked.
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -78,8 +79,127 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
     case __NR_msleep:
         co_return co_await sys_msleep(cpu, r[0]);
     case __NR_schedule:
-        if (may_sleep(cpu, "schedule()"))
+        if (check_sleep(cpu, nullptr))
             co_await schedule(cpu);
+        co_return 0;
+    case __NR_kthread_create:
+        co_return uint32_t(sys_kthread_create(r[0], r[1], r[2]));
+    case __NR_wake_up_process: {
+        task_struct* t = task_at(r[0]);
+        if (!t)
+            co_return uint32_t(-EINVAL);
+        bool sleeping = t->state == TASK_INTERRUPTIBLE || t->state == TASK_UNINTERRUPTIBLE;
+        wake_up_process(t);
+        co_return sleeping ? 1 : 0;
+    }
+    case __NR_kthread_stop: {
+        task_struct* t = task_at(r[0]);
+        if (!t || t == current_[cpu] || !t->parent || t->parent != kthreadd_)
+            co_return uint32_t(-EINVAL);
+        if (!check_sleep(cpu, nullptr))
+            co_return uint32_t(-EINVAL);
+        co_return uint32_t(co_await kthread_stop(cpu, t));
+    }
+    case __NR_kthread_should_stop:
+        co_return current_[cpu]->should_stop ? 1 : 0;
+    case __NR_schedule_timeout: {
+        if (!check_sleep(cpu, nullptr))
+            co_return r[0];
+        task_struct* t = current_[cpu];
+        uint64_t expire = ticks_ + r[0];
+        t->timeout = expire;
+        t->wchan = "schedule_timeout";
+        set_task_state(t, TASK_INTERRUPTIBLE);
+        co_await schedule(cpu);
+        co_return uint32_t(expire > ticks_ ? expire - ticks_ : 0);
+    }
+    case __NR_wait_for_completion:
+        if (!writable(r[0], 4))
+            co_return uint32_t(-EFAULT);
+        if (check_sleep(cpu, nullptr))
+            co_await wait_for_completion(cpu, r[0]);
+        co_return 0;
+    case __NR_complete:
+        if (!writable(r[0], 4))
+            co_return uint32_t(-EFAULT);
+        complete(r[0]);
+        co_return 0;
+    case __NR_mutex_lock:
+        if (!writable(r[0], 4))
+            co_return uint32_t(-EFAULT);
+        // might_sleep() in the mutex slow path; the file:line of the reference log.
+        if (!check_sleep(cpu, "../kernel/locking/mutex.c:583"))
+            co_return 0;
+        co_return uint32_t(co_await mutex_lock(cpu, r[0]));
+    case __NR_mutex_unlock:
+        if (!writable(r[0], 4))
+            co_return uint32_t(-EFAULT);
+        co_return uint32_t(mutex_unlock(cpu, r[0]));
+    case __NR_open_softirq:
+        if (r[0] >= NR_SOFTIRQS || !in_guest_text(r[1]))
+            co_return uint32_t(-EINVAL);
+        open_softirq(r[0], [this, fn = r[1]](unsigned c) -> Task<void> {
+            co_await call_guest(c, fn, {0, 0, 0, 0}, true);
+        });
+        co_return 0;
+    case __NR_raise_softirq:
+        if (r[0] >= NR_SOFTIRQS)
+            co_return uint32_t(-EINVAL);
+        raise_softirq(cpu, r[0]);
+        co_return 0;
+    case __NR_local_bh_disable:
+        preempt().add(cpu, SOFTIRQ_DISABLE_OFFSET);
+        co_return 0;
+    case __NR_local_bh_enable:
+        if (softirq_count(preempt().get(cpu)) < SOFTIRQ_DISABLE_OFFSET)
+            co_return uint32_t(-EINVAL); // unbalanced: the kernel would WARN
+        co_await local_bh_enable(cpu);
+        co_return 0;
+    case __NR_tasklet_schedule:
+    case __NR_tasklet_hi_schedule:
+        if (!writable(r[0], 20) || !in_guest_text(rd32(r[0] + TASKLET_FUNC)))
+            co_return uint32_t(-EINVAL);
+        tasklet_schedule(cpu, r[0], a.scno == __NR_tasklet_hi_schedule);
+        co_return 0;
+    case __NR_tasklet_kill:
+        if (!writable(r[0], 20))
+            co_return uint32_t(-EFAULT);
+        for (auto* vec : {&tasklet_vec_.at(cpu), &tasklet_hi_vec_.at(cpu)})
+            std::erase(*vec, r[0]);
+        wr32(r[0] + TASKLET_STATE, 0);
+        co_return 0;
+    case __NR_schedule_work:
+        if (!writable(r[0], 16) || !in_guest_text(rd32(r[0] + WORK_FUNC)))
+            co_return uint32_t(-EINVAL);
+        co_return queue_work(r[0]) ? 1 : 0;
+    case __NR_flush_work: {
+        if (!writable(r[0], 16))
+            co_return uint32_t(-EFAULT);
+        bool busy = work_running_ == r[0] ||
+                    std::find(work_list_.begin(), work_list_.end(), r[0]) != work_list_.end();
+        if (busy && check_sleep(cpu, nullptr))
+            co_await flush_work(cpu, r[0]);
+        co_return busy ? 1 : 0;
+    }
+    case __NR_preempt_schedule:
+        // preempt_enable() dropped the count to 0 with a reschedule pending.
+        if (preempt().get(cpu) == 0 && !(a.cpsr & psr::I) &&
+            (ti_flags(current_[cpu]) & _TIF_NEED_RESCHED)) {
+            preempting_ = true;
+            co_await schedule(cpu);
+        }
+        co_return 0;
+    case __NR_sched_setscheduler: {
+        task_struct* t = task_at(r[0]);
+        bool rt = r[1] == kSchedFifo || r[1] == kSchedRr;
+        if (!t || (r[1] != kSchedNormal && !rt) || (rt && (r[2] < 1 || r[2] > 99)) ||
+            (!rt && r[2] != 0))
+            co_return uint32_t(-EINVAL);
+        sched_setscheduler(t, int(r[1]), int(r[2]));
+        co_return 0;
+    }
+    case __NR_dump_stack:
+        dump_stack(cpu);
         co_return 0;
     case __NR_kernel_power_off:
         log_.printk(KERN_EMERG, "reboot: Power down\n");
@@ -123,6 +243,25 @@ Task<uint32_t> KernelModel::sys_free_irq(unsigned irq, uint32_t dev_id) {
         }
     }
     co_return 0;
+}
+
+task_struct* KernelModel::task_at(uint32_t addr) const {
+    for (const auto& t : tasks_)
+        if (t->addr == addr && !t->exit_code)
+            return t.get();
+    return nullptr;
+}
+
+int32_t KernelModel::sys_kthread_create(uint32_t fn, uint32_t data, uint32_t name_ptr) {
+    auto name = read_string(name_ptr, kMaxName);
+    if (!name_ptr || !name)
+        return -EFAULT;
+    if (!in_guest_text(fn))
+        return -EINVAL;
+    task_struct* t = kthread_create(*name, fn, data, nullptr);
+    if (!t)
+        return -ENOMEM;
+    return int32_t(t->addr);
 }
 
 int32_t KernelModel::sys_printk(const GateArgs& a) {
@@ -190,12 +329,13 @@ int32_t KernelModel::sys_piemu_irq_desc(unsigned irq, uint32_t info) {
 }
 
 Task<uint32_t> KernelModel::sys_msleep(unsigned cpu, uint32_t msecs) {
-    if (!may_sleep(cpu, "msleep()"))
-        co_return 0;
+    if (!check_sleep(cpu, nullptr))
+        co_return 0; // the kernel reports and, here, does not sleep
     // msleep(): msecs_to_jiffies(msecs) + 1 ticks, uninterruptible.
     uint64_t timeout = (uint64_t(msecs) * cfg_.hz + 999) / 1000 + 1;
     task_struct* t = current_[cpu];
     t->timeout = ticks_ + timeout;
+    t->wchan = "msleep";
     set_task_state(t, TASK_UNINTERRUPTIBLE);
     co_await schedule(cpu);
     co_return 0;

@@ -40,6 +40,55 @@ Machine::Machine(const BoardInfo& board, const MachineOptions& options)
       // below it (the top of the 1 GiB belongs to the VideoCore on real boards).
       bus_(std::min(board.ram_size, board.peri_base)) {}
 
+/// The kernel model's sched and softirq trace points as ftrace events.
+class Machine::KernelTracer final : public kernel::KernelTraceHooks {
+public:
+    explicit KernelTracer(Machine& m) : m_(m) {}
+    void sched_switch(bool preempt, const kernel::task_struct& prev,
+                      const kernel::task_struct& next) override {
+        // __schedule(): preemption off (schedule(), or preempt_schedule_irq()'s
+        // PREEMPT_DISABLE_OFFSET, or the idle loop's own) and the runqueue lock: the
+        // event shows depth 2 ("d..2") whatever the task's count was.
+        unsigned held = 2 - std::min(2u, m_.kernel_->preempt().get(0) & 0xff);
+        record(held,
+               trace::ev::sched_switch{.prev_comm = comm(prev),
+                                       .prev_pid = prev.pid,
+                                       .prev_prio = prev.prio,
+                                       .prev_state = trace::sched_switch_state(preempt, prev.state),
+                                       .next_comm = comm(next),
+                                       .next_pid = next.pid,
+                                       .next_prio = next.prio});
+    }
+    void sched_wakeup(const kernel::task_struct& t, unsigned target_cpu) override {
+        // try_to_wake_up(): p->pi_lock and the runqueue lock.
+        record(2, trace::ev::sched_wakeup{.comm = comm(t),
+                                          .pid = t.pid,
+                                          .prio = t.prio,
+                                          .target_cpu = int32_t(target_cpu)});
+    }
+    void sched_process_fork(const kernel::task_struct& parent,
+                            const kernel::task_struct& child) override {
+        record(0, trace::ev::sched_process_fork{.parent_comm = comm(parent),
+                                                .parent_pid = parent.pid,
+                                                .child_comm = comm(child),
+                                                .child_pid = child.pid});
+    }
+    void sched_process_exit(const kernel::task_struct& t) override {
+        record(0, trace::ev::sched_process_exit{.comm = comm(t), .pid = t.pid, .prio = t.prio});
+    }
+    void softirq_raise(unsigned vec) override { record(0, trace::ev::softirq_raise{.vec = vec}); }
+    void softirq_entry(unsigned vec) override { record(0, trace::ev::softirq_entry{.vec = vec}); }
+    void softirq_exit(unsigned vec) override { record(0, trace::ev::softirq_exit{.vec = vec}); }
+
+private:
+    trace::StrId comm(const kernel::task_struct& t) { return m_.recorder_->intern_comm(t.comm); }
+    template <typename E>
+    void record(unsigned locks_held, const E& e) {
+        m_.recorder_->record(m_.trace_context(m_.kernel_->irq().smp_processor_id(), locks_held), e);
+    }
+    Machine& m_;
+};
+
 Machine::~Machine() {
     flush_outputs();
     kernel_.reset();
@@ -161,6 +210,8 @@ ErrorOr<void> Machine::setup_trace() {
             *recorder_, [this] { return trace_context(kernel_->irq().smp_processor_id()); },
             options_.trace_irqs);
         kernel_->irq().set_trace_hooks(irq_tracer_.get());
+        kernel_tracer_ = std::make_unique<KernelTracer>(*this);
+        kernel_->set_trace_hooks(kernel_tracer_.get());
     }
     if (recorder_->enabled(trace::EventId::irq_line)) {
         // Each device's outputs in DT order, the controllers' outputs to their parent
@@ -209,7 +260,7 @@ void Machine::LineTracer::irq_line_changed(uint32_t tag, bool level) {
                          trace::ev::irq_line{.device = device, .line = line, .level = level});
 }
 
-trace::Context Machine::trace_context(unsigned cpu) {
+trace::Context Machine::trace_context(unsigned cpu, unsigned locks_held) {
     ArmCore& c = *cores_.at(cpu);
     trace::CpuState st;
     st.irqs_off = c.cpsr() & psr::I;
@@ -217,6 +268,13 @@ trace::Context Machine::trace_context(unsigned cpu) {
         return trace::make_context(clock_.now_ns(), cpu, 0, trace_idle_comm_, st);
     st.preempt_count = kernel_->preempt().get(cpu);
     const kernel::task_struct* t = kernel_->current(cpu);
+    st.need_resched = kernel_->need_resched(cpu);
+    if (locks_held) {
+        // Inside the scheduler's spinlocks (taken with IRQs off), as the kernel's
+        // sched events see them: each lock is one preempt_disable().
+        st.irqs_off = true;
+        st.preempt_count += locks_held;
+    }
     if (t != trace_comm_task_) {
         trace_comm_task_ = t;
         trace_comm_ = recorder_->intern_comm(t->comm);
@@ -257,6 +315,8 @@ ErrorOr<void> Machine::boot_kernel_model() {
             cfg.armctrl_base = d.base;
     }
     cfg.uart_base = bus_.find_device_of(*uart0_);
+    cfg.panic_on_bug = options_.panic_on_bug;
+    cfg.threadirqs = options_.threadirqs;
     kernel_ = std::make_unique<kernel::KernelModel>(cfg);
     if (!options_.dmesg.empty()) {
         dmesg_ = std::fopen(options_.dmesg.c_str(), "w");

@@ -1,0 +1,113 @@
+// The kernel's reports of misuse in the kernel model's terms: dump_stack() with a
+// backtrace through gates, exception frames and guest code, and the two "sleeping in
+// atomic context" reports of kernel/sched/core.c (__schedule_bug, ___might_sleep).
+#include <fmt/format.h>
+
+#include "kernel/guest_format.hpp"
+#include "kernel/kernel_model.hpp"
+#include "kernel/vector_page.hpp"
+#include "piemu/arm_core.hpp"
+#include "piemu/bus.hpp"
+#include "piemu/exit_status.hpp"
+#include "piemu/guest_abi.h"
+
+namespace piemu::kernel {
+
+namespace {
+constexpr unsigned kMaxFrames = 32;
+} // namespace
+
+std::vector<std::string> KernelModel::backtrace(unsigned cpu) {
+    // dump_backtrace_entry(): "[<where>] (%ps) from [<from>] (%pS)".
+    std::vector<std::string> out;
+    auto name = [this](uint32_t addr) {
+        auto s = symbolize(addr);
+        return s ? s->substr(0, s->find('+')) : fmt::format("0x{:x}", addr);
+    };
+    auto full = [this](uint32_t addr) {
+        auto s = symbolize(addr);
+        return s ? *s : fmt::format("0x{:x}", addr);
+    };
+    auto entry = [&](uint32_t where, uint32_t from) {
+        out.push_back(fmt::format("[<{:08x}>] ({}) from [<{:08x}>] ({})\n", where, name(where),
+                                  from, full(from)));
+    };
+    // Guest frames from (pc, fp) by the APCS frame-pointer chain (unwind_frame of
+    // arch/arm/kernel/stacktrace.c): fp-12 the caller's fp, fp-4 the return address.
+    // Ends where the chain leaves the task's stack or returns into the vector page.
+    task_struct* t = current_[cpu];
+    auto guest_frames = [&](uint32_t pc, uint32_t fp) {
+        for (unsigned n = 0; n < kMaxFrames; ++n) {
+            if (fp < t->stack + 12 || fp >= t->stack + THREAD_SIZE)
+                return;
+            uint32_t lr = rd32(fp - 4);
+            entry(pc, lr);
+            if (lr >= PIEMU_KM_VECTORS)
+                return;
+            pc = lr;
+            fp = rd32(fp - 12);
+        }
+    };
+    const auto& frames = t->gate_frames;
+    for (size_t i = frames.size(); i-- > 0;) {
+        const GateFrame& g = frames[i];
+        entry(g.gate, g.lr);
+        // The exception frame the gate's caller was entered from, if any.
+        uint32_t regs = 0;
+        uint32_t lr_sym = vector_page_symbol("ret_fast_syscall");
+        if (g.lr == lr_sym)
+            regs = g.sp + S_OFF; // vector_swi: pt_regs above the pushed r4, r5
+        else if (symbolize(g.lr).value_or("").rfind("__irq_", 0) == 0)
+            regs = g.r0; // handle_arch_irq(regs)
+        if (!regs)
+            continue;
+        uint32_t pc = rd32(regs + S_PC), fp = rd32(regs + 11 * 4);
+        entry(g.lr, pc);
+        guest_frames(pc, fp);
+    }
+    return out;
+}
+
+void KernelModel::dump_stack(unsigned cpu) {
+    task_struct* t = current_[cpu];
+    CrashContext ctx;
+    ctx.cpu = cpu;
+    ctx.pid = t->pid;
+    ctx.comm = t->comm;
+    for (const auto& line : dump_stack_print_info_lines(ctx))
+        log_.log(KERN_DEFAULT, line);
+    for (const auto& line : backtrace(cpu))
+        log_.log(KERN_DEFAULT, line);
+}
+
+bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at) {
+    uint32_t count = preempt().get(cpu);
+    bool irqs_off = cfg_.cores.at(cpu)->cpsr() & psr::I;
+    if (count == 0 && !irqs_off)
+        return true;
+    task_struct* t = current_[cpu];
+    if (might_sleep_at) {
+        // ___might_sleep()
+        log_.printk(KERN_ERR, "BUG: sleeping function called from invalid context at %s\n",
+                    might_sleep_at);
+        log_.printk(KERN_ERR, "in_atomic(): %d, irqs_disabled(): %d, pid: %d, name: %s\n",
+                    count != 0, irqs_off ? PSR_I_BIT : 0, t->pid, t->comm.c_str());
+    } else {
+        // __schedule_bug()
+        log_.printk(KERN_ERR, "BUG: scheduling while atomic: %s/%d/0x%08x\n", t->comm.c_str(),
+                    t->pid, count);
+        log_.printk(KERN_DEFAULT, "Modules linked in:\n");
+    }
+    dump_stack(cpu);
+    if (cfg_.panic_on_bug) {
+        log_.printk(KERN_EMERG, "Kernel panic - not syncing: %s\n",
+                    might_sleep_at ? "sleeping function called from invalid context"
+                                   : "scheduling while atomic");
+        stop({KernelStop::Kind::Panic, kExitKernelPanic,
+              might_sleep_at ? "BUG: sleeping function called from invalid context (--panic-on-bug)"
+                             : "BUG: scheduling while atomic (--panic-on-bug)"});
+    }
+    return false;
+}
+
+} // namespace piemu::kernel

@@ -126,7 +126,7 @@
 #define __NR_schedule_work 28       /* (struct work_struct *) -> queued? */
 #define __NR_flush_work 29          /* (struct work_struct *) -> waited? */
 #define __NR_preempt_schedule 30    /* () preempt_enable()'s reschedule */
-#define __NR_sched_setscheduler 31  /* (task, policy, rt_priority) */
+#define __NR_piemu_sched_setscheduler 31 /* (task, policy, rt_priority); the host has __NR_sched_setscheduler */
 #define __NR_dump_stack 32          /* () */
 #define __NR_piemu_syscalls 33
 

@@ -189,7 +189,7 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
             co_await schedule(cpu);
         }
         co_return 0;
-    case __NR_sched_setscheduler: {
+    case __NR_piemu_sched_setscheduler: {
         task_struct* t = task_at(r[0]);
         bool rt = r[1] == kSchedFifo || r[1] == kSchedRr;
         if (!t || (r[1] != kSchedNormal && !rt) || (rt && (r[2] < 1 || r[2] > 99)) ||

@@ -54,11 +54,13 @@ std::vector<std::string> KernelModel::backtrace(unsigned cpu) {
         entry(g.gate, g.lr);
         // The exception frame the gate's caller was entered from, if any.
         uint32_t regs = 0;
-        uint32_t lr_sym = vector_page_symbol("ret_fast_syscall");
-        if (g.lr == lr_sym)
+        std::string caller = symbolize(g.lr).value_or("");
+        if (g.lr == vector_page_symbol("ret_fast_syscall"))
             regs = g.sp + S_OFF; // vector_swi: pt_regs above the pushed r4, r5
-        else if (symbolize(g.lr).value_or("").rfind("__irq_", 0) == 0)
-            regs = g.r0; // handle_arch_irq(regs)
+        else if (caller.rfind("__irq_", 0) == 0 || caller.rfind("__und_", 0) == 0)
+            regs = g.r0; // handle_arch_irq(regs), do_undefinstr(regs)
+        else if (caller.rfind("__dabt_", 0) == 0 || caller.rfind("__pabt_", 0) == 0)
+            regs = g.r2; // do_DataAbort(addr, fsr, regs)
         if (!regs)
             continue;
         uint32_t pc = rd32(regs + S_PC), fp = rd32(regs + 11 * 4);
@@ -74,6 +76,7 @@ void KernelModel::dump_stack(unsigned cpu) {
     ctx.cpu = cpu;
     ctx.pid = t->pid;
     ctx.comm = t->comm;
+    ctx.taint = taint_;
     for (const auto& line : dump_stack_print_info_lines(ctx))
         log_.log(KERN_DEFAULT, line);
     for (const auto& line : backtrace(cpu))
@@ -99,10 +102,13 @@ bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at) {
         log_.printk(KERN_DEFAULT, "Modules linked in:\n");
     }
     dump_stack(cpu);
+    taint_ |= 1u << kTaintWarn; // add_taint(TAINT_WARN)
     if (cfg_.panic_on_bug) {
-        log_.printk(KERN_EMERG, "Kernel panic - not syncing: %s\n",
-                    might_sleep_at ? "sleeping function called from invalid context"
-                                   : "scheduling while atomic");
+        // As panic_on_warn makes __schedule_bug() do: panic("scheduling while atomic\n").
+        for (const auto& line :
+             panic_lines(might_sleep_at ? "sleeping function called from invalid context\n"
+                                        : "scheduling while atomic\n"))
+            log_.log(KERN_EMERG, line);
         stop({KernelStop::Kind::Panic, kExitKernelPanic,
               might_sleep_at ? "BUG: sleeping function called from invalid context (--panic-on-bug)"
                              : "BUG: scheduling while atomic (--panic-on-bug)"});

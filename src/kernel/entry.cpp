@@ -71,6 +71,13 @@ Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     task_struct* t = current_[cpu];
     t->gate_frames.push_back({c.pc(), a.lr, a.sp, a.r[0], a.r[2]});
     uint32_t ret = co_await gate_body(cpu, gate, a);
+    // A syscall that woke a more important task ends, as the kernel function would,
+    // in preempt_enable(): the switch happens before the caller resumes.
+    if (gate == Gate::Syscall && !stop_ && !(a.cpsr & psr::I) && preempt().get(cpu) == 0 &&
+        need_resched(cpu)) {
+        preempting_ = true;
+        co_await schedule(cpu);
+    }
     t->gate_frames.pop_back();
     if (stop_)
         co_return; // the run ends here; leave the core where it stopped

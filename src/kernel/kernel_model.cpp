@@ -44,10 +44,12 @@ constexpr uint32_t kSvcMode = 0x13;
 KernelModel::KernelModel(const KernelModelConfig& cfg)
     : cfg_(cfg), log_([clock = cfg.clock] { return clock->now_ns(); }),
       preempt_(std::make_unique<GuestPreemptCounts>(*this)),
-      irq_(
-          IrqConfig{
-              .nr_cpus = cfg.nr_cpus, .nr_irqs_legacy = 16, .hz = cfg.hz, .noirqdebug = false},
-          log_, *preempt_),
+      irq_(IrqConfig{.nr_cpus = cfg.nr_cpus,
+                     .nr_irqs_legacy = 16,
+                     .hz = cfg.hz,
+                     .noirqdebug = false,
+                     .force_irqthreads = cfg.threadirqs},
+           log_, *preempt_),
       chip_(irq_, *cfg.bus, cfg.local_intc_base, cfg.armctrl_base) {
     static constexpr std::pair<const char*, Gate> kGates[] = {
         {"bcm2836_arm_irqchip_handle_irq", Gate::HandleArchIrq},

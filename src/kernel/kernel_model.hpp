@@ -372,6 +372,7 @@ private:
     std::vector<GuestAction> guest_actions_;
     std::optional<KernelStop> stop_;
     int die_counter_ = 0;
+    uint32_t taint_ = 0; ///< tainted_mask (TAINT_WARN after a BUG report)
     std::array<std::function<Task<void>(unsigned)>, NR_SOFTIRQS> softirq_vec_;
     std::vector<uint32_t> softirq_pending_;                           ///< per CPU
     std::vector<task_struct*> ksoftirqd_;                             ///< per CPU

@@ -36,10 +36,12 @@ void KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, cons
     ctx.dacr = rd32(t->stack + TI_CPU_DOMAIN); // what the thread runs with (MMU off)
     ctx.addr_limit = rd32(regs + SVC_ADDR_LIMIT);
     ctx.die_counter = ++die_counter_;
+    ctx.taint = taint_;
     uint32_t pc = preempt().get(cpu);
     ctx.in_interrupt = (pc & (HARDIRQ_MASK | SOFTIRQ_MASK | NMI_MASK)) != 0;
     ctx.symbolize = [this](uint32_t addr) { return symbolize(addr); };
     ctx.read_word = [this](uint32_t addr, uint32_t& w) { return cfg_.bus->read32(addr, w); };
+    ctx.backtrace = backtrace(cpu);
     for (const auto& line : die_lines(str, err, frame, ctx))
         log_.log(KERN_EMERG, line);
     log_.print_oops_end_marker();

@@ -291,9 +291,16 @@ Task<uint32_t> KernelModel::irq_thread(task_struct* self, irqaction* action) {
         if (stop)
             break;
         irqreturn_t ret = IRQ_NONE;
+        // irq_forced_thread_fn() runs a forced-threaded handler with bottom halves
+        // disabled, as it would have run in hard irq context before.
+        bool forced = test_bit(IRQTF_FORCED_THREAD, action->thread_flags);
+        if (forced)
+            preempt().add(cpu, SOFTIRQ_DISABLE_OFFSET);
         if (action->thread_fn.fn)
             ret = co_await action->thread_fn.fn(action->irq, action->dev_id);
         co_await irq_.irq_finalize_oneshot(desc, action);
+        if (forced)
+            co_await local_bh_enable(cpu);
         if (ret == IRQ_HANDLED)
             desc->threads_handled++;
         irq_.wake_threads_waitq(desc);

@@ -128,8 +128,14 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
         if (!writable(r[0], 4))
             co_return uint32_t(-EFAULT);
         // might_sleep() in the mutex slow path; the file:line of the reference log.
-        if (!check_sleep(cpu, "../kernel/locking/mutex.c:583"))
+        if (!check_sleep(cpu, "../kernel/locking/mutex.c:583")) {
+            // Reported; the fast path still takes a free mutex. A held one would
+            // sleep: the caller does not, and gets -EDEADLK.
+            if (rd32(r[0] + MUTEX_OWNER) != 0)
+                co_return uint32_t(-EDEADLK);
+            wr32(r[0] + MUTEX_OWNER, current_[cpu]->addr);
             co_return 0;
+        }
         co_return uint32_t(co_await mutex_lock(cpu, r[0]));
     case __NR_mutex_unlock:
         if (!writable(r[0], 4))

@@ -162,4 +162,178 @@ static inline unsigned long arch_local_save_flags(void)
 
 #define BUG() __asm__ volatile(".word 0xe7f001f2")
 
+/* ---- Tasks (kernel/kthread.c, kernel/sched/core.c). Kernel threads run guest
+ * functions in SVC mode on their own 8 KiB stacks; task_structs are opaque. */
+struct task_struct;
+static inline struct task_struct *kthread_create(int (*threadfn)(void *data), void *data,
+						 const char *name)
+{
+	return (struct task_struct *)piemu_syscall(__NR_kthread_create, (long)threadfn,
+						   (long)data, (long)name, 0, 0, 0);
+}
+static inline int wake_up_process(struct task_struct *p)
+{
+	return piemu_syscall(__NR_wake_up_process, (long)p, 0, 0, 0, 0, 0);
+}
+/* kthread_run(): create and wake; an error is a negative value, as IS_ERR(). */
+static inline struct task_struct *kthread_run(int (*threadfn)(void *data), void *data,
+					      const char *name)
+{
+	struct task_struct *p = kthread_create(threadfn, data, name);
+	if ((unsigned long)p < (unsigned long)-4095)
+		wake_up_process(p);
+	return p;
+}
+static inline int kthread_stop(struct task_struct *p)
+{
+	return piemu_syscall(__NR_kthread_stop, (long)p, 0, 0, 0, 0, 0);
+}
+static inline int kthread_should_stop(void)
+{
+	return piemu_syscall(__NR_kthread_should_stop, 0, 0, 0, 0, 0, 0);
+}
+/* Sleeps interruptibly for `timeout` jiffies (HZ = 100); returns the jiffies left. */
+static inline long schedule_timeout_interruptible(long timeout)
+{
+	return piemu_syscall(__NR_schedule_timeout, timeout, 0, 0, 0, 0, 0);
+}
+static inline int sched_setscheduler(struct task_struct *p, int policy, int rt_priority)
+{
+	return piemu_syscall(__NR_piemu_sched_setscheduler, (long)p, policy, rt_priority, 0, 0, 0);
+}
+#define SCHED_NORMAL PIEMU_SCHED_NORMAL
+#define SCHED_FIFO PIEMU_SCHED_FIFO
+#define SCHED_RR PIEMU_SCHED_RR
+static inline void dump_stack(void)
+{
+	piemu_syscall(__NR_dump_stack, 0, 0, 0, 0, 0, 0);
+}
+
+/* preempt_disable()/preempt_enable() on thread_info->preempt_count, as the kernel's;
+ * preempt_enable() reschedules when the count drops to 0 with TIF_NEED_RESCHED. */
+#define preempt_disable()                                                            \
+	do {                                                                         \
+		current_thread_info()->preempt_count++;                              \
+		__asm__ volatile("" : : : "memory");                                 \
+	} while (0)
+#define preempt_enable()                                                             \
+	do {                                                                         \
+		__asm__ volatile("" : : : "memory");                                 \
+		if (--current_thread_info()->preempt_count == 0 &&                   \
+		    (current_thread_info()->flags & _TIF_NEED_RESCHED))              \
+			piemu_syscall(__NR_preempt_schedule, 0, 0, 0, 0, 0, 0);      \
+	} while (0)
+
+/* ---- Completions and mutexes: the state in guest memory, the waiters the model's. */
+struct completion {
+	unsigned int done;
+	u32 wait[3];
+};
+#define DECLARE_COMPLETION(x) struct completion x = {0, {0, 0, 0}}
+static inline void init_completion(struct completion *x)
+{
+	x->done = 0;
+}
+static inline void wait_for_completion(struct completion *x)
+{
+	piemu_syscall(__NR_wait_for_completion, (long)x, 0, 0, 0, 0, 0);
+}
+static inline void complete(struct completion *x)
+{
+	piemu_syscall(__NR_complete, (long)x, 0, 0, 0, 0, 0);
+}
+struct mutex {
+	unsigned long owner;
+	u32 wait[3];
+};
+#define DEFINE_MUTEX(m) struct mutex m = {0, {0, 0, 0}}
+static inline int mutex_lock(struct mutex *lock)
+{
+	return piemu_syscall(__NR_mutex_lock, (long)lock, 0, 0, 0, 0, 0);
+}
+static inline int mutex_unlock(struct mutex *lock)
+{
+	return piemu_syscall(__NR_mutex_unlock, (long)lock, 0, 0, 0, 0, 0);
+}
+
+/* ---- Softirqs, tasklets, work (include/linux/interrupt.h, workqueue.h). */
+enum { HI_SOFTIRQ = 0, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, BLOCK_SOFTIRQ,
+       IRQ_POLL_SOFTIRQ, TASKLET_SOFTIRQ, SCHED_SOFTIRQ, HRTIMER_SOFTIRQ, RCU_SOFTIRQ,
+       NR_SOFTIRQS };
+static inline int open_softirq(int nr, void (*action)(void))
+{
+	return piemu_syscall(__NR_open_softirq, nr, (long)action, 0, 0, 0, 0);
+}
+static inline int raise_softirq(unsigned int nr)
+{
+	return piemu_syscall(__NR_raise_softirq, nr, 0, 0, 0, 0, 0);
+}
+static inline void local_bh_disable(void)
+{
+	piemu_syscall(__NR_local_bh_disable, 0, 0, 0, 0, 0, 0);
+}
+static inline void local_bh_enable(void)
+{
+	piemu_syscall(__NR_local_bh_enable, 0, 0, 0, 0, 0, 0);
+}
+
+struct tasklet_struct {
+	struct tasklet_struct *next;
+	unsigned long state;
+	int count; /* atomic_t: disabled while non-zero */
+	void (*func)(unsigned long);
+	unsigned long data;
+};
+static inline void tasklet_init(struct tasklet_struct *t, void (*func)(unsigned long),
+				unsigned long data)
+{
+	t->next = 0;
+	t->state = 0;
+	t->count = 0;
+	t->func = func;
+	t->data = data;
+}
+static inline void tasklet_schedule(struct tasklet_struct *t)
+{
+	piemu_syscall(__NR_tasklet_schedule, (long)t, 0, 0, 0, 0, 0);
+}
+static inline void tasklet_hi_schedule(struct tasklet_struct *t)
+{
+	piemu_syscall(__NR_tasklet_hi_schedule, (long)t, 0, 0, 0, 0, 0);
+}
+static inline void tasklet_disable(struct tasklet_struct *t)
+{
+	t->count++;
+}
+static inline void tasklet_enable(struct tasklet_struct *t)
+{
+	t->count--;
+}
+static inline void tasklet_kill(struct tasklet_struct *t)
+{
+	piemu_syscall(__NR_tasklet_kill, (long)t, 0, 0, 0, 0, 0);
+}
+
+struct work_struct;
+typedef void (*work_func_t)(struct work_struct *work);
+struct work_struct {
+	unsigned long data; /* bit 0: pending */
+	u32 entry[2];
+	work_func_t func;
+};
+#define INIT_WORK(w, f)                                                              \
+	do {                                                                         \
+		(w)->data = 0;                                                       \
+		(w)->func = (f);                                                     \
+	} while (0)
+static inline int schedule_work(struct work_struct *work)
+{
+	return piemu_syscall(__NR_schedule_work, (long)work, 0, 0, 0, 0, 0);
+}
+static inline int flush_work(struct work_struct *work)
+{
+	return piemu_syscall(__NR_flush_work, (long)work, 0, 0, 0, 0, 0);
+}
+
+
 #endif /* PIEMU_KERNEL_H */

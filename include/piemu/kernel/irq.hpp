@@ -10,7 +10,7 @@
 //
 // Not modelled (each a NOTE where it would be): locking (one host thread), CPU
 // hotplug, power management and wakeup sources, affinity beyond a stored mask,
-// hierarchical domains, forced threading ("threadirqs"), the irqpoll/irqfixup
+// hierarchical domains, the secondary thread of forced threading, the irqpoll/irqfixup
 // misrouted-interrupt poller, interrupt timings, debugfs/sysfs/proc directories.
 #pragma once
 
@@ -66,10 +66,11 @@ struct IrqHooks {
 };
 
 struct IrqConfig {
-    unsigned nr_cpus = 4;         ///< possible CPUs (Raspberry Pi 2/3: 4)
-    unsigned nr_irqs_legacy = 16; ///< NR_IRQS_LEGACY: descriptors preallocated at boot
-    unsigned hz = 100;            ///< CONFIG_HZ of Raspbian 4.14
-    bool noirqdebug = false;      ///< the "noirqdebug" boot option
+    unsigned nr_cpus = 4;          ///< possible CPUs (Raspberry Pi 2/3: 4)
+    unsigned nr_irqs_legacy = 16;  ///< NR_IRQS_LEGACY: descriptors preallocated at boot
+    unsigned hz = 100;             ///< CONFIG_HZ of Raspbian 4.14
+    bool noirqdebug = false;       ///< the "noirqdebug" boot option
+    bool force_irqthreads = false; ///< the "threadirqs" boot option (forced threading)
 };
 
 /// The genirq context of one machine: descriptors, domains, per-CPU statistics, IPI

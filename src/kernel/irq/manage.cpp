@@ -27,6 +27,21 @@ bool is_default_primary(const irq_handler_t& h) {
     return p && *p == &irq_default_primary_handler;
 }
 
+/// irq_setup_forced_threading() of "threadirqs": a handler that may be threaded
+/// becomes the thread function behind irq_default_primary_handler, oneshot.
+/// NOTE: a handler that already has a thread function keeps it: 4.14's secondary
+/// "irq/N-s-name" action is not modelled.
+void irq_setup_forced_threading(irqaction* nw) {
+    if (nw->flags & (IRQF_NO_THREAD | IRQF_PERCPU | IRQF_ONESHOT))
+        return;
+    if (nw->thread_fn)
+        return;
+    nw->flags |= IRQF_ONESHOT;
+    test_and_set_bit(IRQTF_FORCED_THREAD, &nw->thread_flags);
+    nw->thread_fn = std::move(nw->handler);
+    nw->handler = irq_handler_t("irq_default_primary_handler", &irq_default_primary_handler);
+}
+
 void bus_lock(irq_desc* desc) {
     if (desc->irq_data.chip->irq_bus_lock)
         desc->irq_data.chip->irq_bus_lock(&desc->irq_data);
@@ -236,7 +251,8 @@ int Irq::__setup_irq(unsigned irq, irq_desc* desc, irqaction* nw) {
             return no_action(i, nullptr);
         });
     }
-    // NOTE: irq_setup_forced_threading() does nothing without "threadirqs".
+    if (cfg_.force_irqthreads && !nested)
+        irq_setup_forced_threading(nw);
     if (nw->thread_fn && !nested && hooks_.setup_irq_thread) {
         if (int ret = hooks_.setup_irq_thread(*nw, irq, false))
             return ret;

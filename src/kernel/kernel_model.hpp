@@ -65,7 +65,8 @@ inline constexpr uint32_t TASK_INTERRUPTIBLE = 0x0001;
 inline constexpr uint32_t TASK_UNINTERRUPTIBLE = 0x0002;
 inline constexpr uint32_t EXIT_DEAD = 0x0010;
 inline constexpr uint32_t EXIT_ZOMBIE = 0x0020;
-inline constexpr uint32_t TASK_DEAD = 0x0040;
+inline constexpr uint32_t TASK_PARKED = 0x0040;
+inline constexpr uint32_t TASK_DEAD = 0x0080; ///< 4.14's value
 // SCHED_NORMAL, SCHED_FIFO, SCHED_RR (named apart: <sched.h> defines the latter two as macros)
 inline constexpr int kSchedNormal = 0, kSchedFifo = 1, kSchedRr = 2;
 inline constexpr int MAX_RT_PRIO = 100; ///< prio 0-99 real time, 100-139 normal

@@ -25,6 +25,8 @@ namespace piemu::kernel {
 namespace {
 /// A normal task's time slice in ticks before another normal task gets the CPU.
 constexpr unsigned kNormalSliceTicks = 3;
+/// RR_TIMESLICE: 100 ms.
+constexpr unsigned kRrSliceTicks = 10;
 } // namespace
 
 struct KernelModel::SwitchAwaiter {
@@ -145,8 +147,10 @@ Task<void> KernelModel::do_exit(unsigned cpu, int code) {
     for (task_struct* w : waiting_for_exit_[t])
         wake_up_process(w);
     waiting_for_exit_.erase(t);
-    // TASK_DEAD: schedule() never picks it again; its coroutine is never resumed.
-    set_task_state(t, TASK_DEAD);
+    // TASK_DEAD, and EXIT_DEAD as exit_state (kernel threads are reaped at once):
+    // schedule() never picks it again (sched_switch prints "X"); its coroutine is
+    // never resumed.
+    set_task_state(t, TASK_DEAD | EXIT_DEAD);
     co_await schedule(cpu);
 }
 
@@ -212,8 +216,6 @@ Task<void> KernelModel::schedule(unsigned cpu) {
     bool preempt = std::exchange(preempting_, false);
     if (next == prev)
         co_return;
-    if (next->policy == kSchedNormal && !next->is_idle && !next->slice)
-        next->slice = kNormalSliceTicks;
     if (sched_trace_)
         sched_trace_->sched_switch(preempt && prev->state == TASK_RUNNING, *prev, *next);
     co_await SwitchAwaiter{this, cpu, prev, next};
@@ -253,18 +255,22 @@ void KernelModel::run_local_timers() {
 }
 
 void KernelModel::scheduler_tick(unsigned cpu) {
-    // Normal tasks share the CPU in time slices; RR would too (FIFO never).
+    // Normal tasks share the CPU in time slices, SCHED_RR tasks in RR_TIMESLICE
+    // (100 ms) among their own prio; SCHED_FIFO tasks never by time.
     task_struct* cur = current_[cpu];
-    if (cur->is_idle || cur->policy != kSchedNormal || !cur->slice)
+    if (cur->is_idle || cur->policy == kSchedFifo)
         return;
+    const unsigned slice = cur->policy == kSchedRr ? kRrSliceTicks : kNormalSliceTicks;
+    if (!cur->slice)
+        cur->slice = slice;
     if (--cur->slice)
         return;
+    cur->slice = slice;
     for (auto& t : tasks_)
         if (t.get() != cur && !t->is_idle && t->state == TASK_RUNNING && t->prio <= cur->prio) {
             set_ti_flags(cur, ti_flags(cur) | _TIF_NEED_RESCHED);
             return;
         }
-    cur->slice = kNormalSliceTicks;
 }
 
 Task<uint32_t> KernelModel::irq_thread(task_struct* self, irqaction* action) {

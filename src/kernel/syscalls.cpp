@@ -93,7 +93,12 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
         co_return sleeping ? 1 : 0;
     }
     case __NR_kthread_stop: {
-        task_struct* t = task_at(r[0]);
+        // A thread that already exited still has its task_struct (the caller's
+        // reference): kthread_stop() returns its result.
+        task_struct* t = nullptr;
+        for (const auto& task : tasks_)
+            if (task->addr == r[0])
+                t = task.get();
         if (!t || t == current_[cpu] || !t->parent || t->parent != kthreadd_)
             co_return uint32_t(-EINVAL);
         if (!check_sleep(cpu, nullptr))

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <span>
@@ -184,6 +185,13 @@ public:
     /// True while the per-instruction alignment check (SCTLR.A) is installed.
     bool alignment_checking() const { return align_hook_ != 0; }
 
+    /// Calls `fn(pc, cpsr)` after every exception return the guest executes (an
+    /// instruction that writes CPSR from SPSR: SUBS/MOVS PC, LDM ^ with PC, RFE,
+    /// ERET). Installs a block hook that reads CPSR at every block: a cost paid only
+    /// by runs that ask (the trace's piemu:exception_return). Call before the first
+    /// run(): translated blocks do not pick up new hooks.
+    void watch_exception_returns(std::function<void(uint32_t pc, uint32_t cpsr)> fn);
+
     /// This core's generic timer (its four output lines go to the local controller).
     GenericTimer& timer() { return timer_; }
     /// Addresses of c14 instructions that have an interception hook (for tests).
@@ -253,6 +261,15 @@ private:
     std::unordered_map<uint32_t, size_t> c14_hooks_; // VA -> uc_hook; looked up only
     std::vector<uint32_t> pending_c14_;
     std::set<uint32_t> warned_it_c14_; // c14 accesses in Thumb IT blocks, warned about
+
+    // Exception-return watching (watch_exception_returns).
+    static void eret_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    std::function<void(uint32_t, uint32_t)> eret_fn_;
+    uint32_t eret_prev_end_ = 0; ///< end of the previous block (0: none since run())
+    bool eret_prev_thumb_ = false;
+    /// (block end << 1 | thumb) -> the block ends in an exception return. Looked up
+    /// only, never iterated.
+    std::unordered_map<uint64_t, bool> eret_blocks_;
 };
 
 } // namespace piemu

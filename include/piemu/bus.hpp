@@ -24,6 +24,15 @@ struct uc_struct;
 
 namespace piemu {
 
+/// Sees every access that reaches a device (guest or kernel-model code); the trace
+/// layer's piemu:mmio event.
+class MmioObserver {
+public:
+    virtual ~MmioObserver() = default;
+    virtual void mmio(const Device& device, uint32_t offset, unsigned size, uint32_t value,
+                      bool write) = 0;
+};
+
 class Bus {
 public:
     struct Mapping {
@@ -48,6 +57,7 @@ public:
     /// Registers a device window. Overlaps are host wiring bugs and return an Error.
     ErrorOr<void> add_device(uint32_t base, Device& device);
     void set_strict_mmio(bool strict) { strict_mmio_ = strict; }
+    void set_mmio_observer(MmioObserver* observer) { mmio_observer_ = observer; }
     bool strict_mmio() const { return strict_mmio_; }
 
     /// Maps RAM, extra regions and all device and catch windows into a core.
@@ -92,6 +102,7 @@ private:
     std::vector<Mapping> devices_; // sorted by base
     std::set<uint32_t> reported_unclaimed_;
     bool strict_mmio_ = false;
+    MmioObserver* mmio_observer_ = nullptr;
 };
 
 } // namespace piemu

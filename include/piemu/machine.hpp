@@ -167,6 +167,8 @@ private:
     } line_tracer_;
     void observe_line(IrqLine* line, const std::string& device, const std::string& name);
     class KernelTracer; ///< the kernel model's sched/softirq trace points (machine.cpp)
+    class MmioTracer;   ///< piemu:mmio (machine.cpp)
+    std::unique_ptr<MmioTracer> mmio_tracer_;
     std::unique_ptr<KernelTracer> kernel_tracer_;
     const void* trace_comm_task_ = nullptr; ///< the task trace_comm_ names
     uint32_t trace_comm_ = 0;

@@ -494,8 +494,43 @@ unsigned ArmCore::count_block(uint64_t addr, uint32_t size) {
     return n;
 }
 
+void ArmCore::watch_exception_returns(std::function<void(uint32_t, uint32_t)> fn) {
+    if (eret_fn_ || !fn)
+        return;
+    eret_fn_ = std::move(fn);
+    uc_hook h;
+    uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(eret_hook), this, 1, 0);
+}
+
+void ArmCore::eret_hook(uc_struct*, uint64_t addr, uint32_t size, void* ud) {
+    // An exception return ends its translation block (it writes PC): when the block
+    // that just ran ended in one, this block is where it returned to. Whether a block
+    // ends so is decided once per (address, size, state) and remembered.
+    auto* c = static_cast<ArmCore*>(ud);
+    uint32_t now = c->cpsr();
+    if (c->eret_prev_end_) {
+        uint64_t key = uint64_t(c->eret_prev_end_) << 1 | (c->eret_prev_thumb_ ? 1 : 0);
+        auto it = c->eret_blocks_.find(key);
+        if (it == c->eret_blocks_.end()) {
+            uint32_t insn = 0;
+            unsigned sz = 0;
+            uint32_t end = c->eret_prev_end_;
+            bool t = c->eret_prev_thumb_;
+            bool found = c->fetch_insn(end - 4, t, insn, sz) && sz == 4;
+            if (!found && t)
+                found = c->fetch_insn(end - 2, t, insn, sz) && sz == 2;
+            it = c->eret_blocks_.emplace(key, found && is_exception_return(insn, sz, t)).first;
+        }
+        if (it->second)
+            c->eret_fn_(uint32_t(addr), now);
+    }
+    c->eret_prev_end_ = uint32_t(addr) + size;
+    c->eret_prev_thumb_ = now & psr::T;
+}
+
 StopInfo ArmCore::run() {
     stop_ = {};
+    eret_prev_end_ = 0; // a stop breaks the chain of blocks (the host may move PC)
     stopped_by_hook_ = false;
     block_stop_ = false;
     tlb_fault_.valid = false;

@@ -134,6 +134,28 @@ bool classify(unsigned id, Kind& k) {
 
 } // namespace
 
+bool is_exception_return(uint32_t insn, unsigned size, bool thumb) {
+    if (thumb) {
+        if (size != 4)
+            return false;
+        return (insn & 0xffffff00u) == 0xf3de8f00u || // SUBS PC, LR, #imm8 (ERET)
+               (insn & 0xffd0ffffu) == 0xe810c000u || // RFEDB
+               (insn & 0xffd0ffffu) == 0xe990c000u;   // RFEIA
+    }
+    if ((insn & 0xfe50ffffu) == 0xf8100a00u) // RFE
+        return true;
+    if ((insn >> 28) == 0xf)
+        return false;
+    if ((insn & 0x0fffffffu) == 0x0160006eu) // ERET
+        return true;
+    if ((insn & 0x0e508000u) == 0x08508000u) // LDM{mode} Rn{!}, {..., pc}^
+        return true;
+    // Data processing, S set, Rd = PC; not TST/TEQ/CMP/CMN (opcodes 8-11).
+    unsigned opcode = (insn >> 21) & 0xf;
+    bool dp = (insn & 0x0c000000u) == 0 && !((insn & 0x02000000u) == 0 && (insn & 0x90) == 0x90);
+    return dp && (insn & 0x00100000u) && ((insn >> 12) & 0xf) == 15 && (opcode < 8 || opcode > 11);
+}
+
 MemAccessInfo decode_mem_access(const ArmCore& core, uint32_t pc, bool thumb) {
     static Capstone cs;
     MemAccessInfo out;

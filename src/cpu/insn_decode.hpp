@@ -51,4 +51,10 @@ inline uint32_t it_advance(uint32_t cpsr) {
 /// architecture defines: +8 in ARM state, Align(PC, 4) + 4 in Thumb state).
 MemAccessInfo decode_mem_access(const ArmCore& core, uint32_t pc, bool thumb);
 
+/// True for the exception-return instructions of ARMv7 (ARM ARM B9.1): SUBS PC, LR
+/// and the other data-processing forms with S and Rd = PC, LDM with ^ and PC in the
+/// list, RFE, ERET; in Thumb SUBS PC, LR, #imm (ERET) and RFE. `insn` as
+/// fetch_insn() returns it (a 32-bit Thumb instruction's first halfword high).
+bool is_exception_return(uint32_t insn, unsigned size, bool thumb);
+
 } // namespace piemu

@@ -15,6 +15,17 @@ uint32_t vector_page_symbol(std::string_view name) {
     std::abort();
 }
 
+const char* vector_page_symbol_name(uint32_t addr) {
+    const char* best = "";
+    uint32_t best_addr = 0;
+    for (const auto& s : vector_page_symbols())
+        if (s.size && s.addr <= addr && addr - s.addr < s.size && s.addr >= best_addr) {
+            best = s.name;
+            best_addr = s.addr;
+        }
+    return best;
+}
+
 std::optional<std::string> vector_page_symbolize(uint32_t addr) {
     auto syms = vector_page_symbols();
     const uint32_t end = PIEMU_KM_VECTORS + PIEMU_KM_VECTORS_SIZE;

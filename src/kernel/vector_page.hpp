@@ -24,6 +24,9 @@ std::span<const VectorPageSymbol> vector_page_symbols();
 /// The address of a vector-page symbol; aborts for a name the page lacks (a piemu
 /// build inconsistency, not guest input).
 uint32_t vector_page_symbol(std::string_view name);
+/// The name of the page's function containing `addr` ("" outside the page); the
+/// string is static.
+const char* vector_page_symbol_name(uint32_t addr);
 /// "name+0xoff/0xsize" for an address inside the page, as %pS prints it; a label
 /// without a size extends to the next symbol.
 std::optional<std::string> vector_page_symbolize(uint32_t addr);

@@ -208,15 +208,22 @@ bool Bus::read32(uint32_t paddr, uint32_t& value) const {
 }
 
 uint32_t Bus::mmio_read(uint32_t paddr, unsigned size) {
-    if (const Mapping* m = find_device(paddr))
-        return m->device->read(paddr - m->base, size);
+    if (const Mapping* m = find_device(paddr)) {
+        uint32_t value = m->device->read(paddr - m->base, size);
+        if (mmio_observer_)
+            mmio_observer_->mmio(*m->device, paddr - m->base, size, value, false);
+        return value;
+    }
     note_unclaimed(paddr, false, size);
     return 0;
 }
 
 void Bus::mmio_write(uint32_t paddr, uint32_t value, unsigned size) {
-    if (const Mapping* m = find_device(paddr))
+    if (const Mapping* m = find_device(paddr)) {
+        if (mmio_observer_)
+            mmio_observer_->mmio(*m->device, paddr - m->base, size, value, true);
         return m->device->write(paddr - m->base, value, size);
+    }
     note_unclaimed(paddr, true, size);
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -89,7 +90,30 @@ private:
     Machine& m_;
 };
 
+/// piemu:mmio: every device register access, with the device's DT node name.
+class Machine::MmioTracer final : public MmioObserver {
+public:
+    explicit MmioTracer(Machine& m) : m_(m) {}
+    void mmio(const Device& device, uint32_t offset, unsigned size, uint32_t value,
+              bool write) override {
+        auto [it, fresh] = names_.try_emplace(&device, 0);
+        if (fresh)
+            it->second = m_.recorder_->intern(device.name());
+        unsigned cpu = m_.kernel_ ? m_.kernel_->irq().smp_processor_id() : 0;
+        m_.recorder_->record(m_.trace_context(cpu), trace::ev::mmio{.device = it->second,
+                                                                    .offset = offset,
+                                                                    .size = size,
+                                                                    .value = value,
+                                                                    .write = write});
+    }
+
+private:
+    Machine& m_;
+    std::map<const Device*, trace::StrId> names_; // looked up only: order never shows
+};
+
 Machine::~Machine() {
+    bus_.set_mmio_observer(nullptr);
     flush_outputs();
     kernel_.reset();
     if (dmesg_)
@@ -235,6 +259,19 @@ ErrorOr<void> Machine::setup_trace() {
             for (size_t i = 0; i < lines.size(); ++i)
                 observe_line(lines[i], fmt::format("cpu{}.timer", c->index()), kTimerLines[i]);
         }
+    }
+    if (recorder_->enabled(trace::EventId::exception_return)) {
+        for (auto& c : cores_) {
+            ArmCore* core = c.get();
+            core->watch_exception_returns([this, core](uint32_t pc, uint32_t cpsr) {
+                recorder_->record(trace_context(core->index()),
+                                  trace::ev::exception_return{.pc = pc, .cpsr = cpsr});
+            });
+        }
+    }
+    if (recorder_->enabled(trace::EventId::mmio)) {
+        mmio_tracer_ = std::make_unique<MmioTracer>(*this);
+        bus_.set_mmio_observer(mmio_tracer_.get());
     }
     if (recorder_->enabled(trace::EventId::uart_tx)) {
         trace::StrId dev = recorder_->intern(uart0_->name());

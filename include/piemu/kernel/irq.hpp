@@ -236,6 +236,25 @@ public:
     /// Unmaps and frees virq once no handler runs (process context).
     Task<void> irq_dispose_mapping(unsigned virq);
 
+    // ---- the function tracer's view of the interrupt path
+    /// Reports `fn <-caller` to the function tracer and makes fn the caller of what
+    /// it calls, per CPU, until the returned frame ends.
+    struct FtraceFrame {
+        Irq* irq = nullptr;
+        unsigned cpu = 0;
+        FtraceFrame() = default;
+        FtraceFrame(Irq* i, unsigned c) : irq(i), cpu(c) {}
+        FtraceFrame(const FtraceFrame&) = delete;
+        FtraceFrame& operator=(const FtraceFrame&) = delete;
+        ~FtraceFrame() {
+            if (irq)
+                irq->ftrace_stack_[cpu].pop_back();
+        }
+    };
+    /// The arch's entry into genirq (handle_arch_irq): `fn <-caller`, where the
+    /// caller is the entry code's symbol (__irq_svc). Both strings must outlive the frame.
+    FtraceFrame ftrace_entry(std::string_view fn, std::string_view caller);
+
     // ---- WARN()/WARN_ON() with the kernel's report; `caller` stands for %pS.
     /// `level` is the message's KERN_* prefix; the frame lines are KERN_WARNING.
     bool warn(bool condition, const char* caller, KernLevel level, const char* fmt, ...)
@@ -279,21 +298,8 @@ private:
     void __report_bad_irq(irq_desc* desc, irqreturn_t action_ret);
     int irq_domain_alloc_descs(int virq, unsigned cnt, irq_hw_number_t hwirq);
     void wake_up(WaitQueue& wq);
-    /// Reports `fn <-caller` to the function tracer and makes fn the caller of what
-    /// it calls, per CPU, until the returned frame ends.
-    struct FtraceFrame {
-        Irq* irq = nullptr;
-        unsigned cpu = 0;
-        FtraceFrame() = default;
-        FtraceFrame(Irq* i, unsigned c) : irq(i), cpu(c) {}
-        FtraceFrame(const FtraceFrame&) = delete;
-        FtraceFrame& operator=(const FtraceFrame&) = delete;
-        ~FtraceFrame() {
-            if (irq)
-                irq->ftrace_stack_[cpu].pop_back();
-        }
-    };
     FtraceFrame trace_frame(std::string_view fn);
+    friend struct FtraceFrame;
     bool warn_once(const char* key); ///< true the first time for `key`
     void warn_report(const char* caller, KernLevel level, const std::string* message);
 

@@ -121,6 +121,14 @@ Irq::FtraceFrame Irq::trace_frame(std::string_view fn) {
     return FtraceFrame(this, cpu_);
 }
 
+Irq::FtraceFrame Irq::ftrace_entry(std::string_view fn, std::string_view caller) {
+    if (!trace_)
+        return {};
+    trace_->function(fn, caller);
+    ftrace_stack_[cpu_].push_back(fn);
+    return FtraceFrame(this, cpu_);
+}
+
 bool Irq::warn_once(const char* key) {
     if (std::find(once_.begin(), once_.end(), key) != once_.end())
         return false;
@@ -289,8 +297,12 @@ Task<void> Irq::generic_handle_irq_desc(irq_desc* desc) {
     irq_flow_handler_t& h = desc->handle_irq;
     if (h.builtin)
         co_await (this->*h.builtin)(desc);
-    else if (h.chained)
+    else if (h.chained) {
+        // A chained demultiplexer is a function of its irqchip driver: the function
+        // tracer sees it between generic_handle_irq and what it dispatches.
+        auto frame = trace_frame(h.name);
         co_await h.chained(desc);
+    }
 }
 
 Task<int> Irq::generic_handle_irq(unsigned irq) {

@@ -187,9 +187,10 @@ public:
 
     /// Calls `fn(pc, cpsr)` after every exception return the guest executes (an
     /// instruction that writes CPSR from SPSR: SUBS/MOVS PC, LDM ^ with PC, RFE,
-    /// ERET). Installs a block hook that reads CPSR at every block: a cost paid only
-    /// by runs that ask (the trace's piemu:exception_return). Call before the first
-    /// run(): translated blocks do not pick up new hooks.
+    /// ERET). Each block's last instruction is classified once, when the block is
+    /// first counted; a block hook that runs only for watching runs reports the block
+    /// that follows one. Call before the first run() (translated blocks keep the hook
+    /// they were translated with).
     void watch_exception_returns(std::function<void(uint32_t pc, uint32_t cpsr)> fn);
 
     /// This core's generic timer (its four output lines go to the local controller).
@@ -254,6 +255,7 @@ private:
         uint32_t addr = ~0u;
         uint32_t size = 0;
         uint32_t count = 0;
+        bool eret = false; ///< ends in an exception return (only while watched)
     };
     std::array<BlockCount, 4096> thumb_counts_{};
 
@@ -262,14 +264,11 @@ private:
     std::vector<uint32_t> pending_c14_;
     std::set<uint32_t> warned_it_c14_; // c14 accesses in Thumb IT blocks, warned about
 
-    // Exception-return watching (watch_exception_returns).
-    static void eret_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    // Exception-return watching (watch_exception_returns): count_block() marks the
+    // blocks that end in one; the block hook reports the next block's address.
     std::function<void(uint32_t, uint32_t)> eret_fn_;
-    uint32_t eret_prev_end_ = 0; ///< end of the previous block (0: none since run())
-    bool eret_prev_thumb_ = false;
-    /// (block end << 1 | thumb) -> the block ends in an exception return. Looked up
-    /// only, never iterated.
-    std::unordered_map<uint64_t, bool> eret_blocks_;
+    bool eret_pending_ = false;
+    size_t block_hook_ = 0; ///< the UC_HOOK_BLOCK (block or block_eret)
 };
 
 } // namespace piemu

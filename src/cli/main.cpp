@@ -98,6 +98,7 @@ struct RunArgs {
     std::optional<std::string> dtb, initrd, append;
     bool stats = false;
     bool dump_tasks = false;
+    bool dump_dmesg = false;
     std::string dump_interrupts; ///< "", "exit", "signal" or "every:TIME"
 };
 
@@ -144,6 +145,12 @@ int cmd_run(RunArgs a) {
     piemu::RunOutcome outcome = machine->run();
     g_running = nullptr;
     machine->flush_outputs();
+    if (a.dump_dmesg) {
+        if (!machine->kernel_model())
+            return fail("--dump-dmesg needs the kernel model (--kernel-model or a tiny guest)");
+        std::fputs(machine->kernel_model()->log().dmesg().c_str(), stdout);
+        std::fflush(stdout);
+    }
     if (a.dump_tasks) {
         if (!machine->kernel_model())
             return fail("--dump-tasks needs the kernel model (--kernel-model or a tiny guest)");
@@ -219,6 +226,8 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
         ->expected(0, 1)
         ->default_str("exit");
     cmd->add_option("--dmesg", run.machine.dmesg, "Write the kernel model's log to this file");
+    cmd->add_flag("--dump-dmesg", run.dump_dmesg,
+                  "At exit, print the kernel model's log ring as `dmesg` does");
     cmd->add_flag("--dump-tasks", run.dump_tasks,
                   "At exit, print the kernel model's tasks as `ps -ely` does");
     cmd->add_flag("--panic-on-bug", run.machine.panic_on_bug,

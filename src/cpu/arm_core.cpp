@@ -111,6 +111,21 @@ struct CoreHooks {
         block_slow(uc, addr, size, c);
     }
 
+    // block() for runs that watch exception returns (watch_exception_returns swaps it
+    // in): report the block after one that ended in an exception return, then count
+    // as block() does. Runs that do not watch never pay for it.
+    static void block_eret(uc_engine* uc, uint64_t addr, uint32_t size, void* ud) {
+        auto* c = static_cast<ArmCore*>(ud);
+        if (c->eret_pending_) {
+            c->eret_pending_ = false;
+            c->eret_fn_(uint32_t(addr), c->cpsr());
+        }
+        block(uc, addr, size, ud);
+        const auto& e = c->thumb_counts_[(addr >> 1) & (c->thumb_counts_.size() - 1)];
+        if (!c->block_stop_ && e.addr == uint32_t(addr) && e.size == size && e.eret)
+            c->eret_pending_ = true;
+    }
+
     [[gnu::noinline]] static void block_slow(uc_engine* uc, uint64_t addr, uint32_t size,
                                              ArmCore* c) {
         if (c->first_block_) {
@@ -232,8 +247,8 @@ ErrorOr<void> ArmCore::init() {
     TRY(bus_.map_into(uc_));
 
     uc_hook h;
-    if (uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(CoreHooks::block), this, 1,
-                    0) ||
+    if (uc_hook_add(uc_, &block_hook_, UC_HOOK_BLOCK, reinterpret_cast<void*>(CoreHooks::block),
+                    this, 1, 0) ||
         uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(CoreHooks::intr), this, 1, 0) ||
         uc_hook_add(uc_, &h, UC_HOOK_TLB_FILL, reinterpret_cast<void*>(CoreHooks::tlb_fill), this,
                     1, 0))
@@ -490,7 +505,18 @@ unsigned ArmCore::count_block(uint64_t addr, uint32_t size) {
             ++n;
         }
     }
-    e = {uint32_t(addr), size, n};
+    // With exception returns watched: does the block end in one? (An exception return
+    // writes PC, so it can only be a block's last instruction.)
+    bool eret = false;
+    if (eret_fn_) {
+        uint32_t end = uint32_t(addr) + size, insn = 0;
+        unsigned sz = 0;
+        if (fetch_insn(end - 4, t, insn, sz) && sz == 4)
+            eret = is_exception_return(insn, 4, t);
+        else if (t && fetch_insn(end - 2, t, insn, sz) && sz == 2)
+            eret = is_exception_return(insn, 2, t);
+    }
+    e = {uint32_t(addr), size, n, eret};
     return n;
 }
 
@@ -498,39 +524,17 @@ void ArmCore::watch_exception_returns(std::function<void(uint32_t, uint32_t)> fn
     if (eret_fn_ || !fn)
         return;
     eret_fn_ = std::move(fn);
-    uc_hook h;
-    uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(eret_hook), this, 1, 0);
-}
-
-void ArmCore::eret_hook(uc_struct*, uint64_t addr, uint32_t size, void* ud) {
-    // An exception return ends its translation block (it writes PC): when the block
-    // that just ran ended in one, this block is where it returned to. Whether a block
-    // ends so is decided once per (address, size, state) and remembered.
-    auto* c = static_cast<ArmCore*>(ud);
-    uint32_t now = c->cpsr();
-    if (c->eret_prev_end_) {
-        uint64_t key = uint64_t(c->eret_prev_end_) << 1 | (c->eret_prev_thumb_ ? 1 : 0);
-        auto it = c->eret_blocks_.find(key);
-        if (it == c->eret_blocks_.end()) {
-            uint32_t insn = 0;
-            unsigned sz = 0;
-            uint32_t end = c->eret_prev_end_;
-            bool t = c->eret_prev_thumb_;
-            bool found = c->fetch_insn(end - 4, t, insn, sz) && sz == 4;
-            if (!found && t)
-                found = c->fetch_insn(end - 2, t, insn, sz) && sz == 2;
-            it = c->eret_blocks_.emplace(key, found && is_exception_return(insn, sz, t)).first;
-        }
-        if (it->second)
-            c->eret_fn_(uint32_t(addr), now);
-    }
-    c->eret_prev_end_ = uint32_t(addr) + size;
-    c->eret_prev_thumb_ = now & psr::T;
+    uc_hook_del(uc_, block_hook_);
+    uc_hook_add(uc_, &block_hook_, UC_HOOK_BLOCK, reinterpret_cast<void*>(CoreHooks::block_eret),
+                this, 1, 0);
+    // Blocks counted so far were not classified: count them again.
+    for (auto& e : thumb_counts_)
+        e.addr = ~0u;
 }
 
 StopInfo ArmCore::run() {
     stop_ = {};
-    eret_prev_end_ = 0; // a stop breaks the chain of blocks (the host may move PC)
+    eret_pending_ = false; // a stop breaks the chain of blocks (the host may move PC)
     stopped_by_hook_ = false;
     block_stop_ = false;
     tlb_fault_.valid = false;

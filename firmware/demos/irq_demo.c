@@ -15,62 +15,56 @@
 #define IRQ_SYSTIMER_C1 31 /* GPU IRQ 1 */
 
 struct demo_dev {
-	volatile int fired;
+    volatile int fired;
 };
 static struct demo_dev demo;
 
-static inline u32 readl(u32 addr)
-{
-	return *(volatile u32 *)addr;
+static inline u32 readl(u32 addr) {
+    return *(volatile u32*)addr;
 }
-static inline void writel(u32 val, u32 addr)
-{
-	*(volatile u32 *)addr = val;
+static inline void writel(u32 val, u32 addr) {
+    *(volatile u32*)addr = val;
 }
 
-static irqreturn_t demo_timer_irq(int irq, void *dev_id)
-{
-	struct demo_dev *dev = dev_id;
+static irqreturn_t demo_timer_irq(int irq, void* dev_id) {
+    struct demo_dev* dev = dev_id;
 
-	if (!(readl(SYSTIMER + ST_CS) & (1u << 1)))
-		return IRQ_NONE; /* shared line: not ours */
-	writel(1u << 1, SYSTIMER + ST_CS);
-	dev->fired++;
-	printk(KERN_INFO "[+] in_interrupt: 0x%08x,preempt_count = 0x%08x, stack=0x%08x\n",
-	       in_interrupt(), preempt_count(), (u32)current_thread_info());
-	printk(KERN_INFO "demo: %s irq %d on %s/%d\n", __func__, irq, current_comm(),
-	       current_pid());
-	return IRQ_HANDLED;
+    if (!(readl(SYSTIMER + ST_CS) & (1u << 1)))
+        return IRQ_NONE; /* shared line: not ours */
+    writel(1u << 1, SYSTIMER + ST_CS);
+    dev->fired++;
+    printk(KERN_INFO "[+] in_interrupt: 0x%08x,preempt_count = 0x%08x, stack=0x%08x\n",
+           in_interrupt(), preempt_count(), (u32)current_thread_info());
+    printk(KERN_INFO "demo: %s irq %d on %s/%d\n", __func__, irq, current_comm(), current_pid());
+    return IRQ_HANDLED;
 }
 
-int init(void)
-{
-	struct piemu_irq_desc_info info;
-	int ret;
+int init(void) {
+    struct piemu_irq_desc_info info;
+    int ret;
 
-	printk(KERN_INFO "demo: init: in_interrupt: 0x%08x,preempt_count = 0x%08x, stack=0x%08x\n",
-	       in_interrupt(), preempt_count(), (u32)current_thread_info());
-	ret = request_irq(IRQ_SYSTIMER_C1, demo_timer_irq, IRQF_SHARED, "demo-timer", &demo);
-	printk(KERN_INFO "demo: request_irq(%d) = %d\n", IRQ_SYSTIMER_C1, ret);
-	if (ret)
-		return 1;
+    printk(KERN_INFO "demo: init: in_interrupt: 0x%08x,preempt_count = 0x%08x, stack=0x%08x\n",
+           in_interrupt(), preempt_count(), (u32)current_thread_info());
+    ret = request_irq(IRQ_SYSTIMER_C1, demo_timer_irq, IRQF_SHARED, "demo-timer", &demo);
+    printk(KERN_INFO "demo: request_irq(%d) = %d\n", IRQ_SYSTIMER_C1, ret);
+    if (ret)
+        return 1;
 
-	/* The timer fires in 1 ms while init spins with IRQs enabled: the IRQ
-	 * interrupts init (preempt_count 0), not the idle task. */
-	writel(readl(SYSTIMER + ST_CLO) + 1000, SYSTIMER + ST_C1);
-	while (!demo.fired)
-		;
+    /* The timer fires in 1 ms while init spins with IRQs enabled: the IRQ
+     * interrupts init (preempt_count 0), not the idle task. */
+    writel(readl(SYSTIMER + ST_CLO) + 1000, SYSTIMER + ST_C1);
+    while (!demo.fired)
+        ;
 
-	ret = piemu_irq_desc(IRQ_SYSTIMER_C1, &info);
-	printk(KERN_INFO "demo: irq_desc %u: hwirq %u chip %s flow %s depth %u\n", info.irq,
-	       info.hwirq, info.chip, info.flow, info.depth);
-	printk(KERN_INFO "demo:   count %u actions %u name %s\n", info.count, info.nr_actions,
-	       info.name);
-	printk(KERN_INFO "demo:   handler %pS dev_id 0x%08x\n", (void *)info.handler,
-	       info.dev_id);
+    ret = piemu_irq_desc(IRQ_SYSTIMER_C1, &info);
+    printk(KERN_INFO "demo: irq_desc %u: hwirq %u chip %s flow %s depth %u\n", info.irq, info.hwirq,
+           info.chip, info.flow, info.depth);
+    printk(KERN_INFO "demo:   count %u actions %u name %s\n", info.count, info.nr_actions,
+           info.name);
+    printk(KERN_INFO "demo:   handler %pS dev_id 0x%08x\n", (void*)info.handler, info.dev_id);
 
-	msleep(20); /* the idle task runs meanwhile */
-	printk(KERN_INFO "demo: free_irq returned \"%s\"\n",
-	       (const char *)free_irq(IRQ_SYSTIMER_C1, &demo));
-	return 0;
+    msleep(20); /* the idle task runs meanwhile */
+    printk(KERN_INFO "demo: free_irq returned \"%s\"\n",
+           (const char*)free_irq(IRQ_SYSTIMER_C1, &demo));
+    return 0;
 }

@@ -13,54 +13,52 @@ static volatile int calls;
 static DEFINE_MUTEX(lock);
 static DECLARE_COMPLETION(done);
 
-static irqreturn_t km_sleepy(int irq, void *dev_id)
-{
-	(void)irq;
-	(void)dev_id;
-	timer_ack();
-	calls++;
-	msleep(1);
-	return IRQ_HANDLED;
+static irqreturn_t km_sleepy(int irq, void* dev_id) {
+    (void)irq;
+    (void)dev_id;
+    timer_ack();
+    calls++;
+    msleep(1);
+    return IRQ_HANDLED;
 }
 
-static int worker(void *data)
-{
-	printk(KERN_INFO "%s/%d: data %d\n", current_comm(), current_pid(), (int)(long)data);
-	mutex_lock(&lock); /* init holds it: sleeps until init unlocks */
-	printk(KERN_INFO "%s: got the mutex\n", current_comm());
-	mutex_unlock(&lock);
-	complete(&done);
-	while (!kthread_should_stop())
-		msleep(10);
-	return 42;
+static int worker(void* data) {
+    printk(KERN_INFO "%s/%d: data %d\n", current_comm(), current_pid(), (int)(long)data);
+    mutex_lock(&lock); /* init holds it: sleeps until init unlocks */
+    printk(KERN_INFO "%s: got the mutex\n", current_comm());
+    mutex_unlock(&lock);
+    complete(&done);
+    while (!kthread_should_stop())
+        msleep(10);
+    return 42;
 }
 
-int init(void)
-{
-	struct task_struct *t;
-	u32 flags;
+int init(void) {
+    struct task_struct* t;
+    u32 flags;
 
-	request_irq(IRQ_SYSTIMER_C1, km_sleepy, 0, "km-sleepy", &dev);
-	timer_in(200);
-	while (calls < 1)
-		;
-	preempt_disable();
-	timer_in(200);
-	local_irq_enable();
-	while (calls < 2)
-		;
-	preempt_enable();
+    request_irq(IRQ_SYSTIMER_C1, km_sleepy, 0, "km-sleepy", &dev);
+    timer_in(200);
+    while (calls < 1)
+        ;
+    preempt_disable();
+    timer_in(200);
+    local_irq_enable();
+    while (calls < 2)
+        ;
+    preempt_enable();
 
-	local_irq_disable();
-	mutex_lock(&lock);
-	local_irq_enable();
-	__asm__ volatile("mrs %0, cpsr" : "=r"(flags));
-	printk(KERN_INFO "init: mutex owner is init: %d\n", lock.owner == (unsigned long)current_thread_info()->task);
+    local_irq_disable();
+    mutex_lock(&lock);
+    local_irq_enable();
+    __asm__ volatile("mrs %0, cpsr" : "=r"(flags));
+    printk(KERN_INFO "init: mutex owner is init: %d\n",
+           lock.owner == (unsigned long)current_thread_info()->task);
 
-	t = kthread_run(worker, (void *)7, "km_worker_with_a_long_name");
-	msleep(10);
-	mutex_unlock(&lock);
-	wait_for_completion(&done);
-	printk(KERN_INFO "init: completion done, kthread_stop = %d\n", kthread_stop(t));
-	return 0;
+    t = kthread_run(worker, (void*)7, "km_worker_with_a_long_name");
+    msleep(10);
+    mutex_unlock(&lock);
+    wait_for_completion(&done);
+    printk(KERN_INFO "init: completion done, kthread_stop = %d\n", kthread_stop(t));
+    return 0;
 }

@@ -2,9 +2,8 @@
  * panics ("Attempted to kill init!"). Exit status 122. */
 #include "piemu/kernel.h"
 
-int init(void)
-{
-	printk(KERN_INFO "about to BUG()\n");
-	BUG();
-	return 0;
+int init(void) {
+    printk(KERN_INFO "about to BUG()\n");
+    BUG();
+    return 0;
 }

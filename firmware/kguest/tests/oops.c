@@ -11,17 +11,15 @@
 
 static int dev;
 
-static irqreturn_t faulting_irq(int irq, void *dev_id)
-{
-	(void)irq;
-	(void)dev_id;
-	return *(volatile u32 *)0x50000000u;
+static irqreturn_t faulting_irq(int irq, void* dev_id) {
+    (void)irq;
+    (void)dev_id;
+    return *(volatile u32*)0x50000000u;
 }
 
-int init(void)
-{
-	request_irq(31, faulting_irq, 0, "faulty", &dev);
-	*(volatile u32 *)(SYSTIMER + 0x10) = *(volatile u32 *)(SYSTIMER + 0x04) + 100;
-	for (;;)
-		;
+int init(void) {
+    request_irq(31, faulting_irq, 0, "faulty", &dev);
+    *(volatile u32*)(SYSTIMER + 0x10) = *(volatile u32*)(SYSTIMER + 0x04) + 100;
+    for (;;)
+        ;
 }

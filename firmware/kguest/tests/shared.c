@@ -11,26 +11,25 @@
 static int dev_a, dev_b;
 static volatile int b_calls;
 
-static irqreturn_t km_a(int irq, void *dev_id)
-{
-	printk(KERN_INFO "km_a: irq %d dev_id %s, returns IRQ_NONE\n", irq,
-	       dev_id == &dev_a ? "&dev_a" : "?");
-	return IRQ_NONE;
+static irqreturn_t km_a(int irq, void* dev_id) {
+    printk(KERN_INFO "km_a: irq %d dev_id %s, returns IRQ_NONE\n", irq,
+           dev_id == &dev_a ? "&dev_a" : "?");
+    return IRQ_NONE;
 }
 
-static irqreturn_t km_b(int irq, void *dev_id)
-{
-	printk(KERN_INFO "km_b: irq %d dev_id %s, returns IRQ_HANDLED\n", irq,
-	       dev_id == &dev_b ? "&dev_b" : "?");
-	b_calls++;
-	return IRQ_HANDLED;
+static irqreturn_t km_b(int irq, void* dev_id) {
+    printk(KERN_INFO "km_b: irq %d dev_id %s, returns IRQ_HANDLED\n", irq,
+           dev_id == &dev_b ? "&dev_b" : "?");
+    b_calls++;
+    return IRQ_HANDLED;
 }
 
-int init(void)
-{
-	printk(KERN_INFO "request_irq a = %d\n", request_irq(IRQ_UART, km_a, IRQF_SHARED, "km-a", &dev_a));
-	printk(KERN_INFO "request_irq b = %d\n", request_irq(IRQ_UART, km_b, IRQF_SHARED, "km-b", &dev_b));
-	while (b_calls < 1)
-		msleep(10);
-	return 0;
+int init(void) {
+    printk(KERN_INFO "request_irq a = %d\n",
+           request_irq(IRQ_UART, km_a, IRQF_SHARED, "km-a", &dev_a));
+    printk(KERN_INFO "request_irq b = %d\n",
+           request_irq(IRQ_UART, km_b, IRQF_SHARED, "km-b", &dev_b));
+    while (b_calls < 1)
+        msleep(10);
+    return 0;
 }

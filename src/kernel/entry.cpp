@@ -18,6 +18,10 @@
 
 namespace piemu::kernel {
 
+namespace {
+constexpr int kSigsegv = 11; ///< do_exit(SIGSEGV) after an Oops
+} // namespace
+
 struct KernelModel::GuestCallAwaiter {
     KernelModel* km;
     unsigned cpu;
@@ -128,13 +132,15 @@ Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a
         // __do_kernel_fault / do_PrefetchAbort: nothing can fix a fault here (no
         // pages to fault in, no exception tables): report and die.
         // Both end in __do_kernel_fault for kernel-mode accesses (MMU off: no pages).
-        oops(cpu, {kernel_fault_line(a.r[0])}, "Oops", a.r[1], a.r[2]);
+        if (!oops(cpu, {kernel_fault_line(a.r[0])}, "Oops", a.r[1], a.r[2]))
+            co_await do_exit(cpu, kSigsegv);
         co_return 0;
     }
     case Gate::DoUndefinstr: {
         uint32_t pc = rd32(a.r[0] + S_PC);
         bool bug = !(rd32(a.r[0] + S_PSR) & PSR_T_BIT) && rd32(pc) == 0xe7f001f2;
-        oops(cpu, {}, bug ? "Oops - BUG" : "Oops - undefined instruction", 0, a.r[0]);
+        if (!oops(cpu, {}, bug ? "Oops - BUG" : "Oops - undefined instruction", 0, a.r[0]))
+            co_await do_exit(cpu, kSigsegv);
         co_return 0;
     }
     case Gate::BadMode: {
@@ -142,7 +148,8 @@ Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a
                                                "interrupt", "undefined instruction"};
         std::vector<std::string> first{fmt::format("Bad mode in {} handler detected\n",
                                                    kHandler[std::min<uint32_t>(a.r[1], 4)])};
-        oops(cpu, first, "Oops - bad mode", 0, a.r[0]);
+        if (!oops(cpu, first, "Oops - bad mode", 0, a.r[0]))
+            co_await do_exit(cpu, kSigsegv);
         co_return 0;
     }
     case Gate::Syscall:

@@ -342,8 +342,9 @@ private:
     bool check_sleep(unsigned cpu, const char* might_sleep_at);
 
     // oops.cpp
-    /// die() and the panic that follows for a fault in kernel-model context.
-    void oops(unsigned cpu, const std::vector<std::string>& first, const char* str, uint32_t err,
+    /// die() for a fault in kernel-model context; true when the kernel panics (the
+    /// run stops), false when the current task is to be killed.
+    bool oops(unsigned cpu, const std::vector<std::string>& first, const char* str, uint32_t err,
               uint32_t regs);
 
     // Guest memory (physical: the MMU is off).

@@ -1,9 +1,9 @@
 // die() and panic() for faults in kernel-model context (arch/arm/kernel/traps.c,
 // kernel/panic.c of 4.14): the report goes to the kernel log in the kernel's words,
-// then the run ends with kExitKernelPanic. An Oops in interrupt context panics
-// ("Fatal exception in interrupt"), as does one that would kill init or the idle
-// task (the kernel's do_exit() of init panics too); other tasks come with kernel
-// threads.
+// then the run ends with kExitKernelPanic when the kernel would panic: an Oops in
+// interrupt context ("Fatal exception in interrupt") or one that kills init or the
+// idle task. A kernel thread that oopses is killed (do_exit(SIGSEGV)) and the run
+// goes on, as in Linux without panic_on_oops.
 #include <fmt/format.h>
 
 #include "kernel/guest_format.hpp"
@@ -15,7 +15,7 @@
 
 namespace piemu::kernel {
 
-void KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, const char* str,
+bool KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, const char* str,
                        uint32_t err, uint32_t regs) {
     ArmCore& c = *cfg_.cores.at(cpu);
     task_struct* t = current_[cpu];
@@ -45,8 +45,10 @@ void KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, cons
     for (const auto& line : die_lines(str, err, frame, ctx))
         log_.log(KERN_EMERG, line);
     log_.print_oops_end_marker();
+    taint_ |= 1u << kTaintDie; // add_taint(TAINT_DIE) in oops_end()
 
-    // do_exit() of the task that oopsed: fatal for interrupts, init and idle.
+    // die() ends in do_exit(SIGSEGV) of the task that oopsed: a panic in interrupt
+    // context and for init or the idle task; any other kernel thread just dies.
     std::string msg;
     if (ctx.in_interrupt)
         msg = "Fatal exception in interrupt";
@@ -54,13 +56,14 @@ void KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, cons
         msg = fmt::format("Attempted to kill {}! exitcode=0x{:08x}\n",
                           t->is_idle ? "the idle task" : "init", 0x0000000b); // SIGSEGV
     else
-        msg = "Fatal exception";
+        return false;
     for (const auto& line : panic_lines(msg))
         log_.log(KERN_EMERG, line);
     std::string summary = msg;
     while (!summary.empty() && summary.back() == '\n')
         summary.pop_back();
     stop({KernelStop::Kind::Panic, kExitKernelPanic, "Kernel panic - not syncing: " + summary});
+    return true;
 }
 
 } // namespace piemu::kernel

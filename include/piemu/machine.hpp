@@ -18,6 +18,8 @@
 
 namespace piemu {
 
+class SdCard;
+
 class Pl011;
 class Semihosting;
 class BuiltBoard;
@@ -54,6 +56,8 @@ struct MachineOptions {
     std::string uart = "stdio";      ///< "stdio", "none" or a file path
     std::string uart_input = "none"; ///< "none", "stdin" or a file path
     bool reboot = false;             ///< a watchdog reset restarts the machine, not the run
+    std::string sd_image;            ///< SD card image for the SD host ("" = empty slot)
+    bool sd_readonly = false;        ///< the card is write-protected
     bool kernel_model = false;       ///< interrupts go to piemu's kernel model (genirq)
     std::string dmesg;               ///< file for the kernel model's log ("" = none)
     bool panic_on_bug = false;       ///< kernel model: a sleeping-in-atomic BUG panics (status 122)
@@ -176,6 +180,7 @@ private:
     FILE* dmesg_ = nullptr;
     Pl011* uart0_ = nullptr;
     std::unique_ptr<Semihosting> semihosting_;
+    std::unique_ptr<SdCard> sd_card_; ///< --sd, in the SD host's slot
     LoadedImage image_;
     std::optional<uint32_t> load_addr_;
     std::optional<LinuxBootParams> linux_;

@@ -76,7 +76,7 @@ private:
     void read_root();
     ErrorOr<void> scan_nodes();
     ErrorOr<void> make_row(NodeInfo& info, unsigned& cpu_index);
-    ErrorOr<void> instantiate();
+    ErrorOr<void> instantiate(Bus& bus);
     ErrorOr<void> wire_node(NodeInfo& info);
     ErrorOr<std::vector<Specifier>> specifiers(const NodeInfo& info);
     ErrorOr<int> interrupt_parent(int node, const std::string& path);
@@ -223,7 +223,7 @@ ErrorOr<void> Builder::make_row(NodeInfo& info, unsigned& cpu_index) {
     return {};
 }
 
-ErrorOr<void> Builder::instantiate() {
+ErrorOr<void> Builder::instantiate(Bus& bus) {
     for (auto& info : nodes_) {
         if (!info.entry || !info.on_bus)
             continue;
@@ -237,7 +237,8 @@ ErrorOr<void> Builder::instantiate() {
                           clock_,
                           cores_,
                           f_.blob,
-                          info.offset};
+                          info.offset,
+                          &bus};
         DeviceInstance inst = TRY(info.entry->create(ctx));
         if (!inst.device)
             return Error{
@@ -500,7 +501,7 @@ ErrorOr<BuiltBoard> Builder::build(Bus& bus) {
     read_labels();
     read_root();
     TRY(scan_nodes());
-    TRY(instantiate());
+    TRY(instantiate(bus));
     for (auto& info : nodes_)
         if (info.on_bus && info.row >= 0)
             TRY(wire_node(info));

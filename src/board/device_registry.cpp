@@ -7,7 +7,10 @@
 #include <libfdt.h>
 
 #include "devices/bcm2835_armctrl.hpp"
+#include "devices/bcm2835_dma.hpp"
+#include "devices/bcm2835_mbox.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
+#include "devices/bcm2835_sdhost.hpp"
 #include "devices/bcm2835_systimer.hpp"
 #include "devices/bcm2836_local_intc.hpp"
 #include "devices/pl011.hpp"
@@ -211,11 +214,71 @@ PercpuEntry pmu_entry(std::string compatible) {
             }};
 }
 
+/// What the firmware behind the mailbox reports for this board, chosen by the DT's
+/// root compatible (Pi 3 "raspberrypi,3-model-b", otherwise a Pi 2).
+MboxBoardInfo mbox_board_info(const DeviceContext& ctx) {
+    bool pi3 = fdt_node_check_compatible(ctx.fdt, 0, "raspberrypi,3-model-b") == 0;
+    MboxBoardInfo info{};
+    info.board_revision = pi3 ? 0xa02082 : 0xa21041; // new-style revision codes
+    // A fixed serial and a MAC in the Raspberry Pi Foundation's OUI b8:27:eb whose
+    // low bytes are the serial's, as the firmware derives it.
+    info.serial = 0x00000000'5049454dull; // "PIEM"
+    info.mac = {0xb8, 0x27, 0xeb, 0x49, 0x45, 0x4d};
+    // gpu_mem=76 (Raspbian's default on 1 GiB boards): the ARM gets 948 MiB and the
+    // VideoCore the rest below 1 GiB, where framebuffers are allocated.
+    info.arm_mem_base = 0;
+    info.arm_mem_size = 0x3b400000;
+    info.vc_mem_base = 0x3b400000;
+    info.vc_mem_size = 0x04c00000;
+    // piemu's own firmware "build time" (a Unix time, as Linux prints it): fixed so
+    // that boot logs are reproducible.
+    info.firmware_revision = 0x5b0d5d00;
+    info.clocks = pi3 ? mbox_clocks_pi3() : mbox_clocks_pi2();
+    info.gpio_expander = pi3;
+    return info;
+}
+
+DeviceEntry mbox_entry() {
+    DeviceEntry e;
+    e.compatible = "brcm,bcm2835-mbox";
+    e.model = "Bcm2835Mbox";
+    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+        if (!ctx.bus)
+            return Error{fmt::format("{}: the mailbox needs guest memory", ctx.path)};
+        DeviceInstance inst;
+        inst.device =
+            std::make_unique<Bcm2835Mbox>(ctx.name, ctx.clock, *ctx.bus, mbox_board_info(ctx));
+        return inst;
+    };
+    return e;
+}
+
+DeviceEntry dma_entry() {
+    DeviceEntry e;
+    e.compatible = "brcm,bcm2835-dma";
+    e.model = "Bcm2835Dma";
+    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+        if (!ctx.bus)
+            return Error{fmt::format("{}: the DMA controller needs guest memory", ctx.path)};
+        DeviceInstance inst;
+        // NOTE: the DT's reg is 0xf00 bytes; the model claims 0x1000 for INT_STATUS
+        // (0xfe0) and ENABLE (0xff0), which sit past it on the silicon.
+        inst.device = std::make_unique<Bcm2835Dma>(ctx.name, ctx.clock, *ctx.bus);
+        return inst;
+    };
+    return e;
+}
+
 DeviceRegistry make_builtin() {
     DeviceRegistry r;
     r.add(pl011_entry());
     r.add(armctrl_entry());
     r.add(local_intc_entry());
+    r.add(mbox_entry());
+    r.add(dma_entry());
+    r.add(DeviceEntry::simple("brcm,bcm2835-sdhost", "Bcm2835Sdhost", [](const DeviceContext& ctx) {
+        return std::make_unique<Bcm2835Sdhost>(ctx.name, ctx.clock);
+    }));
     r.add(DeviceEntry::simple("brcm,bcm2835-system-timer", "Bcm2835Systimer",
                               [](const DeviceContext& ctx) {
                                   return std::make_unique<Bcm2835Systimer>(ctx.name, ctx.clock);

@@ -32,6 +32,8 @@
 
 namespace piemu {
 
+class Bus;
+
 /// Index into CoreLines::timers[core]: the generic timer outputs in the BCM2836 local
 /// controller's numbering (hwirq 0-3 of Linux's irq-bcm2836.h). This is not the order
 /// of the arm,armv7-timer binding (secure, non-secure, virtual, hypervisor).
@@ -57,8 +59,9 @@ struct DeviceContext {
     uint32_t size;    ///< its size
     VirtualClock& clock;
     unsigned cores;
-    const void* fdt; ///< the (validated) DTB, for properties the factory reads itself
-    int node;        ///< the node's offset in fdt
+    const void* fdt;    ///< the (validated) DTB, for properties the factory reads itself
+    int node;           ///< the node's offset in fdt
+    Bus* bus = nullptr; ///< guest memory, for devices that master the bus (mailbox, DMA)
 
     /// A one-cell property, or nullopt when absent or not one cell.
     std::optional<uint32_t> prop_u32(const char* prop) const;

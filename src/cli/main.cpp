@@ -261,6 +261,11 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
         "End the run normally (status 0) after this much virtual time (e.g. 2s, 500ms)");
     cmd->add_option("--uart", run.machine.uart, "Where PL011 output goes: stdio, none, or a file")
         ->capture_default_str();
+    cmd->add_option("--sd", run.machine.sd_image,
+                    "SD card image (a multiple of 512 bytes) in the SD host's slot; writes "
+                    "reach the file before each command completes")
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--sd-readonly", run.machine.sd_readonly, "The SD card is write-protected");
     cmd->add_option("--uart-input", run.machine.uart_input,
                     "What the PL011 receives: none, stdin, or a file (read at the UART's baud "
                     "rate in virtual time)")

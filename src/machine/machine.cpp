@@ -14,7 +14,9 @@
 #include "board/board_builder.hpp"
 #include "board/builtin_dtbs.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
+#include "devices/bcm2835_sdhost.hpp"
 #include "devices/pl011.hpp"
+#include "devices/sd_card.hpp"
 #include "kernel/kernel_model.hpp"
 #include "kernel/vector_page.hpp"
 #include "machine/boot_stub.hpp"
@@ -175,6 +177,16 @@ ErrorOr<void> Machine::init() {
     });
     setup_firmware_state();
     TRY(connect_uart_input());
+
+    // The SD card: an image file in the SD host's slot (brcm,bcm2835-sdhost).
+    if (!options_.sd_image.empty()) {
+        auto* host =
+            dynamic_cast<Bcm2835Sdhost*>(built_->device_by_compatible("brcm,bcm2835-sdhost"));
+        if (!host)
+            return Error{fmt::format("--sd: board {} has no SD host", board_.name)};
+        sd_card_ = TRY(SdCard::open(options_.sd_image, options_.sd_readonly));
+        host->attach(sd_card_.get());
+    }
 
     if (auto* wdt =
             dynamic_cast<Bcm2835PmWdt*>(built_->device_by_compatible("brcm,bcm2835-pm-wdt"))) {

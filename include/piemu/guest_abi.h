@@ -202,6 +202,17 @@
 #define IRQ_TYPE_EDGE_BOTH 0x00000003
 #define IRQ_TYPE_LEVEL_HIGH 0x00000004
 #define IRQ_TYPE_LEVEL_LOW 0x00000008
+#define HI_SOFTIRQ 0
+#define TIMER_SOFTIRQ 1
+#define NET_TX_SOFTIRQ 2
+#define NET_RX_SOFTIRQ 3
+#define BLOCK_SOFTIRQ 4
+#define IRQ_POLL_SOFTIRQ 5
+#define TASKLET_SOFTIRQ 6
+#define SCHED_SOFTIRQ 7
+#define HRTIMER_SOFTIRQ 8
+#define RCU_SOFTIRQ 9
+#define NR_SOFTIRQS 10
 #endif
 
 /* ---- include/uapi/asm-generic/errno-base.h / errno.h */

@@ -36,6 +36,7 @@
 
 #include "piemu/error.hpp"
 #include "piemu/kernel/preempt.hpp"
+#include "piemu/kernel/sched.hpp"
 
 namespace piemu::trace {
 
@@ -49,11 +50,11 @@ inline constexpr std::size_t TASK_COMM_LEN = 16;
 inline constexpr std::int32_t PID_MAX_DEFAULT = 0x8000;
 
 // ---- the task states sched_switch reports (include/linux/sched.h of 4.14)
-inline constexpr std::uint32_t TASK_RUNNING = 0x0000;
-inline constexpr std::uint32_t TASK_INTERRUPTIBLE = 0x0001;
-inline constexpr std::uint32_t TASK_UNINTERRUPTIBLE = 0x0002;
-inline constexpr std::uint32_t TASK_NOLOAD = 0x0400;
-inline constexpr std::uint32_t TASK_IDLE = TASK_UNINTERRUPTIBLE | TASK_NOLOAD;
+using kernel::TASK_IDLE;
+using kernel::TASK_INTERRUPTIBLE;
+using kernel::TASK_NOLOAD;
+using kernel::TASK_RUNNING;
+using kernel::TASK_UNINTERRUPTIBLE;
 /// The states task_state_index() reports: R S D T t X Z P.
 inline constexpr std::uint32_t TASK_REPORT = 0x007f;
 inline constexpr std::int32_t TASK_REPORT_IDLE = 0x0080; ///< printed "I"

@@ -238,35 +238,39 @@ MboxBoardInfo mbox_board_info(const DeviceContext& ctx) {
     return info;
 }
 
-DeviceEntry mbox_entry() {
+/// A device that masters the bus (reads and writes guest memory itself): `make`
+/// gets the bus; a context without one is a wiring error.
+DeviceEntry
+bus_master_entry(std::string compatible, std::string model,
+                 std::function<std::unique_ptr<Device>(const DeviceContext&, Bus&)> make) {
     DeviceEntry e;
-    e.compatible = "brcm,bcm2835-mbox";
-    e.model = "Bcm2835Mbox";
-    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+    e.compatible = std::move(compatible);
+    e.model = std::move(model);
+    e.create = [make = std::move(make),
+                model = e.model](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
         if (!ctx.bus)
-            return Error{fmt::format("{}: the mailbox needs guest memory", ctx.path)};
+            return Error{fmt::format("{}: {} needs guest memory", ctx.path, model)};
         DeviceInstance inst;
-        inst.device =
-            std::make_unique<Bcm2835Mbox>(ctx.name, ctx.clock, *ctx.bus, mbox_board_info(ctx));
+        inst.device = make(ctx, *ctx.bus);
         return inst;
     };
     return e;
 }
 
+DeviceEntry mbox_entry() {
+    return bus_master_entry(
+        "brcm,bcm2835-mbox", "Bcm2835Mbox", [](const DeviceContext& ctx, Bus& bus) {
+            return std::make_unique<Bcm2835Mbox>(ctx.name, ctx.clock, bus, mbox_board_info(ctx));
+        });
+}
+
 DeviceEntry dma_entry() {
-    DeviceEntry e;
-    e.compatible = "brcm,bcm2835-dma";
-    e.model = "Bcm2835Dma";
-    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
-        if (!ctx.bus)
-            return Error{fmt::format("{}: the DMA controller needs guest memory", ctx.path)};
-        DeviceInstance inst;
-        // NOTE: the DT's reg is 0xf00 bytes; the model claims 0x1000 for INT_STATUS
-        // (0xfe0) and ENABLE (0xff0), which sit past it on the silicon.
-        inst.device = std::make_unique<Bcm2835Dma>(ctx.name, ctx.clock, *ctx.bus);
-        return inst;
-    };
-    return e;
+    // NOTE: the DT's reg is 0xf00 bytes; the model claims 0x1000 for INT_STATUS
+    // (0xfe0) and ENABLE (0xff0), which sit past it on the silicon.
+    return bus_master_entry("brcm,bcm2835-dma", "Bcm2835Dma",
+                            [](const DeviceContext& ctx, Bus& bus) {
+                                return std::make_unique<Bcm2835Dma>(ctx.name, ctx.clock, bus);
+                            });
 }
 
 DeviceRegistry make_builtin() {

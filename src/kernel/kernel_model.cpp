@@ -1,5 +1,7 @@
 #include "kernel/kernel_model.hpp"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstring>
 
@@ -333,11 +335,9 @@ Task<irqreturn_t> KernelModel::arch_timer_handler_phys(unsigned, void* dev) {
     if (evt->cpu == 0) {
         ++ticks_;
         // run_local_timers(): TIMER_SOFTIRQ only when a timer is due.
-        for (auto& t : tasks_)
-            if (t->timeout && *t->timeout <= ticks_) {
-                raise_softirq(0, TIMER_SOFTIRQ);
-                break;
-            }
+        if (std::any_of(tasks_.begin(), tasks_.end(),
+                        [this](const auto& t) { return timer_expired(*t); }))
+            raise_softirq(0, TIMER_SOFTIRQ);
         scheduler_tick(0);
     }
     evt->next_cval += period_ticks_;

@@ -30,6 +30,7 @@
 #include "piemu/kernel/irq.hpp"
 #include "piemu/kernel/preempt.hpp"
 #include "piemu/kernel/printk.hpp"
+#include "piemu/kernel/sched.hpp"
 
 namespace piemu {
 class ArmCore;
@@ -59,14 +60,7 @@ struct GuestCallFrame {
     uint32_t cpsr = 0;   ///< the caller's CPSR, restored when the guest returns
 };
 
-// Task states and scheduling policies (include/linux/sched.h, uapi/linux/sched.h).
-inline constexpr uint32_t TASK_RUNNING = 0x0000;
-inline constexpr uint32_t TASK_INTERRUPTIBLE = 0x0001;
-inline constexpr uint32_t TASK_UNINTERRUPTIBLE = 0x0002;
-inline constexpr uint32_t EXIT_DEAD = 0x0010;
-inline constexpr uint32_t EXIT_ZOMBIE = 0x0020;
-inline constexpr uint32_t TASK_PARKED = 0x0040;
-inline constexpr uint32_t TASK_DEAD = 0x0080; ///< 4.14's value
+// Scheduling policies (include/uapi/linux/sched.h); task states in piemu/kernel/sched.hpp.
 // SCHED_NORMAL, SCHED_FIFO, SCHED_RR (named apart: <sched.h> defines the latter two as macros)
 inline constexpr int kSchedNormal = 0, kSchedFifo = 1, kSchedRr = 2;
 inline constexpr int MAX_RT_PRIO = 100; ///< prio 0-99 real time, 100-139 normal
@@ -285,6 +279,8 @@ private:
     Task<void> preempt_schedule_irq(unsigned cpu);
     void wake_up_process(task_struct* t);
     void run_local_timers();
+    /// An msleep()/schedule_timeout() sleeper whose timeout has passed.
+    bool timer_expired(const task_struct& t) const;
     void set_task_state(task_struct* t, uint32_t state);
     /// irq_thread(): the body of "irq/N-name".
     Task<uint32_t> irq_thread(task_struct* self, irqaction* action);
@@ -297,7 +293,9 @@ private:
     Task<uint32_t> sys_free_irq(unsigned irq, uint32_t dev_id);
     int32_t sys_printk(const GateArgs& a);
     int32_t sys_kthread_create(uint32_t fn, uint32_t data, uint32_t name);
-    task_struct* task_at(uint32_t addr) const; ///< a live task by task_struct address
+    /// A task by its task_struct address: live ones, or exited ones too (their
+    /// task_struct stays, as the kernel's does while referenced).
+    task_struct* task_at(uint32_t addr, bool include_exited = false) const;
     int32_t sys_piemu_irq_desc(unsigned irq, uint32_t info);
     Task<uint32_t> sys_msleep(unsigned cpu, uint32_t msecs);
     irq_handler_t guest_handler(uint32_t fn);

@@ -90,7 +90,7 @@ void KernelModel::set_ti_flags(task_struct* t, uint32_t flags) {
 }
 
 bool KernelModel::need_resched(unsigned cpu) const {
-    return rd32(current_.at(cpu)->stack + TI_FLAGS) & _TIF_NEED_RESCHED;
+    return ti_flags(current_.at(cpu)) & _TIF_NEED_RESCHED;
 }
 
 void KernelModel::sched_setscheduler(task_struct* t, int policy, int rt_priority) {
@@ -247,10 +247,14 @@ void KernelModel::wake_up_process(task_struct* t) {
         set_ti_flags(cur, ti_flags(cur) | _TIF_NEED_RESCHED);
 }
 
+bool KernelModel::timer_expired(const task_struct& t) const {
+    return t.timeout && *t.timeout <= ticks_;
+}
+
 void KernelModel::run_local_timers() {
     // The expired timers of sleeping tasks (process_timeout).
     for (auto& t : tasks_)
-        if (t->timeout && *t->timeout <= ticks_)
+        if (timer_expired(*t))
             wake_up_process(t.get());
 }
 

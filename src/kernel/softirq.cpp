@@ -136,9 +136,7 @@ void KernelModel::tasklet_schedule(unsigned cpu, uint32_t t, bool hi) {
         return; // already scheduled: runs once
     wr32(t + TASKLET_STATE, state | (1u << TASKLET_STATE_SCHED));
     (hi ? tasklet_hi_vec_ : tasklet_vec_).at(cpu).push_back(t);
-    __raise_softirq_irqoff(cpu, hi ? HI_SOFTIRQ : TASKLET_SOFTIRQ);
-    if (!in_interrupt(preempt().get(cpu)))
-        wakeup_softirqd(cpu);
+    raise_softirq(cpu, hi ? HI_SOFTIRQ : TASKLET_SOFTIRQ);
 }
 
 Task<void> KernelModel::tasklet_action(unsigned cpu, bool hi) {

@@ -95,10 +95,7 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
     case __NR_kthread_stop: {
         // A thread that already exited still has its task_struct (the caller's
         // reference): kthread_stop() returns its result.
-        task_struct* t = nullptr;
-        for (const auto& task : tasks_)
-            if (task->addr == r[0])
-                t = task.get();
+        task_struct* t = task_at(r[0], true);
         if (!t || t == current_[cpu] || !t->parent || t->parent != kthreadd_)
             co_return uint32_t(-EINVAL);
         if (!check_sleep(cpu, nullptr))
@@ -256,9 +253,9 @@ Task<uint32_t> KernelModel::sys_free_irq(unsigned irq, uint32_t dev_id) {
     co_return 0;
 }
 
-task_struct* KernelModel::task_at(uint32_t addr) const {
+task_struct* KernelModel::task_at(uint32_t addr, bool include_exited) const {
     for (const auto& t : tasks_)
-        if (t->addr == addr && !t->exit_code)
+        if (t->addr == addr && (include_exited || !t->exit_code))
             return t.get();
     return nullptr;
 }

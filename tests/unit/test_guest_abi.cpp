@@ -3,6 +3,7 @@
 // model's, and the layouts must be the kernel's.
 #include <gtest/gtest.h>
 
+#include "kernel/kernel_model.hpp"
 #include "piemu/guest_abi.h"
 #include "piemu/kernel/irq_types.hpp"
 #include "piemu/kernel/preempt.hpp"
@@ -43,6 +44,17 @@ TEST(GuestAbi, CValuesEqualTheKernelModels) {
         HARDIRQ_MASK,
         NMI_MASK,
         piemu::trace::TASK_COMM_LEN,
+        HI_SOFTIRQ,
+        TIMER_SOFTIRQ,
+        NET_TX_SOFTIRQ,
+        NET_RX_SOFTIRQ,
+        BLOCK_SOFTIRQ,
+        IRQ_POLL_SOFTIRQ,
+        TASKLET_SOFTIRQ,
+        SCHED_SOFTIRQ,
+        HRTIMER_SOFTIRQ,
+        RCU_SOFTIRQ,
+        NR_SOFTIRQS,
     };
     for (size_t i = 0; i < std::size(cxx); ++i)
         EXPECT_EQ(piemu_guest_abi_values[i], cxx[i]) << "entry " << i;

@@ -230,19 +230,7 @@ static inline int mutex_unlock(struct mutex* lock) {
 }
 
 /* ---- Softirqs, tasklets, work (include/linux/interrupt.h, workqueue.h). */
-enum {
-    HI_SOFTIRQ = 0,
-    TIMER_SOFTIRQ,
-    NET_TX_SOFTIRQ,
-    NET_RX_SOFTIRQ,
-    BLOCK_SOFTIRQ,
-    IRQ_POLL_SOFTIRQ,
-    TASKLET_SOFTIRQ,
-    SCHED_SOFTIRQ,
-    HRTIMER_SOFTIRQ,
-    RCU_SOFTIRQ,
-    NR_SOFTIRQS
-};
+/* The vectors HI_SOFTIRQ .. RCU_SOFTIRQ, NR_SOFTIRQS: piemu/guest_abi.h. */
 static inline int open_softirq(int nr, void (*action)(void)) {
     return piemu_syscall(__NR_open_softirq, nr, (long)action, 0, 0, 0, 0);
 }

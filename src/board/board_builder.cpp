@@ -47,7 +47,12 @@ struct NodeInfo {
     int row = -1; ///< index into BuiltBoard::nodes
     const DeviceEntry* entry = nullptr;
     const PercpuEntry* percpu = nullptr;
+    const PartEntry* part = nullptr;
     int device = -1; ///< index into BuiltBoard::devices
+    /// A part: the index of its owner in BuiltBoard::devices, and the owner's lines for
+    /// the node's interrupts.
+    int owner = -1;
+    std::vector<IrqLine*> part_outputs;
 };
 
 /// A line to connect once the whole board is known to build.
@@ -77,6 +82,7 @@ private:
     ErrorOr<void> scan_nodes();
     ErrorOr<void> make_row(NodeInfo& info, unsigned& cpu_index);
     ErrorOr<void> instantiate(Bus& bus);
+    ErrorOr<void> attach_parts();
     ErrorOr<void> wire_node(NodeInfo& info);
     ErrorOr<std::vector<Specifier>> specifiers(const NodeInfo& info);
     ErrorOr<int> interrupt_parent(int node, const std::string& path);
@@ -166,7 +172,8 @@ ErrorOr<void> Builder::scan_nodes() {
         info.on_bus = parent == 0 || (pinfo && pinfo->on_bus && pinfo->is_bus);
         info.is_bus = is_bus_compatible(info.compatible);
         for (auto& c : info.compatible) {
-            if ((info.entry = registry_.find(c)) || (info.percpu = registry_.find_percpu(c)))
+            if ((info.entry = registry_.find(c)) || (info.percpu = registry_.find_percpu(c)) ||
+                (info.part = registry_.find_part(c)))
                 break;
         }
         TRY(make_row(info, cpu_index));
@@ -189,6 +196,7 @@ ErrorOr<void> Builder::make_row(NodeInfo& info, unsigned& cpu_index) {
         row.label = it->second;
     row.compatible = info.entry                ? info.entry->compatible
                      : info.percpu             ? info.percpu->compatible
+                     : info.part               ? info.part->compatible
                      : info.compatible.empty() ? std::string("-")
                                                : info.compatible.front();
     row.disabled = f_.string(info.offset, "status") == "disabled";
@@ -207,6 +215,8 @@ ErrorOr<void> Builder::make_row(NodeInfo& info, unsigned& cpu_index) {
         row.model = info.on_bus ? info.entry->model : "not modelled (not on a bus)";
     } else if (info.percpu) {
         row.model = info.percpu->model;
+    } else if (info.part) {
+        row.model = info.on_bus ? info.part->model : "not modelled (not on a bus)";
     } else if (info.is_bus) {
         row.model = "bus";
         row.wiring = TRY(describe_ranges(f_, info.offset));
@@ -248,9 +258,49 @@ ErrorOr<void> Builder::instantiate(Bus& bus) {
         if (!inst.controller)
             inst.controller = dynamic_cast<InterruptController*>(inst.device.get());
         info.device = int(board_.devices.size());
-        board_.devices.push_back({info.path, info.entry->compatible, info.compatible,
-                                  info.entry->model, uint32_t(r.address->base),
-                                  uint32_t(r.address->size), std::move(inst)});
+        BuiltDevice& d = board_.devices.emplace_back();
+        d.path = info.path;
+        d.compatible = info.entry->compatible;
+        d.node_compatible = info.compatible;
+        d.model = info.entry->model;
+        d.base = uint32_t(r.address->base);
+        d.size = uint32_t(r.address->size);
+        d.instance = std::move(inst);
+    }
+    return {};
+}
+
+/// Each part node joins the owner model whose bus window covers its `reg`.
+ErrorOr<void> Builder::attach_parts() {
+    for (auto& info : nodes_) {
+        if (!info.part || !info.on_bus)
+            continue;
+        const BoardNode& r = row(info);
+        if (!r.address)
+            return Error{fmt::format("{}: {} needs a reg property", info.path, info.part->model)};
+        uint64_t base = r.address->base, end = base + r.address->size;
+        for (size_t i = 0; i < board_.devices.size(); ++i) {
+            BuiltDevice& d = board_.devices[i];
+            uint64_t wend = uint64_t(d.base) + d.instance.device->mmio_size();
+            if (d.compatible != info.part->owner || base < d.base || end > wend)
+                continue;
+            info.owner = int(i);
+            info.part_outputs = info.part->outputs(*d.instance.device);
+            d.parts.push_back({info.path, info.compatible});
+            std::string owner = d.path;
+            for (auto& o : nodes_)
+                if (o.device == int(i))
+                    owner = display_name(o.offset);
+            row(info).wiring.push_back(
+                fmt::format("registers in {}'s {} (window 0x{:08x}-0x{:08x})", owner, d.model,
+                            d.base, wend - 1));
+            break;
+        }
+        if (info.owner < 0)
+            return Error{fmt::format("{}: {} lies inside a {} block, but no {} model's window "
+                                     "covers 0x{:08x}-0x{:08x}",
+                                     info.path, info.part->model, info.part->owner,
+                                     info.part->owner, base, end - 1)};
     }
     return {};
 }
@@ -349,10 +399,15 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
         return {};
     DeviceInstance* source =
         info.device >= 0 ? &board_.devices[size_t(info.device)].instance : nullptr;
-    const std::string& model = info.entry ? info.entry->model : std::string();
-    if (source && source->outputs.size() != specs.size())
+    // The lines behind the specifiers: the node's own model's, or for a part its owner's.
+    bool driven = source || info.owner >= 0;
+    const std::vector<IrqLine*>& outputs = source ? source->outputs : info.part_outputs;
+    const std::string model = info.entry  ? info.entry->model
+                              : info.part ? info.part->model
+                                          : std::string();
+    if (driven && outputs.size() != specs.size())
         return Error{fmt::format("{}: interrupts lists {} specifiers but {} has {} outputs",
-                                 info.path, specs.size(), model, source->outputs.size())};
+                                 info.path, specs.size(), model, outputs.size())};
     if (info.percpu && specs.size() > info.percpu->max_specifiers)
         return Error{fmt::format("{}: interrupts lists {} specifiers; {} takes at most {}",
                                  info.path, specs.size(), info.percpu->compatible,
@@ -378,7 +433,7 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
                                  ? ctl_name + " " + ctl_entry->describe_specifier(s.cells)
                                  : ctl_name;
         bool percpu = ctl->is_percpu(s.cells);
-        if (percpu && source)
+        if (percpu && driven)
             return Error{fmt::format("{}: interrupts entry {} {} names a per-CPU input of {}; "
                                      "only a per-CPU source (timer, PMU) can drive one",
                                      info.path, i, spec, ctl_name)};
@@ -393,9 +448,9 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
                                          input.error().message)};
             r.wiring.push_back(fmt::format("{} -> {} ({} input {}{})", spec, target,
                                            ctl_entry->model, input.value(),
-                                           source ? "" : "; source not modelled"));
-            if (source)
-                connections_.push_back({source->outputs[i], &ctl->irq_sink(), input.value()});
+                                           driven ? "" : "; source not modelled"));
+            if (driven)
+                connections_.push_back({outputs[i], &ctl->irq_sink(), input.value()});
             continue;
         }
         std::vector<std::string> inputs, missing;
@@ -502,6 +557,7 @@ ErrorOr<BuiltBoard> Builder::build(Bus& bus) {
     read_root();
     TRY(scan_nodes());
     TRY(instantiate(bus));
+    TRY(attach_parts());
     for (auto& info : nodes_)
         if (info.on_bus && info.row >= 0)
             TRY(wire_node(info));
@@ -518,9 +574,13 @@ ErrorOr<BuiltBoard> Builder::build(Bus& bus) {
 // BuiltBoard
 
 Device* BuiltBoard::device_at(std::string_view path) const {
-    for (auto& d : devices)
+    for (auto& d : devices) {
         if (d.path == path)
             return d.instance.device.get();
+        for (auto& p : d.parts)
+            if (p.path == path)
+                return d.instance.device.get();
+    }
     return nullptr;
 }
 
@@ -530,10 +590,15 @@ Device* BuiltBoard::device_for_alias(std::string_view alias) const {
 }
 
 Device* BuiltBoard::device_by_compatible(std::string_view compatible) const {
-    for (auto& d : devices)
+    for (auto& d : devices) {
         for (auto& c : d.node_compatible)
             if (c == compatible)
                 return d.instance.device.get();
+        for (auto& p : d.parts)
+            for (auto& c : p.compatible)
+                if (c == compatible)
+                    return d.instance.device.get();
+    }
     return nullptr;
 }
 

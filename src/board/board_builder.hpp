@@ -5,6 +5,9 @@
 //  - devices: nodes with a `compatible` that sit on a bus (children of the root or of
 //    a "simple-bus"/"simple-mfd"/"arm,amba-bus"/"isa" node that is itself on a bus).
 //    The first compatible string with a registry entry picks the model;
+//  - parts: a node whose compatible has a PartEntry (the AUX mini UART) gets no model
+//    of its own: it joins the owner model whose bus window covers its `reg`, and its
+//    `interrupts` are wired from that model's lines;
 //  - addresses: the first `reg` entry, in the parent's #address-cells/#size-cells,
 //    translated through every ancestor's `ranges` up to the root (an empty `ranges`
 //    is the identity; a bus without `ranges` cannot be translated: an error);
@@ -58,6 +61,12 @@ struct BoardNode {
     std::vector<std::string> wiring;
 };
 
+/// A node that is part of another node's model (a PartEntry), e.g. the AUX mini UART.
+struct BuiltPart {
+    std::string path;
+    std::vector<std::string> compatible; ///< every string of the node's `compatible`
+};
+
 /// A device model the builder made, and where it sits.
 struct BuiltDevice {
     std::string path;
@@ -67,6 +76,8 @@ struct BuiltDevice {
     uint32_t base = 0;
     uint32_t size = 0; ///< of the DT `reg` entry (the bus window is device->mmio_size())
     DeviceInstance instance;
+    /// Nodes whose registers lie in this model's window (PartEntry), in DT order.
+    std::vector<BuiltPart> parts;
 };
 
 /// The devices of a board and the table describing it. Owns the devices: keep it alive
@@ -84,7 +95,7 @@ public:
     std::map<std::string, std::string> aliases; ///< /aliases: "serial0" -> path
     std::string stdout_path;                    ///< /chosen stdout-path, e.g. "serial0:115200n8"
 
-    /// The device made for the node at `path`, or null.
+    /// The device made for the node at `path` (or owning it, for a part node), or null.
     Device* device_at(std::string_view path) const;
     /// The device made for the node an /aliases entry names ("serial0"), or null.
     Device* device_for_alias(std::string_view alias) const;

@@ -7,11 +7,13 @@
 #include <libfdt.h>
 
 #include "devices/bcm2835_armctrl.hpp"
+#include "devices/bcm2835_aux.hpp"
 #include "devices/bcm2835_dma.hpp"
 #include "devices/bcm2835_mbox.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/bcm2835_sdhost.hpp"
 #include "devices/bcm2835_systimer.hpp"
+#include "devices/bcm2835_vchiq.hpp"
 #include "devices/bcm2836_local_intc.hpp"
 #include "devices/pl011.hpp"
 
@@ -91,6 +93,15 @@ void DeviceRegistry::add_percpu(PercpuEntry entry) {
     percpu_.push_back(std::move(entry));
 }
 
+void DeviceRegistry::add_part(PartEntry entry) {
+    for (auto& e : parts_)
+        if (e.compatible == entry.compatible) {
+            e = std::move(entry);
+            return;
+        }
+    parts_.push_back(std::move(entry));
+}
+
 const DeviceEntry* DeviceRegistry::find(std::string_view compatible) const {
     for (auto& e : entries_)
         if (e.compatible == compatible)
@@ -105,11 +116,20 @@ const PercpuEntry* DeviceRegistry::find_percpu(std::string_view compatible) cons
     return nullptr;
 }
 
+const PartEntry* DeviceRegistry::find_part(std::string_view compatible) const {
+    for (auto& e : parts_)
+        if (e.compatible == compatible)
+            return &e;
+    return nullptr;
+}
+
 std::vector<std::string> DeviceRegistry::compatibles() const {
     std::vector<std::string> out;
     for (auto& e : entries_)
         out.push_back(e.compatible);
     for (auto& e : percpu_)
+        out.push_back(e.compatible);
+    for (auto& e : parts_)
         out.push_back(e.compatible);
     std::sort(out.begin(), out.end());
     return out;
@@ -273,6 +293,27 @@ DeviceEntry dma_entry() {
                             });
 }
 
+// The AUX block: one Bcm2835Aux over the whole 0x100-byte block, made for the aux node
+// (whose reg covers only AUX_IRQ and AUX_ENABLES); the uart1 node at +0x40 is part of
+// it and carries the shared AUX interrupt (GPU IRQ 29, bcm283x.dtsi).
+DeviceEntry aux_entry() {
+    return DeviceEntry::simple("brcm,bcm2835-aux", "Bcm2835Aux", [](const DeviceContext& ctx) {
+        // The baud generator divides the VPU clock, the aux node's first clock.
+        return std::make_unique<Bcm2835Aux>(
+            ctx.name, ctx.clock, ctx.clock_rate(0).value_or(Bcm2835Aux::kDefaultCoreClockHz));
+    });
+}
+
+PartEntry aux_uart_part() {
+    return {"brcm,bcm2835-aux-uart", "brcm,bcm2835-aux", "Bcm2835Aux (mini UART)",
+            [](Device& owner) -> std::vector<IrqLine*> {
+                auto* aux = dynamic_cast<Bcm2835Aux*>(&owner);
+                if (!aux)
+                    return {};
+                return {&aux->irq()};
+            }};
+}
+
 DeviceRegistry make_builtin() {
     DeviceRegistry r;
     r.add(pl011_entry());
@@ -280,6 +321,11 @@ DeviceRegistry make_builtin() {
     r.add(local_intc_entry());
     r.add(mbox_entry());
     r.add(dma_entry());
+    r.add(aux_entry());
+    r.add(DeviceEntry::simple("brcm,bcm2835-vchiq", "Bcm2835Vchiq", [](const DeviceContext& ctx) {
+        return std::make_unique<Bcm2835Vchiq>(ctx.name);
+    }));
+    r.add_part(aux_uart_part());
     r.add(DeviceEntry::simple("brcm,bcm2835-sdhost", "Bcm2835Sdhost", [](const DeviceContext& ctx) {
         return std::make_unique<Bcm2835Sdhost>(ctx.name, ctx.clock);
     }));

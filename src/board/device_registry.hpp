@@ -2,7 +2,7 @@
 // how to construct and wire it. The board builder (board_builder.hpp) looks every node
 // up here; a compatible without an entry is "not modelled" and listed as such.
 //
-// Two kinds of entries:
+// Three kinds of entries:
 //  - DeviceEntry: a memory-mapped device model, made by a factory from the node
 //    (DeviceContext) and returned with what the builder needs to wire it
 //    (DeviceInstance): its interrupt outputs in DT order, its controller side, its
@@ -10,6 +10,11 @@
 //  - PercpuEntry: a node without registers whose interrupts are per-CPU lines that
 //    live in the cores (the ARM generic timer and the PMU). The builder connects core
 //    c's copy of each line, taken from CoreLines, to the controller's input for core c.
+//  - PartEntry: a node whose registers lie inside another node's model, as the AUX mini
+//    UART ("brcm,bcm2835-aux-uart", reg at 0x7e215040) lies in the AUX block that the
+//    "brcm,bcm2835-aux" node's Bcm2835Aux models whole. No device is made for it; the
+//    builder finds the owner's model whose bus window covers the node's `reg` and wires
+//    the node's interrupts from that model's lines.
 //
 // builtin() holds piemu's models. Tests build their own registry (or copy builtin())
 // and add fake entries.
@@ -111,22 +116,36 @@ struct PercpuEntry {
     std::function<IrqLine*(const CoreLines&, unsigned core, unsigned index)> line;
 };
 
+struct PartEntry {
+    std::string compatible;
+    /// The compatible whose DeviceEntry makes the model this node is part of.
+    std::string owner;
+    /// What the node is, shown by `piemu boards --show`.
+    std::string model;
+    /// The owner model's lines for the node's `interrupts`, in their order; an owner of
+    /// another class gives none (and the builder reports the count mismatch).
+    std::function<std::vector<IrqLine*>(Device& owner)> outputs;
+};
+
 class DeviceRegistry {
 public:
     /// Adds an entry; one for a compatible already present replaces it.
     void add(DeviceEntry entry);
     void add_percpu(PercpuEntry entry);
+    void add_part(PartEntry entry);
     const DeviceEntry* find(std::string_view compatible) const;
     const PercpuEntry* find_percpu(std::string_view compatible) const;
+    const PartEntry* find_part(std::string_view compatible) const;
     /// Every compatible with an entry of either kind, sorted.
     std::vector<std::string> compatibles() const;
 
-    /// piemu's device models and per-CPU sources. Built once; copy it to extend it.
+    /// piemu's device models, per-CPU sources and parts. Built once; copy it to extend it.
     static const DeviceRegistry& builtin();
 
 private:
     std::vector<DeviceEntry> entries_;
     std::vector<PercpuEntry> percpu_;
+    std::vector<PartEntry> parts_;
 };
 
 } // namespace piemu

@@ -18,7 +18,9 @@
 
 #include "board/board_builder.hpp"
 #include "board/device_registry.hpp"
+#include "devices/bcm2835_aux.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
+#include "devices/bcm2835_vchiq.hpp"
 #include "devices/pl011.hpp"
 #include "piemu/bus.hpp"
 #include "piemu/clock.hpp"
@@ -298,6 +300,7 @@ TEST_P(RealBoard, EveryNodeListed) {
                              "/soc/timer@7e003000",
                              "/soc/dma@7e007000",
                              "/soc/interrupt-controller@7e00b200",
+                             "/soc/mailbox@7e00b840",
                              "/soc/mailbox@7e00b880",
                              "/soc/watchdog@7e100000",
                              "/soc/gpio@7e200000",
@@ -449,6 +452,72 @@ TEST_P(RealBoard, DescribeListsEveryRow) {
     for (auto& n : built.b().nodes)
         EXPECT_NE(table.find(n.path), std::string::npos) << n.path;
     std::printf("%s", table.c_str()); // for the reader of the test log
+}
+
+// The AUX block: one Bcm2835Aux for the aux node (AUX_IRQ, AUX_ENABLES) and the uart1
+// node at +0x40, whose interrupt (GPU IRQ 29) the model drives.
+TEST_P(RealBoard, AuxBlockIsOneModelForTwoNodes) {
+    auto dtb = compile_board(GetParam());
+    Built built(dtb, DeviceRegistry::builtin(), 4);
+    ASSERT_FALSE(built.board.is_error()) << built.error();
+    BuiltBoard& b = built.b();
+    auto* aux = b.find<Bcm2835Aux>("/soc/aux@7e215000");
+    ASSERT_NE(aux, nullptr);
+    EXPECT_EQ(b.device_at("/soc/serial@7e215040"), aux);
+    EXPECT_EQ(b.device_for_alias("serial1"), aux);
+    EXPECT_EQ(b.device_by_compatible("brcm,bcm2835-aux-uart"), aux);
+    EXPECT_EQ(node(b, "/soc/aux@7e215000")->model, "Bcm2835Aux");
+    EXPECT_EQ(node(b, "/soc/serial@7e215040")->model, "Bcm2835Aux (mini UART)");
+    EXPECT_EQ(node(b, "/soc/serial@7e215040")->compatible, "brcm,bcm2835-aux-uart");
+    ASSERT_EQ(node(b, "/soc/serial@7e215040")->wiring.size(), 2u);
+    EXPECT_EQ(node(b, "/soc/serial@7e215040")->wiring[0],
+              "registers in aux's Bcm2835Aux (window 0x3f215000-0x3f2150ff)");
+    EXPECT_EQ(node(b, "/soc/serial@7e215040")->wiring[1],
+              "<1 29> -> intc bank 1 bit 29 (Bcm2835Armctrl input 29)");
+    EXPECT_TRUE(node(b, "/soc/aux@7e215000")->wiring.empty());
+    // One bus window from 0x3f215000, so the mini UART registers are the model's +0x40.
+    ASSERT_NE(built.bus.find_device(0x3f215040), nullptr);
+    EXPECT_EQ(built.bus.find_device(0x3f215040)->device, aux);
+    EXPECT_EQ(built.bus.find_device(0x3f215040)->base, 0x3f215000u);
+    // The VPU clock of the aux node (250 MHz) drives the baud generator: BAUD 270 gives
+    // 250 MHz / (8 * 271) = 115313 baud.
+    built.bus.mmio_write(0x3f215004, 1, 4);   // AUX_ENABLES: mini UART
+    built.bus.mmio_write(0x3f215068, 270, 4); // AUX_MU_BAUD
+    EXPECT_EQ(aux->baud_rate(), 115313u);
+    // TX interrupt enabled with an empty FIFO: GPU IRQ 29 -> ARMCTRL -> core 0 IRQ pin.
+    built.bus.mmio_write(0x3f00b210, 1u << 29, 4);     // Enable IRQs 1: GPU IRQ 29
+    built.bus.mmio_write(0x3f215044, 0x2, 4);          // AUX_MU_IER: TX interrupt
+    EXPECT_EQ(built.bus.mmio_read(0x3f215000, 4), 1u); // AUX_IRQ: mini UART
+    EXPECT_EQ(built.bus.mmio_read(0x3f00b204, 4), 1u << 29);
+    EXPECT_TRUE(built.cores.pins[0].level[0]);
+    built.bus.mmio_write(0x3f215044, 0, 4);
+    EXPECT_EQ(built.bus.mmio_read(0x3f00b204, 4), 0u);
+    EXPECT_FALSE(built.cores.pins[0].level[0]);
+}
+
+// The VCHIQ doorbell: ARMCTRL basic bit 2 (input 66), pending in basic pending bit 2.
+TEST_P(RealBoard, VchiqDoorbellIsArmBasicBit2) {
+    auto dtb = compile_board(GetParam());
+    Built built(dtb, DeviceRegistry::builtin(), 4);
+    ASSERT_FALSE(built.board.is_error()) << built.error();
+    BuiltBoard& b = built.b();
+    auto* vchiq = b.find<Bcm2835Vchiq>("/soc/mailbox@7e00b840");
+    ASSERT_NE(vchiq, nullptr);
+    EXPECT_EQ(node(b, "/soc/mailbox@7e00b840")->model, "Bcm2835Vchiq");
+    EXPECT_EQ(node(b, "/soc/mailbox@7e00b840")->label, "vchiq");
+    EXPECT_TRUE(wiring_has(b, "/soc/mailbox@7e00b840",
+                           "<0 2> -> intc bank 0 bit 2 (Bcm2835Armctrl input 66)"));
+    EXPECT_EQ(built.bus.find_device(0x3f00b840)->device, vchiq);
+    EXPECT_EQ(built.bus.find_device(0x3f00b880)->device, b.device_at("/soc/mailbox@7e00b880"));
+    built.bus.mmio_write(0x3f00b218, 1u << 2, 4); // Enable Basic IRQs: ARM Doorbell 0
+    vchiq->ring_arm_doorbell();
+    EXPECT_EQ(built.bus.mmio_read(0x3f00b200, 4), 1u << 2); // IRQ basic pending
+    EXPECT_TRUE(built.cores.pins[0].level[0]);
+    EXPECT_EQ(built.bus.mmio_read(0x3f00b840, 4), 0x4u); // BELL0: rung, and now clear
+    EXPECT_EQ(built.bus.mmio_read(0x3f00b200, 4), 0u);
+    EXPECT_FALSE(built.cores.pins[0].level[0]);
+    built.bus.mmio_write(0x3f00b848, 0, 4); // BELL2
+    EXPECT_EQ(vchiq->vc_doorbell_rings(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Boards, RealBoard, ::testing::Values("raspi2b", "raspi3b"));
@@ -816,6 +885,51 @@ TEST(BoardBuilder, ResetReachesEveryDevice) {
     EXPECT_EQ(built.b().find<FakeDevice>(dev)->resets, 1u);
 }
 
+// A part node needs an owner model whose window covers its reg.
+TEST(BoardBuilder, PartWithoutItsOwner) {
+    SocDtb d;
+    auto uart = d.add(d.soc, "serial@7e215040");
+    d.strs(uart, "compatible", {"brcm,bcm2835-aux-uart"});
+    d.cells(uart, "reg", {0x7e215040, 0x40});
+    d.cells(uart, "interrupts", {1, 29});
+    Built built(d.bytes(), test_registry());
+    ASSERT_TRUE(built.board.is_error());
+    EXPECT_EQ(built.error(), "/soc/serial@7e215040: Bcm2835Aux (mini UART) lies inside a "
+                             "brcm,bcm2835-aux block, but no brcm,bcm2835-aux model's window "
+                             "covers 0x3f215040-0x3f21507f");
+}
+
+// The owner's window (0x100 bytes) must hold the whole reg of the part.
+TEST(BoardBuilder, PartOutsideItsOwnersWindow) {
+    SocDtb d;
+    auto aux = d.add(d.soc, "aux@7e215000");
+    d.strs(aux, "compatible", {"brcm,bcm2835-aux"});
+    d.cells(aux, "reg", {0x7e215000, 0x8});
+    auto uart = d.add(d.soc, "serial@7e2150c0");
+    d.strs(uart, "compatible", {"brcm,bcm2835-aux-uart"});
+    d.cells(uart, "reg", {0x7e2150c0, 0x80});
+    Built built(d.bytes(), test_registry());
+    ASSERT_TRUE(built.board.is_error());
+    EXPECT_NE(built.error().find("covers 0x3f2150c0-0x3f21513f"), std::string::npos)
+        << built.error();
+}
+
+// A part's interrupts are checked against the lines its entry picks from the owner.
+TEST(BoardBuilder, PartInterruptCountMustMatch) {
+    SocDtb d;
+    auto aux = d.add(d.soc, "aux@7e215000");
+    d.strs(aux, "compatible", {"brcm,bcm2835-aux"});
+    d.cells(aux, "reg", {0x7e215000, 0x8});
+    auto uart = d.add(d.soc, "serial@7e215040");
+    d.strs(uart, "compatible", {"brcm,bcm2835-aux-uart"});
+    d.cells(uart, "reg", {0x7e215040, 0x40});
+    d.cells(uart, "interrupts", {1, 29, 1, 30});
+    Built built(d.bytes(), test_registry());
+    ASSERT_TRUE(built.board.is_error());
+    EXPECT_EQ(built.error(), "/soc/serial@7e215040: interrupts lists 2 specifiers but "
+                             "Bcm2835Aux (mini UART) has 1 outputs");
+}
+
 TEST(DeviceRegistry, BuiltinEntries) {
     const DeviceRegistry& r = DeviceRegistry::builtin();
     ASSERT_NE(r.find("arm,pl011"), nullptr);
@@ -823,6 +937,9 @@ TEST(DeviceRegistry, BuiltinEntries) {
     EXPECT_EQ(r.find("arm,primecell"), nullptr);
     EXPECT_NE(r.find_percpu("arm,armv7-timer"), nullptr);
     EXPECT_NE(r.find_percpu("arm,cortex-a7-pmu"), nullptr);
+    ASSERT_NE(r.find_part("brcm,bcm2835-aux-uart"), nullptr);
+    EXPECT_EQ(r.find_part("brcm,bcm2835-aux-uart")->owner, "brcm,bcm2835-aux");
+    EXPECT_EQ(r.find("brcm,bcm2835-aux-uart"), nullptr);
     // The timer entry maps the binding's order onto CoreLines' order.
     FakeCores cores(1);
     auto* t = r.find_percpu("arm,armv7-timer");

@@ -21,6 +21,8 @@ namespace piemu {
 class SdCard;
 
 class Pl011;
+class Bcm2835Aux;
+class UartInput;
 class Semihosting;
 class BuiltBoard;
 namespace kernel {
@@ -55,15 +57,19 @@ struct MachineOptions {
     uint64_t duration_ns = 0;        ///< end the run normally at this virtual time; 0 = never
     std::string uart = "stdio";      ///< "stdio", "none" or a file path
     std::string uart_input = "none"; ///< "none", "stdin" or a file path
-    bool reboot = false;             ///< a watchdog reset restarts the machine, not the run
-    std::string sd_image;            ///< SD card image for the SD host ("" = empty slot)
-    bool sd_readonly = false;        ///< the card is write-protected
-    bool kernel_model = false;       ///< interrupts go to piemu's kernel model (genirq)
-    std::string dmesg;               ///< file for the kernel model's log ("" = none)
-    bool panic_on_bug = false;       ///< kernel model: a sleeping-in-atomic BUG panics (status 122)
-    bool threadirqs = false;         ///< kernel model: force-thread every handler ("threadirqs")
-    std::string trace_file;          ///< ftrace-format trace written at the end ("" = none)
-    std::string trace_events;        ///< event list (e.g. "irq,piemu:*"); "" = the defaults
+    /// The mini UART (UART1, DT alias serial1), QEMU's second -serial: where its output
+    /// goes and what it receives, as for the PL011. Its output is dropped by default.
+    std::string uart1 = "none";
+    std::string uart1_input = "none";
+    bool reboot = false;       ///< a watchdog reset restarts the machine, not the run
+    std::string sd_image;      ///< SD card image for the SD host ("" = empty slot)
+    bool sd_readonly = false;  ///< the card is write-protected
+    bool kernel_model = false; ///< interrupts go to piemu's kernel model (genirq)
+    std::string dmesg;         ///< file for the kernel model's log ("" = none)
+    bool panic_on_bug = false; ///< kernel model: a sleeping-in-atomic BUG panics (status 122)
+    bool threadirqs = false;   ///< kernel model: force-thread every handler ("threadirqs")
+    std::string trace_file;    ///< ftrace-format trace written at the end ("" = none)
+    std::string trace_events;  ///< event list (e.g. "irq,piemu:*"); "" = the defaults
     std::vector<unsigned> trace_irqs; ///< only these irqs' handler events; empty = all
     size_t trace_buffer = 0;          ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
     bool trace_functions = false;     ///< function-tracer lines of the interrupt path
@@ -116,6 +122,8 @@ public:
     const BoardInfo& board() const { return board_; }
     const LoadedImage& image() const { return image_; }
     Pl011& uart0() { return *uart0_; }
+    /// The mini UART (the device for the DT alias serial1), or null if the board has none.
+    Bcm2835Aux* uart1() { return uart1_; }
     /// The devices the board's device tree described, and its wiring table.
     const BuiltBoard& built_board() const { return *built_; }
     /// The kernel model, when --kernel-model is on (else null).
@@ -134,6 +142,15 @@ private:
     /// Points core 0 at the image: directly, or through the boot stub at 0.
     void start_image();
     ErrorOr<void> connect_uart_input();
+    /// Opens what --uart / --uart1 name (`option` is for messages).
+    ErrorOr<void> open_uart_output(const std::string& option, const std::string& spec, FILE*& out,
+                                   bool& owned);
+    /// The mini UART's output and input (--uart1, --uart1-input).
+    ErrorOr<void> connect_uart1();
+    /// A UART input source for `spec` ("none", "stdin", a file); the fd of an opened
+    /// file goes to `fd_out` (closed at destruction). Null for "none".
+    ErrorOr<std::unique_ptr<UartInput>> open_uart_input(const std::string& option,
+                                                        const std::string& spec, int& fd_out);
     ErrorOr<void> boot_kernel_model();
     ErrorOr<void> setup_trace();
     /// The trace Context of "now" on core `cpu`: the current task, its flags; with
@@ -179,6 +196,7 @@ private:
     bool console_ = false; ///< the kernel log goes to the UART output (a guest runs)
     FILE* dmesg_ = nullptr;
     Pl011* uart0_ = nullptr;
+    Bcm2835Aux* uart1_ = nullptr;
     std::unique_ptr<Semihosting> semihosting_;
     std::unique_ptr<SdCard> sd_card_; ///< --sd, in the SD host's slot
     LoadedImage image_;
@@ -187,6 +205,9 @@ private:
     FILE* uart_out_ = nullptr;
     bool uart_out_owned_ = false;
     int uart_in_fd_ = -1;
+    FILE* uart1_out_ = nullptr;
+    bool uart1_out_owned_ = false;
+    int uart1_in_fd_ = -1;
     std::atomic<bool> stop_requested_{false}; // set from signal handlers
     std::atomic<bool> dump_requested_{false};
     bool dump_on_signal_ = false;

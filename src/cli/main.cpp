@@ -270,6 +270,15 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
                     "What the PL011 receives: none, stdin, or a file (read at the UART's baud "
                     "rate in virtual time)")
         ->capture_default_str();
+    // QEMU's second -serial: the mini UART. `--uart none --uart1 stdio` makes it the
+    // console, as `-serial null -serial stdio` does.
+    cmd->add_option("--uart1", run.machine.uart1,
+                    "Where the mini UART's (UART1, serial1) output goes: stdio, none, or a file")
+        ->capture_default_str();
+    cmd->add_option("--uart1-input", run.machine.uart1_input,
+                    "What the mini UART receives: none, stdin, or a file (read at its baud rate "
+                    "in virtual time)")
+        ->capture_default_str();
     cmd->add_option("--load-addr", run.load_addr,
                     "Load address of a raw (non-ELF) image [default: 0x8000]");
     cmd->add_option("--dtb", run.dtb, "Device tree blob: boots IMAGE as a Linux kernel")

@@ -13,6 +13,7 @@
 
 #include "board/board_builder.hpp"
 #include "board/builtin_dtbs.hpp"
+#include "devices/bcm2835_aux.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/bcm2835_sdhost.hpp"
 #include "devices/pl011.hpp"
@@ -124,6 +125,10 @@ Machine::~Machine() {
         ::close(uart_in_fd_);
     if (uart_out_owned_ && uart_out_)
         std::fclose(uart_out_);
+    if (uart1_in_fd_ >= 0)
+        ::close(uart1_in_fd_);
+    if (uart1_out_owned_ && uart1_out_)
+        std::fclose(uart1_out_);
 }
 
 ErrorOr<std::unique_ptr<Machine>> Machine::create(const MachineOptions& options) {
@@ -138,15 +143,7 @@ ErrorOr<std::unique_ptr<Machine>> Machine::create(const MachineOptions& options)
 ErrorOr<void> Machine::init() {
     bus_.set_strict_mmio(options_.strict_mmio);
 
-    if (options_.uart == "stdio") {
-        uart_out_ = stdout;
-    } else if (options_.uart != "none") {
-        uart_out_ = std::fopen(options_.uart.c_str(), "wb");
-        if (!uart_out_)
-            return Error{fmt::format("{}: cannot open for writing: {}", options_.uart,
-                                     std::strerror(errno))};
-        uart_out_owned_ = true;
-    }
+    TRY(open_uart_output("--uart", options_.uart, uart_out_, uart_out_owned_));
     semihosting_ = std::make_unique<Semihosting>(clock_, stdout);
 
     // Cores: one for now; the SMP work brings up the other three. Their generic
@@ -177,6 +174,7 @@ ErrorOr<void> Machine::init() {
     });
     setup_firmware_state();
     TRY(connect_uart_input());
+    TRY(connect_uart1());
 
     // The SD card: an image file in the SD host's slot (brcm,bcm2835-sdhost).
     if (!options_.sd_image.empty()) {
@@ -292,6 +290,14 @@ ErrorOr<void> Machine::setup_trace() {
                 std::fputc(c, uart_out_);
             recorder_->record(trace_context(0), trace::ev::uart_tx{.device = dev, .ch = c});
         });
+        if (uart1_) {
+            trace::StrId dev1 = recorder_->intern(uart1_->name());
+            uart1_->set_tx_sink([this, dev1](uint8_t c) {
+                if (uart1_out_)
+                    std::fputc(c, uart1_out_);
+                recorder_->record(trace_context(0), trace::ev::uart_tx{.device = dev1, .ch = c});
+            });
+        }
     }
     return {};
 }
@@ -398,21 +404,74 @@ void Machine::deliver_interrupts(ArmCore& c) {
         trace_exception(c, *taken, pc);
 }
 
-ErrorOr<void> Machine::connect_uart_input() {
-    const std::string& src = options_.uart_input;
-    if (src.empty() || src == "none")
+ErrorOr<void> Machine::open_uart_output(const std::string& option, const std::string& spec,
+                                        FILE*& out, bool& owned) {
+    if (spec == "none")
         return {};
+    if (spec == "stdio") {
+        out = stdout;
+        return {};
+    }
+    if (spec.empty())
+        return Error{fmt::format("{} '': expected stdio, none or a file name", option)};
+    // --uart1 naming --uart's file shares it: both UARTs' bytes in the order sent.
+    if (&out == &uart1_out_ && spec == options_.uart && uart_out_) {
+        out = uart_out_;
+        return {};
+    }
+    out = std::fopen(spec.c_str(), "wb");
+    if (!out)
+        return Error{
+            fmt::format("{} {}: cannot open for writing: {}", option, spec, std::strerror(errno))};
+    owned = true;
+    return {};
+}
+
+ErrorOr<std::unique_ptr<UartInput>> Machine::open_uart_input(const std::string& option,
+                                                             const std::string& spec, int& fd_out) {
+    if (spec == "none")
+        return std::unique_ptr<UartInput>();
+    if (spec.empty())
+        return Error{fmt::format("{} '': expected none, stdin or a file name", option)};
     int fd = 0;
-    if (src != "stdin") {
-        fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+    if (spec != "stdin") {
+        fd = ::open(spec.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return Error{fmt::format("{}: cannot open for reading: {}", src, std::strerror(errno))};
-        uart_in_fd_ = fd;
+            return Error{fmt::format("{} {}: cannot open for reading: {}", option, spec,
+                                     std::strerror(errno))};
+        fd_out = fd;
     }
     // Files and pipes are read when the UART asks, one character time apart, so the
     // guest sees the same bytes at the same virtual times on every run. A terminal is
     // polled (line by line, as the terminal delivers it): nondeterministic by nature.
-    uart0_->set_input(UartFdInput::for_fd(fd));
+    return std::unique_ptr<UartInput>(UartFdInput::for_fd(fd));
+}
+
+ErrorOr<void> Machine::connect_uart_input() {
+    if (auto input = TRY(open_uart_input("--uart-input", options_.uart_input, uart_in_fd_)))
+        uart0_->set_input(std::move(input));
+    return {};
+}
+
+ErrorOr<void> Machine::connect_uart1() {
+    // The mini UART is the device the DT alias serial1 names (mainline's uart1 node).
+    uart1_ = dynamic_cast<Bcm2835Aux*>(built_->device_for_alias("serial1"));
+    bool wanted = options_.uart1 != "none" || options_.uart1_input != "none";
+    if (!uart1_) {
+        if (wanted)
+            return Error{
+                fmt::format("--uart1: board {} has no mini UART (DT alias serial1)", board_.name)};
+        return {};
+    }
+    if (options_.uart1_input == "stdin" && options_.uart_input == "stdin")
+        return Error{"--uart1-input stdin: stdin already feeds the PL011 (--uart-input stdin)"};
+    TRY(open_uart_output("--uart1", options_.uart1, uart1_out_, uart1_out_owned_));
+    uart1_->set_tx_sink([this](uint8_t c) {
+        if (uart1_out_)
+            std::fputc(c, uart1_out_);
+    });
+    if (auto input = TRY(open_uart_input("--uart1-input", options_.uart1_input, uart1_in_fd_)))
+        uart1_->set_input(std::move(input));
     return {};
 }
 
@@ -525,6 +584,8 @@ void Machine::flush_outputs() {
     write_trace();
     if (uart_out_)
         std::fflush(uart_out_);
+    if (uart1_out_)
+        std::fflush(uart1_out_);
     std::fflush(stdout);
 }
 
@@ -572,7 +633,8 @@ std::optional<RunOutcome> Machine::idle_until_event() {
             }
         }
         // With a UART input attached, input may still arrive: keep waiting.
-        bool input = uart0_->input_attached() && !uart0_->input_exhausted();
+        bool input = (uart0_->input_attached() && !uart0_->input_exhausted()) ||
+                     (uart1_ && uart1_->input_attached() && !uart1_->input_exhausted());
         if (next == VirtualClock::kNever || (next > horizon && !input))
             return RunOutcome{RunOutcome::Kind::Deadlock, kExitGuestHang,
                               fmt::format("guest waits for an interrupt (at 0x{:08x}) but "

@@ -5,6 +5,11 @@
  * from thread_info at the base of the kernel stack, exactly as the kernel's macros do
  * (expect 0x00010000 in the handler, as the reference's sdhost patch printed, and 0
  * in init), then what genirq knows about the line.
+ *
+ * Then it uses two of the built-in drivers, whose interrupts fill the rest of
+ * /proc/interrupts: the firmware's board revision through the mailbox
+ * (3f00b880.mailbox) and the first block of the SD card through the SD host (mmc0).
+ * Run it with --sd IMAGE to give it a card.
  */
 #include "piemu/kernel.h"
 
@@ -18,6 +23,9 @@ struct demo_dev {
     volatile int fired;
 };
 static struct demo_dev demo;
+static unsigned char block[512];
+
+#define RPI_FIRMWARE_GET_BOARD_REVISION 0x00010002 /* raspberrypi-firmware.h */
 
 static inline u32 readl(u32 addr) {
     return *(volatile u32*)addr;
@@ -62,6 +70,19 @@ int init(void) {
     printk(KERN_INFO "demo:   count %u actions %u name %s\n", info.count, info.nr_actions,
            info.name);
     printk(KERN_INFO "demo:   handler %pS dev_id 0x%08x\n", (void*)info.handler, info.dev_id);
+
+    /* The mailbox: init sleeps until the VideoCore's answer raises IRQ 23. */
+    u32 revision = 0;
+    ret = rpi_firmware_property(RPI_FIRMWARE_GET_BOARD_REVISION, &revision, sizeof revision);
+    printk(KERN_INFO "demo: firmware: board revision 0x%08x (%d bytes)\n", revision, ret);
+
+    /* The SD host: the card is identified, then block 0 arrives by IRQ 86. */
+    ret = piemu_mmc_read(0, 0, 1, block);
+    if (ret < 0)
+        printk(KERN_INFO "demo: mmc0: no card (%d)\n", ret);
+    else
+        printk(KERN_INFO "demo: mmc0: block 0: %02x %02x %02x %02x ... %02x %02x\n", block[0],
+               block[1], block[2], block[3], block[510], block[511]);
 
     msleep(20); /* the idle task runs meanwhile */
     printk(KERN_INFO "demo: free_irq returned \"%s\"\n",

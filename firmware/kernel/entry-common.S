@@ -97,7 +97,12 @@ sys_call_table:
 	.long	sys_preempt_schedule		@ 30
 	.long	sys_sched_setscheduler		@ 31
 	.long	sys_dump_stack		@ 32
+	.long	sys_piemu_firmware_property	@ 33
+	.long	sys_piemu_mmc_read		@ 34
 	.size	sys_call_table, . - sys_call_table
+	.if	(. - sys_call_table) != __NR_piemu_syscalls * 4
+	.error	"sys_call_table and __NR_piemu_syscalls (guest_abi.h) disagree"
+	.endif
 
 /*
  * ret_fast_syscall: store the result in the frame's r0, then back to the caller.

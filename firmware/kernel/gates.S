@@ -75,5 +75,7 @@ __gates_start:
 	gate	sys_preempt_schedule
 	gate	sys_sched_setscheduler
 	gate	sys_dump_stack
+	gate	sys_piemu_firmware_property
+	gate	sys_piemu_mmc_read
 	.globl	__gates_end
 __gates_end:

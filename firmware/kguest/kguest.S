@@ -14,14 +14,13 @@
 	.word	PIEMU_KM_ABI_VERSION
 
 /* int printk(const char *fmt, ...): the format in r0, the first three words in r1-r3,
- * two more from the stack into r4, r5 (the syscall's fifth and sixth arguments). */
+ * and in r4 the address of the rest (the caller's stacked arguments, AAPCS). */
 	.text
 	.globl	printk
 	.type	printk, %function
 printk:
 	push	{r4, r5, r7, lr}
-	ldr	r4, [sp, #16]
-	ldr	r5, [sp, #20]
+	add	r4, sp, #16
 	mov	r7, #__NR_printk
 	svc	#0
 	pop	{r4, r5, r7, pc}

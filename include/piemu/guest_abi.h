@@ -30,6 +30,7 @@
 #define PIEMU_KM_TASK_SLOT 0x100                           /* bytes per task_struct */
 #define PIEMU_KM_KSTACKS (PIEMU_KM_RAM + 0x100000)         /* 8 KiB kernel stacks */
 #define PIEMU_KM_MAX_TASKS 256
+#define PIEMU_KM_DRIVERS (PIEMU_KM_RAM + 0x800000) /* built-in drivers' DMA buffers */
 
 /* ---- arch/arm/include/asm/thread_info.h (4.14): 8 KiB stacks, thread_info at the base. */
 #define THREAD_SIZE 0x2000
@@ -102,7 +103,7 @@
 #define __NR_disable_irq 4          /* (irq) */
 #define __NR_disable_irq_nosync 5   /* (irq) */
 #define __NR_irq_set_irq_type 6     /* (irq, type) */
-#define __NR_printk 7               /* (fmt, up to 5 32-bit arguments) -> bytes logged */
+#define __NR_printk 7               /* (fmt, 3 words, pointer to the rest) -> bytes logged */
 #define __NR_piemu_irq_desc 8       /* (irq, struct piemu_irq_desc_info *) */
 #define __NR_msleep 9               /* (msecs) */
 #define __NR_schedule 10            /* () */
@@ -128,7 +129,9 @@
 #define __NR_preempt_schedule 30    /* () preempt_enable()'s reschedule */
 #define __NR_piemu_sched_setscheduler 31 /* (task, policy, rt_priority); the host has __NR_sched_setscheduler */
 #define __NR_dump_stack 32          /* () */
-#define __NR_piemu_syscalls 33
+#define __NR_piemu_firmware_property 33 /* (tag, buf, len) -> answered length */
+#define __NR_piemu_mmc_read 34      /* (mmc index, lba, count, buf) -> bytes */
+#define __NR_piemu_syscalls 35
 
 /* Scheduling policies (include/uapi/linux/sched.h). */
 #define PIEMU_SCHED_NORMAL 0
@@ -228,5 +231,8 @@
 #define EDEADLK 35
 #define EINVAL 22
 #define ENOSYS 38
+#define EOPNOTSUPP 95
+#define ETIMEDOUT 110
+#define ENOMEDIUM 123
 
 #endif /* PIEMU_GUEST_ABI_H */

@@ -415,6 +415,11 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
     BoardNode& r = row(info);
     for (size_t i = 0; i < specs.size(); ++i) {
         const Specifier& s = specs[i];
+        if (info.device >= 0) {
+            auto ctl_compatible = f_.strings(s.controller, "compatible");
+            board_.devices[size_t(info.device)].interrupts.push_back(
+                {ctl_compatible.empty() ? std::string() : ctl_compatible.front(), s.cells});
+        }
         std::string spec = format_cells(s.cells);
         std::string ctl_name = display_name(s.controller);
         const DeviceEntry* ctl_entry = nullptr;

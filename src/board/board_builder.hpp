@@ -76,6 +76,13 @@ struct BuiltDevice {
     uint32_t base = 0;
     uint32_t size = 0; ///< of the DT `reg` entry (the bus window is device->mmio_size())
     DeviceInstance instance;
+    /// The node's interrupt specifiers in DT order, each with its controller's
+    /// compatible (what a kernel reads to map them: platform_get_irq()).
+    struct Interrupt {
+        std::string controller;
+        std::vector<uint32_t> cells;
+    };
+    std::vector<Interrupt> interrupts;
     /// Nodes whose registers lie in this model's window (PartEntry), in DT order.
     std::vector<BuiltPart> parts;
 };

@@ -37,8 +37,8 @@ struct GuestFormatEnv {
     SymbolizeFn symbolize;
 };
 
-/// Argument words the guest ABI passes to printk: r1-r3 and two stack words.
-inline constexpr size_t kPrintkArgWords = 5;
+/// Argument words printk reads: r1-r3 and up to 32 of the caller's stacked words.
+inline constexpr size_t kPrintkArgWords = 3 + 32;
 /// printk()'s line buffer holds LOG_LINE_MAX = 1024 - PREFIX_MAX(32) bytes with the NUL
 /// (kernel/printk/printk.c): no longer text reaches the log.
 inline constexpr size_t kPrintkTextMax = 1024 - 32 - 1;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cpu/generic_timer.hpp"
+#include "kernel/drivers/drivers.hpp"
 #include "kernel/vector_page.hpp"
 #include "piemu/arm_core.hpp"
 #include "piemu/bus.hpp"
@@ -271,6 +272,9 @@ void KernelModel::boot() {
         IRQF_SHARED, "uart-pl011", this);
     cfg_.bus->mmio_write(cfg_.uart_base + UART011_ICR, 0x7ff, 4);
     cfg_.bus->mmio_write(cfg_.uart_base + UART011_IMSC, UART011_RXIM | UART011_RTIM, 4);
+
+    // The drivers of the other devices on the board (drivers/).
+    probe_drivers();
 }
 
 uint64_t KernelModel::cntp(unsigned cpu, bool is64, unsigned crm, unsigned opc1, unsigned opc2,

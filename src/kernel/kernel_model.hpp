@@ -138,6 +138,24 @@ struct KernelStop {
     std::string message;
 };
 
+/// A device-tree node piemu made a device model for, as Linux's platform bus sees it.
+struct PlatformDevice {
+    std::string name; ///< dev_name(): "<translated address>.<node name>", "3f00b880.mailbox"
+    std::vector<std::string> compatible; ///< the node's, in order
+    uint32_t base = 0, size = 0;         ///< the first `reg` entry, translated
+    struct Irq {
+        std::string controller; ///< the interrupt parent's compatible
+        std::vector<uint32_t> cells;
+    };
+    std::vector<Irq> irqs;         ///< `interrupts`, in order
+    uint32_t dma_channel_mask = 0; ///< brcm,dma-channel-mask (the DMA controller)
+};
+
+struct DriverState;
+struct MmcHost;
+/// The two SD host drivers: bcm2835-sdhost and bcm2835-mmc (the Arasan SDHCI).
+enum class MmcKind { Sdhost, Sdhci };
+
 struct KernelModelConfig {
     Bus* bus = nullptr;
     VirtualClock* clock = nullptr;
@@ -150,6 +168,7 @@ struct KernelModelConfig {
     unsigned hz = 100;                     ///< CONFIG_HZ
     bool panic_on_bug = false;             ///< a sleeping-in-atomic BUG panics (--panic-on-bug)
     bool threadirqs = false;               ///< the "threadirqs" boot option: forced threading
+    std::vector<PlatformDevice> devices;   ///< in DT order: what the built-in drivers bind to
 };
 
 class KernelModel {
@@ -185,6 +204,8 @@ public:
     uint64_t ticks() const { return ticks_; }
     /// Bytes the uart-pl011 driver received.
     const std::string& uart_received() const { return uart_rx_; }
+    /// Bytes the mini UART's driver (behind bcm2835-auxirq) received.
+    const std::string& aux_received() const { return aux_rx_; }
     void set_trace_hooks(KernelTraceHooks* hooks) { sched_trace_ = hooks; }
     /// `ps -ely`'s table of the tasks (S UID PID PPID C PRI NI ... WCHAN ... CMD).
     std::string dump_tasks() const;
@@ -242,6 +263,40 @@ private:
     Task<irqreturn_t> pl011_int(unsigned irq, void* dev);
     uint64_t cntp(unsigned cpu, bool is64, unsigned crm, unsigned opc1, unsigned opc2, bool read,
                   uint64_t value = 0);
+
+    // drivers/*.cpp: the built-in platform drivers (drivers/drivers.hpp)
+    enum class MmcResp { None, Short, ShortNoCrc, Long, Busy };
+    void probe_drivers();
+    unsigned platform_get_irq(const PlatformDevice& pd, unsigned index) const;
+    uint32_t readl(uint32_t addr) const;
+    void writel(uint32_t value, uint32_t addr);
+    /// udelay(): the CPU spins for `us` of virtual time; device events run.
+    void udelay(uint32_t us);
+    /// Sleeps (TASK_UNINTERRUPTIBLE) until `cond` holds, at most `timeout` ticks;
+    /// false on timeout. The waker calls wake_up_process().
+    Task<bool> wait_event_timeout(unsigned cpu, std::function<bool()> cond, uint64_t timeout,
+                                  const char* wchan);
+    void bcm2835_mbox_probe(const PlatformDevice& pd);
+    Task<irqreturn_t> bcm2835_mbox_irq();
+    /// rpi_firmware_property(): one tag through the property channel; the value
+    /// length the firmware answered, or -errno.
+    Task<int> rpi_firmware_property(unsigned cpu, uint32_t tag, uint32_t buf, uint32_t len);
+    void bcm2835_dma_probe(const PlatformDevice& pd);
+    /// dma_request_chan(): the next free channel of the mask (its "DMA IRQ"
+    /// requested), or -1.
+    int dma_request_chan(std::string client);
+    void bcm2835_aux_probe(const PlatformDevice& pd);
+    void vchiq_probe(const PlatformDevice& pd);
+    void dwc_otg_probe(const PlatformDevice& pd);
+    void mmc_probe(const PlatformDevice& pd, MmcKind kind);
+    Task<irqreturn_t> bcm2835_sdhost_irq(unsigned index);
+    Task<irqreturn_t> bcm2835_mmc_irq(unsigned index);
+    Task<int> mmc_cmd(unsigned cpu, MmcHost& h, unsigned opcode, uint32_t arg, MmcResp resp,
+                      std::array<uint32_t, 4>* r, uint32_t blocks = 0);
+    Task<int> mmc_rescan(unsigned cpu, MmcHost& h);
+    /// Reads `count` 512-byte blocks from mmcN at `lba` into guest memory: bytes
+    /// read or -errno.
+    Task<int> mmc_read(unsigned cpu, unsigned index, uint32_t lba, uint32_t count, uint32_t buf);
 
     // entry.cpp: gates and guest calls
     Task<void> run_gate(unsigned cpu, Gate gate);
@@ -386,6 +441,8 @@ private:
     uint64_t period_ticks_ = 0;
     uint64_t ticks_ = 0;
     std::string uart_rx_;
+    std::string aux_rx_;
+    std::unique_ptr<DriverState> drv_;
 };
 
 } // namespace piemu::kernel

@@ -206,6 +206,16 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
         sched_setscheduler(t, int(r[1]), int(r[2]));
         co_return 0;
     }
+    case __NR_piemu_firmware_property:
+        if (!writable(r[1], r[2]))
+            co_return uint32_t(-EFAULT);
+        if (!check_sleep(cpu, nullptr))
+            co_return uint32_t(-EINVAL);
+        co_return uint32_t(co_await rpi_firmware_property(cpu, r[0], r[1], r[2]));
+    case __NR_piemu_mmc_read:
+        if (!check_sleep(cpu, nullptr))
+            co_return uint32_t(-EINVAL);
+        co_return uint32_t(co_await mmc_read(cpu, r[0], r[1], r[2], r[3]));
     case __NR_dump_stack:
         dump_stack(cpu);
         co_return 0;
@@ -289,7 +299,11 @@ int32_t KernelModel::sys_printk(const GateArgs& a) {
     GuestFormatEnv env;
     env.read_string = [this](uint32_t addr, size_t max) { return read_string(addr, max); };
     env.symbolize = [this](uint32_t addr) { return symbolize(addr); };
-    uint32_t args[5] = {a.r[1], a.r[2], a.r[3], a.r[4], a.r[5]};
+    // r1-r3, then the words the caller stacked (r4 points at them): as many as the
+    // format can use, each read only if it is in guest memory.
+    std::vector<uint32_t> args = {a.r[1], a.r[2], a.r[3]};
+    for (uint32_t i = 0; i < kPrintkArgWords - 3 && writable(a.r[4] + 4 * i, 4); ++i)
+        args.push_back(rd32(a.r[4] + 4 * i));
     std::string text = format_guest_printk(f, args, env);
     log_.log(level, text);
     return int32_t(text.size());

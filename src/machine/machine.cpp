@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <libfdt.h>
 #include <spdlog/spdlog.h>
 
 #include "board/board_builder.hpp"
@@ -370,6 +371,26 @@ ErrorOr<void> Machine::boot_kernel_model() {
             cfg.armctrl_base = d.base;
     }
     cfg.uart_base = bus_.find_device_of(*uart0_);
+    // The platform devices the built-in drivers bind to: every modelled node.
+    std::span<const uint8_t> dtb = builtin_dtb(board_.name);
+    for (auto& d : built_->devices) {
+        kernel::PlatformDevice pd;
+        // of_device_make_bus_id(): "<address>.<node name without the unit address>".
+        std::string node = d.path.substr(d.path.rfind('/') + 1);
+        pd.name = fmt::format("{:x}.{}", d.base, node.substr(0, node.find('@')));
+        pd.compatible = d.node_compatible;
+        pd.base = d.base;
+        pd.size = d.size;
+        for (auto& i : d.interrupts)
+            pd.irqs.push_back({i.controller, i.cells});
+        int off = fdt_path_offset(dtb.data(), d.path.c_str());
+        int len = 0;
+        if (auto* p = static_cast<const fdt32_t*>(
+                fdt_getprop(dtb.data(), off, "brcm,dma-channel-mask", &len));
+            p && len == 4)
+            pd.dma_channel_mask = fdt32_to_cpu(*p);
+        cfg.devices.push_back(std::move(pd));
+    }
     cfg.panic_on_bug = options_.panic_on_bug;
     cfg.threadirqs = options_.threadirqs;
     kernel_ = std::make_unique<kernel::KernelModel>(cfg);

@@ -217,8 +217,13 @@ TEST(GuestFormat, MissingArgumentsReadAsZero) {
     FakeGuest g;
     EXPECT_EQ(g.format("%d %s %x %p", {}), "0 (null) 0   (null)");
     EXPECT_EQ(g.format("%d %d", {9}), "9 0");
-    EXPECT_EQ(g.format("%d %d %d %d %d %d", {1, 2, 3, 4, 5, 6}), "1 2 3 4 5 0")
-        << "the guest ABI passes five words";
+    EXPECT_EQ(g.format("%d %d %d %d %d %d", {1, 2, 3, 4, 5, 6}), "1 2 3 4 5 6");
+    std::vector<uint32_t> many(kPrintkArgWords + 1, 7);
+    std::string fmt36;
+    for (size_t i = 0; i < many.size(); ++i)
+        fmt36 += "%d";
+    EXPECT_EQ(g.format(fmt36, many), std::string(kPrintkArgWords, '7') + "0")
+        << "printk reads r1-r3 and 32 stacked words";
 }
 
 TEST(GuestFormat, UnknownConversionEndsTheOutput) {

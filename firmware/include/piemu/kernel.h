@@ -104,6 +104,20 @@ static inline int piemu_irq_desc(unsigned int irq, struct piemu_irq_desc_info* i
     return piemu_syscall(__NR_piemu_irq_desc, irq, (long)info, 0, 0, 0, 0);
 }
 
+/* ---- the built-in drivers (piemu's kernel model; Linux's in-kernel APIs). */
+/* rpi_firmware_property(): one property tag through the mailbox (raspberrypi-
+ * firmware); buf holds the value in and out. Returns the value length the firmware
+ * answered, -EOPNOTSUPP for a tag it left unanswered, or -errno. */
+static inline int rpi_firmware_property(u32 tag, void* buf, u32 len) {
+    return piemu_syscall(__NR_piemu_firmware_property, tag, (long)buf, len, 0, 0, 0);
+}
+/* Reads count (1-128) 512-byte blocks at lba of the card behind mmcN (0: SD host,
+ * 1: SDHCI) into buf, through the host's driver and interrupt. Returns the bytes
+ * read or -errno (-ENOMEDIUM: no card). */
+static inline int piemu_mmc_read(unsigned int mmc, u32 lba, u32 count, void* buf) {
+    return piemu_syscall(__NR_piemu_mmc_read, mmc, lba, count, (long)buf, 0, 0);
+}
+
 /* ---- arch/arm/include/asm/thread_info.h: thread_info at the 8 KiB stack's base. */
 struct cpu_context_save {
     u32 r4, r5, r6, r7, r8, r9, sl, fp, sp, pc, extra[2];

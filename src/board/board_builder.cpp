@@ -249,10 +249,21 @@ ErrorOr<void> Builder::instantiate(Bus& bus) {
                           f_.blob,
                           info.offset,
                           &bus};
+        for (const AddressRange& w : TRY(translate_regs(f_, info.offset, info.path)))
+            ctx.regs.push_back({uint32_t(w.base), uint32_t(w.size)});
         DeviceInstance inst = TRY(info.entry->create(ctx));
         if (!inst.device)
             return Error{
                 fmt::format("{}: the {} factory made no device", info.path, info.entry->model)};
+        for (auto& w : inst.windows) {
+            if (!w.device || w.reg_index == 0 || w.reg_index >= ctx.regs.size())
+                return Error{fmt::format("{}: {} needs reg entry {} for its {}", info.path,
+                                         info.entry->model, w.reg_index, w.model)};
+            const RegWindow& reg = ctx.regs[w.reg_index];
+            w.base = reg.base;
+            row(info).wiring.push_back(fmt::format("reg {} {}: {}", w.reg_index,
+                                                   format_range({reg.base, reg.size}), w.model));
+        }
         if (inst.outputs.empty())
             inst.outputs = inst.device->irq_outputs();
         if (!inst.controller)
@@ -531,28 +542,41 @@ ErrorOr<void> Builder::wire_roots() {
 
 /// Checks every window first, so that either all devices are added or none.
 ErrorOr<void> Builder::add_to_bus(Bus& bus) {
-    for (size_t i = 0; i < board_.devices.size(); ++i) {
-        const BuiltDevice& d = board_.devices[i];
-        uint64_t end = uint64_t(d.base) + d.instance.device->mmio_size();
+    // Each device's window, then its further reg windows (DeviceInstance::windows).
+    struct Span {
+        const std::string* path;
+        uint32_t base;
+        Device* device;
+    };
+    std::vector<Span> spans;
+    for (auto& d : board_.devices) {
+        spans.push_back({&d.path, d.base, d.instance.device.get()});
+        for (auto& w : d.instance.windows)
+            spans.push_back({&d.path, w.base, w.device.get()});
+    }
+    for (size_t i = 0; i < spans.size(); ++i) {
+        const Span& d = spans[i];
+        const std::string& path = *d.path;
+        uint64_t end = uint64_t(d.base) + d.device->mmio_size();
         if (end > 0x100000000ull)
-            return Error{fmt::format("{}: window at 0x{:08x} runs past 4 GiB", d.path, d.base)};
+            return Error{fmt::format("{}: window at 0x{:08x} runs past 4 GiB", path, d.base)};
         if (d.base < bus.ram_size() || bus.is_memory(d.base, uint32_t(end - d.base)))
-            return Error{fmt::format("{}: window at 0x{:08x} overlaps RAM", d.path, d.base)};
+            return Error{fmt::format("{}: window at 0x{:08x} overlaps RAM", path, d.base)};
         for (auto& m : bus.devices())
             if (d.base < uint64_t(m.base) + m.size && m.base < end)
-                return Error{fmt::format("{}: window at 0x{:08x} overlaps device {}", d.path,
-                                         d.base, m.device->name())};
+                return Error{fmt::format("{}: window at 0x{:08x} overlaps device {}", path, d.base,
+                                         m.device->name())};
         for (size_t j = 0; j < i; ++j) {
-            const BuiltDevice& o = board_.devices[j];
-            if (d.base < uint64_t(o.base) + o.instance.device->mmio_size() && o.base < end)
-                return Error{fmt::format("{}: window 0x{:08x}-0x{:08x} overlaps {}", d.path, d.base,
-                                         end - 1, o.path)};
+            const Span& o = spans[j];
+            if (d.base < uint64_t(o.base) + o.device->mmio_size() && o.base < end)
+                return Error{fmt::format("{}: window 0x{:08x}-0x{:08x} overlaps {}", path, d.base,
+                                         end - 1, *o.path)};
         }
     }
-    for (auto& d : board_.devices) {
-        auto added = bus.add_device(d.base, *d.instance.device);
+    for (auto& d : spans) {
+        auto added = bus.add_device(d.base, *d.device);
         if (added.is_error()) // unreachable after the checks above
-            return Error{fmt::format("{}: {}", d.path, added.error().message)};
+            return Error{fmt::format("{}: {}", *d.path, added.error().message)};
     }
     return {};
 }
@@ -616,8 +640,11 @@ Device* BuiltBoard::stdout_device() const {
 }
 
 void BuiltBoard::reset() {
-    for (auto& d : devices)
+    for (auto& d : devices) {
         d.instance.device->reset();
+        for (auto& w : d.instance.windows)
+            w.device->reset();
+    }
 }
 
 ErrorOr<BuiltBoard> build_board(std::span<const uint8_t> dtb, Bus& bus, VirtualClock& clock,

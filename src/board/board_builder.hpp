@@ -10,7 +10,9 @@
 //    `interrupts` are wired from that model's lines;
 //  - addresses: the first `reg` entry, in the parent's #address-cells/#size-cells,
 //    translated through every ancestor's `ranges` up to the root (an empty `ranges`
-//    is the identity; a bus without `ranges` cannot be translated: an error);
+//    is the identity; a bus without `ranges` cannot be translated: an error). The
+//    factory sees every entry (DeviceContext::regs) and may serve later ones with
+//    devices of their own (DeviceInstance::windows), which are mapped there too;
 //  - interrupts: `interrupts` with the interrupt parent found as Linux's
 //    of_irq_find_parent() does (the node's `interrupt-parent`, else its ancestors',
 //    until a node with #interrupt-cells), or `interrupts-extended`. Specifier i is
@@ -118,9 +120,13 @@ public:
     /// find_model<Bcm2835PmWdt>()->set_reset_handler(...).
     template <typename T>
     T* find_model() const {
-        for (auto& d : devices)
+        for (auto& d : devices) {
             if (auto* t = dynamic_cast<T*>(d.instance.device.get()))
                 return t;
+            for (auto& w : d.instance.windows)
+                if (auto* t = dynamic_cast<T*>(w.device.get()))
+                    return t;
+        }
         return nullptr;
     }
     /// The device the /chosen stdout-path names (alias or path, options stripped).

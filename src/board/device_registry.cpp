@@ -10,9 +10,11 @@
 #include "devices/bcm2835_aux.hpp"
 #include "devices/bcm2835_dma.hpp"
 #include "devices/bcm2835_mbox.hpp"
+#include "devices/bcm2835_mphi.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/bcm2835_sdhost.hpp"
 #include "devices/bcm2835_systimer.hpp"
+#include "devices/bcm2835_usb.hpp"
 #include "devices/bcm2835_vchiq.hpp"
 #include "devices/bcm2836_local_intc.hpp"
 #include "devices/pl011.hpp"
@@ -314,6 +316,29 @@ PartEntry aux_uart_part() {
             }};
 }
 
+/// The dwc_otg USB controller, with the root port's hub attached. A node with a second
+/// `reg` window (Raspbian's bcm270x.dtsi: reg = <core>, <MPHI>) also gets the MPHI
+/// block there, and its interrupts are then <MPHI> <core>, in that node's order.
+DeviceEntry usb_entry(std::string compatible) {
+    DeviceEntry e;
+    e.compatible = std::move(compatible);
+    e.model = "Bcm2835Usb";
+    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+        auto usb = std::make_unique<Bcm2835Usb>(ctx.name, ctx.clock);
+        DeviceInstance inst;
+        if (ctx.regs.size() >= 2) {
+            auto mphi = std::make_unique<Bcm2835Mphi>(ctx.name + ".mphi");
+            inst.outputs = {&mphi->irq(), &usb->irq()};
+            inst.windows.push_back({1, "Bcm2835Mphi", std::move(mphi)});
+        } else {
+            inst.outputs = {&usb->irq()};
+        }
+        inst.device = std::move(usb);
+        return inst;
+    };
+    return e;
+}
+
 DeviceRegistry make_builtin() {
     DeviceRegistry r;
     r.add(pl011_entry());
@@ -338,6 +363,9 @@ DeviceRegistry make_builtin() {
         r.add(DeviceEntry::simple(compatible, "Bcm2835PmWdt", [](const DeviceContext& ctx) {
             return std::make_unique<Bcm2835PmWdt>(ctx.name, ctx.clock);
         }));
+    // Mainline's compatible and Raspbian's (whose node adds the MPHI window).
+    for (const char* compatible : {"brcm,bcm2835-usb", "brcm,bcm2708-usb"})
+        r.add(usb_entry(compatible));
     for (const char* compatible : {"arm,armv7-timer", "arm,armv8-timer"})
         r.add_percpu(timer_entry(compatible));
     for (const char* compatible : {"arm,cortex-a7-pmu", "arm,cortex-a53-pmu", "arm,armv8-pmuv3"})

@@ -56,6 +56,12 @@ struct CoreLines {
     std::vector<IrqSink*> cpu_inputs;
 };
 
+/// A `reg` entry of a node, translated to a physical address range.
+struct RegWindow {
+    uint32_t base;
+    uint32_t size;
+};
+
 /// What a factory learns about the node it instantiates.
 struct DeviceContext {
     std::string name; ///< node name, e.g. "serial@7e201000"
@@ -67,6 +73,9 @@ struct DeviceContext {
     const void* fdt;    ///< the (validated) DTB, for properties the factory reads itself
     int node;           ///< the node's offset in fdt
     Bus* bus = nullptr; ///< guest memory, for devices that master the bus (mailbox, DMA)
+    /// Every `reg` entry, translated, in order (regs[0] is base/size); the list stops
+    /// before the first later entry that does not translate.
+    std::vector<RegWindow> regs = {};
 
     /// A one-cell property, or nullopt when absent or not one cell.
     std::optional<uint32_t> prop_u32(const char* prop) const;
@@ -90,6 +99,16 @@ struct DeviceInstance {
     IrqLine* fiq_output = nullptr;
     /// The input receiving a child controller's fiq_output, if this controller has one.
     std::optional<unsigned> child_fiq_input;
+    /// A further `reg` window of the node served by a device of its own (e.g. the MPHI
+    /// block in Raspbian's usb node): the builder maps `device` at the address of `reg`
+    /// entry `reg_index` (>= 1), lists it in the table and resets it with the board.
+    struct Window {
+        unsigned reg_index;
+        std::string model; ///< the window's model class, for the table
+        std::unique_ptr<Device> device;
+        uint32_t base = 0; ///< set by the builder
+    };
+    std::vector<Window> windows;
 };
 
 struct DeviceEntry {

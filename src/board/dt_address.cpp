@@ -74,7 +74,11 @@ std::string format_range(const AddressRange& r) {
     return fmt::format("0x{:08x}-0x{:08x}", r.base, r.base + r.size - 1);
 }
 
-ErrorOr<AddressRange> translate_reg(const Fdt& f, int node, const std::string& path) {
+namespace {
+
+/// `reg` entry `index` of the node, translated up to the root.
+ErrorOr<AddressRange> translate_reg_entry(const Fdt& f, int node, const std::string& path,
+                                          size_t index) {
     int parent = f.parent(node);
     unsigned ac = TRY(address_cells(f, parent));
     unsigned sc = TRY(size_cells(f, parent));
@@ -87,6 +91,9 @@ ErrorOr<AddressRange> translate_reg(const Fdt& f, int node, const std::string& p
     if (len % 4 || n < ac + sc)
         return Error{fmt::format("{}: reg is shorter than one <address size> entry ({}+{} cells)",
                                  path, ac, sc)};
+    if ((index + 1) * (ac + sc) > n)
+        return Error{fmt::format("{}: reg has no entry {}", path, index)};
+    reg += index * (ac + sc);
     auto addr = read_cells(reg, ac);
     auto size = read_cells(reg + ac, sc);
     if (!addr || !size)
@@ -99,6 +106,23 @@ ErrorOr<AddressRange> translate_reg(const Fdt& f, int node, const std::string& p
                                  "physical address space",
                                  path, a, *size)};
     return AddressRange{a, *size};
+}
+
+} // namespace
+
+ErrorOr<AddressRange> translate_reg(const Fdt& f, int node, const std::string& path) {
+    return translate_reg_entry(f, node, path, 0);
+}
+
+ErrorOr<std::vector<AddressRange>> translate_regs(const Fdt& f, int node, const std::string& path) {
+    AddressRange first = TRY(translate_reg_entry(f, node, path, 0));
+    std::vector<AddressRange> out{first};
+    for (size_t i = 1;; ++i) {
+        auto entry = translate_reg_entry(f, node, path, i);
+        if (entry.is_error())
+            return out;
+        out.push_back(entry.value());
+    }
 }
 
 ErrorOr<std::vector<std::string>> describe_ranges(const Fdt& f, int bus) {

@@ -19,6 +19,10 @@ namespace piemu {
 /// `path` names the node for errors. Fails on anything beyond 32-bit physical addresses.
 ErrorOr<AddressRange> translate_reg(const Fdt& f, int node, const std::string& path);
 
+/// Every `reg` entry of the node, translated as translate_reg() translates the first;
+/// the list stops before the first later entry that fails (the first must translate).
+ErrorOr<std::vector<AddressRange>> translate_regs(const Fdt& f, int node, const std::string& path);
+
 /// A bus's `ranges` as table notes: "ranges 0x7e000000-0x7effffff -> 0x3f000000".
 ErrorOr<std::vector<std::string>> describe_ranges(const Fdt& f, int bus);
 

@@ -314,7 +314,9 @@ TEST_P(RealBoard, EveryNodeListed) {
                              "/phy"})
         EXPECT_NE(node(b, path), nullptr) << path;
     // Not modelled blocks are listed as such, with their wiring still explained.
-    EXPECT_EQ(node(b, "/soc/usb@7e980000")->model, "not modelled");
+    EXPECT_EQ(node(b, "/soc/gpio@7e200000")->model, "not modelled");
+    EXPECT_EQ(node(b, "/soc/gpio@7e200000")->address->base, 0x3f200000u);
+    EXPECT_EQ(node(b, "/soc/usb@7e980000")->model, "Bcm2835Usb");
     EXPECT_EQ(node(b, "/soc/usb@7e980000")->address->base, 0x3f980000u);
     EXPECT_EQ(node(b, "/soc/dma@7e007000")->model, "Bcm2835Dma");
     EXPECT_EQ(node(b, "/soc/mailbox@7e00b880")->model, "Bcm2835Mbox");

@@ -607,3 +607,38 @@ TEST(Bcm2835UsbBoard, Raspi2bIsMainlineShaped) {
 }
 
 } // namespace
+
+namespace {
+
+// A factory asking for a reg entry the node lacks is a board error naming the node.
+TEST(Bcm2835UsbBoard, WindowWithoutItsRegEntryIsAnError) {
+    auto dtb = compile_board("raspi3b");
+    ASSERT_FALSE(dtb.empty());
+    DeviceRegistry registry = DeviceRegistry::builtin();
+    DeviceEntry e;
+    e.compatible = "brcm,bcm2708-usb";
+    e.model = "Bcm2835Usb";
+    e.create = [](const DeviceContext& ctx) -> ErrorOr<DeviceInstance> {
+        EXPECT_EQ(ctx.regs.size(), 2u);
+        EXPECT_EQ(ctx.regs.at(1).base, 0x3f006000u);
+        EXPECT_EQ(ctx.regs.at(1).size, 0x1000u);
+        auto usb = std::make_unique<Bcm2835Usb>(ctx.name, ctx.clock);
+        auto mphi = std::make_unique<Bcm2835Mphi>(ctx.name + ".mphi");
+        DeviceInstance inst;
+        inst.outputs = {&mphi->irq(), &usb->irq()};
+        inst.windows.push_back({2, "Bcm2835Mphi", std::move(mphi)});
+        inst.device = std::move(usb);
+        return inst;
+    };
+    registry.add(std::move(e));
+    VirtualClock clock{1'200'000'000};
+    Bus bus{64u << 20};
+    CoreLines lines;
+    auto board = build_board(dtb, bus, clock, 4, lines, registry);
+    ASSERT_TRUE(board.is_error());
+    EXPECT_EQ(board.error().message,
+              "/soc/usb@7e980000: Bcm2835Usb needs reg entry 2 for its Bcm2835Mphi");
+    EXPECT_TRUE(bus.devices().empty());
+}
+
+} // namespace

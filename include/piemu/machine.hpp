@@ -63,6 +63,7 @@ struct MachineOptions {
     std::string uart1_input = "none";
     bool reboot = false;       ///< a watchdog reset restarts the machine, not the run
     std::string sd_image;      ///< SD card image for the SD host ("" = empty slot)
+    std::string sd_host = "sdhost"; ///< whose slot holds the card: "sdhost" or "sdhci"
     bool sd_readonly = false;  ///< the card is write-protected
     bool kernel_model = false; ///< interrupts go to piemu's kernel model (genirq)
     std::string dmesg;         ///< file for the kernel model's log ("" = none)

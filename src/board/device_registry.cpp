@@ -12,6 +12,7 @@
 #include "devices/bcm2835_mbox.hpp"
 #include "devices/bcm2835_mphi.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
+#include "devices/bcm2835_sdhci.hpp"
 #include "devices/bcm2835_sdhost.hpp"
 #include "devices/bcm2835_systimer.hpp"
 #include "devices/bcm2835_usb.hpp"
@@ -353,6 +354,9 @@ DeviceRegistry make_builtin() {
     r.add_part(aux_uart_part());
     r.add(DeviceEntry::simple("brcm,bcm2835-sdhost", "Bcm2835Sdhost", [](const DeviceContext& ctx) {
         return std::make_unique<Bcm2835Sdhost>(ctx.name, ctx.clock);
+    }));
+    r.add(DeviceEntry::simple("brcm,bcm2835-sdhci", "Bcm2835Sdhci", [](const DeviceContext& ctx) {
+        return std::make_unique<Bcm2835Sdhci>(ctx.name, ctx.clock);
     }));
     r.add(DeviceEntry::simple("brcm,bcm2835-system-timer", "Bcm2835Systimer",
                               [](const DeviceContext& ctx) {

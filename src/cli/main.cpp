@@ -266,6 +266,11 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
                     "reach the file before each command completes")
         ->check(CLI::ExistingFile);
     cmd->add_flag("--sd-readonly", run.machine.sd_readonly, "The SD card is write-protected");
+    cmd->add_option("--sd-host", run.machine.sd_host,
+                    "Which host's slot holds the --sd card: sdhost (BCM2835 SDHOST) or sdhci "
+                    "(the Arasan EMMC); the other slot is empty")
+        ->check(CLI::IsMember({"sdhost", "sdhci"}))
+        ->capture_default_str();
     cmd->add_option("--uart-input", run.machine.uart_input,
                     "What the PL011 receives: none, stdin, or a file (read at the UART's baud "
                     "rate in virtual time)")

@@ -16,6 +16,7 @@
 #include "board/builtin_dtbs.hpp"
 #include "devices/bcm2835_aux.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
+#include "devices/bcm2835_sdhci.hpp"
 #include "devices/bcm2835_sdhost.hpp"
 #include "devices/pl011.hpp"
 #include "devices/sd_card.hpp"
@@ -177,14 +178,23 @@ ErrorOr<void> Machine::init() {
     TRY(connect_uart_input());
     TRY(connect_uart1());
 
-    // The SD card: an image file in the SD host's slot (brcm,bcm2835-sdhost).
+    // The SD card: an image file in the slot of the host --sd-host names, the SDHOST
+    // (brcm,bcm2835-sdhost) or the EMMC (brcm,bcm2835-sdhci). The other slot is empty.
+    if (options_.sd_host != "sdhost" && options_.sd_host != "sdhci")
+        return Error{fmt::format("--sd-host {}: expected sdhost or sdhci", options_.sd_host)};
     if (!options_.sd_image.empty()) {
-        auto* host =
-            dynamic_cast<Bcm2835Sdhost*>(built_->device_by_compatible("brcm,bcm2835-sdhost"));
-        if (!host)
-            return Error{fmt::format("--sd: board {} has no SD host", board_.name)};
+        Device* dev = built_->device_by_compatible(
+            options_.sd_host == "sdhci" ? "brcm,bcm2835-sdhci" : "brcm,bcm2835-sdhost");
+        auto* sdhost = dynamic_cast<Bcm2835Sdhost*>(dev);
+        auto* sdhci = dynamic_cast<Bcm2835Sdhci*>(dev);
+        if (!sdhost && !sdhci)
+            return Error{
+                fmt::format("--sd: board {} has no {} host", board_.name, options_.sd_host)};
         sd_card_ = TRY(SdCard::open(options_.sd_image, options_.sd_readonly));
-        host->attach(sd_card_.get());
+        if (sdhost)
+            sdhost->attach(sd_card_.get());
+        else
+            sdhci->attach(sd_card_.get());
     }
 
     if (auto* wdt =

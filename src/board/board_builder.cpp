@@ -297,7 +297,11 @@ ErrorOr<void> Builder::attach_parts() {
                 continue;
             info.owner = int(i);
             info.part_outputs = info.part->outputs(*d.instance.device);
-            d.parts.push_back({info.path, info.compatible});
+            d.parts.push_back({info.path,
+                               info.compatible,
+                               uint32_t(r.address->base),
+                               uint32_t(r.address->size),
+                               {}});
             std::string owner = d.path;
             for (auto& o : nodes_)
                 if (o.device == int(i))
@@ -426,9 +430,16 @@ ErrorOr<void> Builder::wire_node(NodeInfo& info) {
     BoardNode& r = row(info);
     for (size_t i = 0; i < specs.size(); ++i) {
         const Specifier& s = specs[i];
-        if (info.device >= 0) {
+        std::vector<DtInterrupt>* record = nullptr;
+        if (info.device >= 0)
+            record = &board_.devices[size_t(info.device)].interrupts;
+        else if (info.owner >= 0)
+            for (BuiltPart& p : board_.devices[size_t(info.owner)].parts)
+                if (p.path == info.path)
+                    record = &p.interrupts;
+        if (record) {
             auto ctl_compatible = f_.strings(s.controller, "compatible");
-            board_.devices[size_t(info.device)].interrupts.push_back(
+            record->push_back(
                 {ctl_compatible.empty() ? std::string() : ctl_compatible.front(), s.cells});
         }
         std::string spec = format_cells(s.cells);

@@ -64,9 +64,18 @@ struct BoardNode {
 };
 
 /// A node that is part of another node's model (a PartEntry), e.g. the AUX mini UART.
+/// An interrupt specifier of a node with its controller's compatible (what a kernel
+/// reads to map it: platform_get_irq()).
+struct DtInterrupt {
+    std::string controller;
+    std::vector<uint32_t> cells;
+};
+
 struct BuiltPart {
     std::string path;
     std::vector<std::string> compatible; ///< every string of the node's `compatible`
+    uint32_t base = 0, size = 0;         ///< its `reg`, translated
+    std::vector<DtInterrupt> interrupts; ///< in DT order
 };
 
 /// A device model the builder made, and where it sits.
@@ -78,13 +87,7 @@ struct BuiltDevice {
     uint32_t base = 0;
     uint32_t size = 0; ///< of the DT `reg` entry (the bus window is device->mmio_size())
     DeviceInstance instance;
-    /// The node's interrupt specifiers in DT order, each with its controller's
-    /// compatible (what a kernel reads to map them: platform_get_irq()).
-    struct Interrupt {
-        std::string controller;
-        std::vector<uint32_t> cells;
-    };
-    std::vector<Interrupt> interrupts;
+    std::vector<DtInterrupt> interrupts; ///< the node's, in DT order
     /// Nodes whose registers lie in this model's window (PartEntry), in DT order.
     std::vector<BuiltPart> parts;
 };

@@ -381,25 +381,33 @@ ErrorOr<void> Machine::boot_kernel_model() {
             cfg.armctrl_base = d.base;
     }
     cfg.uart_base = bus_.find_device_of(*uart0_);
-    // The platform devices the built-in drivers bind to: every modelled node.
+    // The platform devices the built-in drivers bind to: every modelled node, and the
+    // nodes that are parts of another node's model.
     std::span<const uint8_t> dtb = builtin_dtb(board_.name);
-    for (auto& d : built_->devices) {
+    auto platform_device = [&](const std::string& path, const std::vector<std::string>& compatible,
+                               uint32_t base, uint32_t size,
+                               const std::vector<DtInterrupt>& interrupts) {
         kernel::PlatformDevice pd;
         // of_device_make_bus_id(): "<address>.<node name without the unit address>".
-        std::string node = d.path.substr(d.path.rfind('/') + 1);
-        pd.name = fmt::format("{:x}.{}", d.base, node.substr(0, node.find('@')));
-        pd.compatible = d.node_compatible;
-        pd.base = d.base;
-        pd.size = d.size;
-        for (auto& i : d.interrupts)
+        std::string node = path.substr(path.rfind('/') + 1);
+        pd.name = fmt::format("{:x}.{}", base, node.substr(0, node.find('@')));
+        pd.compatible = compatible;
+        pd.base = base;
+        pd.size = size;
+        for (auto& i : interrupts)
             pd.irqs.push_back({i.controller, i.cells});
-        int off = fdt_path_offset(dtb.data(), d.path.c_str());
+        int off = fdt_path_offset(dtb.data(), path.c_str());
         int len = 0;
         if (auto* p = static_cast<const fdt32_t*>(
                 fdt_getprop(dtb.data(), off, "brcm,dma-channel-mask", &len));
             p && len == 4)
             pd.dma_channel_mask = fdt32_to_cpu(*p);
         cfg.devices.push_back(std::move(pd));
+    };
+    for (auto& d : built_->devices) {
+        platform_device(d.path, d.node_compatible, d.base, d.size, d.interrupts);
+        for (auto& p : d.parts)
+            platform_device(p.path, p.compatible, p.base, p.size, p.interrupts);
     }
     cfg.panic_on_bug = options_.panic_on_bug;
     cfg.threadirqs = options_.threadirqs;

@@ -251,6 +251,25 @@ bool KernelModel::timer_expired(const task_struct& t) const {
     return t.timeout && *t.timeout <= ticks_;
 }
 
+Task<bool> KernelModel::wait_event_timeout(unsigned cpu, std::function<bool()> cond,
+                                           uint64_t timeout, const char* wchan) {
+    task_struct* t = current_[cpu];
+    uint64_t expire = ticks_ + timeout;
+    bool ok = true;
+    while (!cond()) {
+        if (ticks_ >= expire) {
+            ok = false;
+            break;
+        }
+        t->timeout = expire;
+        t->wchan = wchan;
+        set_task_state(t, TASK_UNINTERRUPTIBLE);
+        co_await schedule(cpu);
+    }
+    t->timeout.reset();
+    co_return ok;
+}
+
 void KernelModel::run_local_timers() {
     // The expired timers of sleeping tasks (process_timeout).
     for (auto& t : tasks_)

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <libfdt.h>
 #include <spdlog/spdlog.h>
 
 #include "board/board_builder.hpp"
 #include "board/builtin_dtbs.hpp"
+#include "board/fdt_view.hpp"
 #include "devices/bcm2835_aux.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/bcm2835_sdhci.hpp"
@@ -396,12 +396,9 @@ ErrorOr<void> Machine::boot_kernel_model() {
         pd.size = size;
         for (auto& i : interrupts)
             pd.irqs.push_back({i.controller, i.cells});
-        int off = fdt_path_offset(dtb.data(), path.c_str());
-        int len = 0;
-        if (auto* p = static_cast<const fdt32_t*>(
-                fdt_getprop(dtb.data(), off, "brcm,dma-channel-mask", &len));
-            p && len == 4)
-            pd.dma_channel_mask = fdt32_to_cpu(*p);
+        Fdt f{dtb.data()};
+        pd.dma_channel_mask =
+            f.u32(fdt_path_offset(f.blob, path.c_str()), "brcm,dma-channel-mask").value_or(0);
         cfg.devices.push_back(std::move(pd));
     };
     for (auto& d : built_->devices) {

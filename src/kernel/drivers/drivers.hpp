@@ -67,8 +67,8 @@ struct DriverState {
     // bcm2835 aux
     uint32_t aux_base = 0;
     // dwc_otg
-    uint32_t usb_base = 0, mphi_base = 0;
-    bool usb_fiq = false;
+    uint32_t usb_base = 0;
+    int usb_pcd = 0;      ///< the PCD's dev_id: the gadget side keeps no state here
     uint64_t usb_sof = 0; ///< start-of-frame interrupts the HCD handled
     // SD/MMC hosts, in probe order (mmc0, mmc1)
     std::vector<MmcHost> mmc;

@@ -58,25 +58,6 @@ Task<irqreturn_t> KernelModel::bcm2835_mbox_irq() {
     co_return IRQ_HANDLED;
 }
 
-Task<bool> KernelModel::wait_event_timeout(unsigned cpu, std::function<bool()> cond,
-                                           uint64_t timeout, const char* wchan) {
-    task_struct* t = current_[cpu];
-    uint64_t expire = ticks_ + timeout;
-    bool ok = true;
-    while (!cond()) {
-        if (ticks_ >= expire) {
-            ok = false;
-            break;
-        }
-        t->timeout = expire;
-        t->wchan = wchan;
-        set_task_state(t, TASK_UNINTERRUPTIBLE);
-        co_await schedule(cpu);
-    }
-    t->timeout.reset();
-    co_return ok;
-}
-
 Task<int> KernelModel::rpi_firmware_property(unsigned cpu, uint32_t tag, uint32_t buf,
                                              uint32_t len) {
     if (!drv_->mbox_base)

@@ -189,8 +189,7 @@ void KernelModel::dwc_otg_probe(const PlatformDevice& pd) {
     if (!irq)
         return;
     drv_->usb_base = pd.base;
-    drv_->usb_fiq = pd.irqs.size() >= 2;
-    if (drv_->usb_fiq)
+    if (pd.irqs.size() >= 2)
         irq_.claim_fiq("usb_fiq");
     // dwc_otg_driver_probe(): the common handler, then pcd_init() and the HCD
     // (usb_add_hcd(): "<driver>:usb<busnum>"), all IRQF_SHARED on the same line. In
@@ -215,7 +214,7 @@ void KernelModel::dwc_otg_probe(const PlatformDevice& pd) {
                                        // (dr_mode = "host"), so no interrupt is the PCD's.
                                        co_return IRQ_NONE;
                                    }),
-                     IRQF_SHARED, "dwc_otg_pcd", &drv_->mphi_base);
+                     IRQF_SHARED, "dwc_otg_pcd", &drv_->usb_pcd);
     irq_.request_irq(irq,
                      irq_handler_t("usb_hcd_irq",
                                    [this, ours](unsigned, void*) -> Task<irqreturn_t> {

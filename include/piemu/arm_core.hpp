@@ -19,6 +19,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -80,9 +81,14 @@ enum class StopReason {
     Undefined, ///< undefined instruction at pc
     PrefetchAbort,
     DataAbort,
-    Smc,   ///< SMC executed (no Security Extensions: taken as UNDEFINED)
-    Error, ///< Unicorn failed in a way that is no guest exception
+    Smc,        ///< SMC executed (no Security Extensions: taken as UNDEFINED)
+    Breakpoint, ///< a debugger breakpoint at pc; the instruction has not run
+    Watchpoint, ///< a debugger watchpoint hit: `far` is the address, pc the next insn
+    Error,      ///< Unicorn failed in a way that is no guest exception
 };
+
+/// What a debugger watchpoint watches (gdb's Z2 write, Z3 read, Z4 access).
+enum class WatchKind { Write, Read, Access };
 
 struct StopInfo {
     StopReason reason = StopReason::Yield;
@@ -93,7 +99,8 @@ struct StopInfo {
     uint32_t fsr = 0; ///< DFSR/IFSR value for aborts
     uint32_t far = 0; ///< DFAR/IFAR value for aborts
     bool far_valid = true;
-    int uc_error = 0; ///< uc_err for StopReason::Error
+    int uc_error = 0;                   ///< uc_err for StopReason::Error
+    WatchKind watch = WatchKind::Write; ///< for StopReason::Watchpoint: the access made
 };
 
 enum class Access { Read, Write, Fetch };
@@ -170,6 +177,27 @@ public:
     /// Runs guest code until clock.stop_at(), an attention request, or a guest
     /// event the run loop must handle. Retired instructions advance the clock.
     StopInfo run();
+
+    /// Executes exactly one instruction (a debugger's stepi), or stops before it for a
+    /// fault, an undefined instruction or a breakpoint, as run() would. The clock
+    /// advances by one for an instruction that executed. Slow: Unicorn's exact
+    /// instruction count flushes its translations on every switch between step() and
+    /// run() (unicorn-facts.md).
+    StopInfo step();
+
+    // Debugger breakpoints and watchpoints (gdb's Z0/Z1 and Z2-Z4). A breakpoint
+    // stops run() and step() before the instruction at its address executes; a
+    // watchpoint stops them after the instruction whose access touched its range
+    // (virtual addresses, RAM and MMIO alike). While any watchpoint is set, every
+    // instruction is hooked (3-4x slower); breakpoints cost only at their address.
+    void add_breakpoint(uint32_t addr);
+    void remove_breakpoint(uint32_t addr);
+    bool has_breakpoint(uint32_t addr) const { return breakpoints_.count(addr) != 0; }
+    void add_watchpoint(uint32_t addr, uint32_t len, WatchKind kind);
+    void remove_watchpoint(uint32_t addr, uint32_t len, WatchKind kind);
+    /// The next run() or step() does not stop at a breakpoint on the instruction it
+    /// starts at (resuming from that breakpoint).
+    void skip_breakpoint_once() { skip_bp_ = true; }
 
     /// Instructions this core has retired (counted per translation block).
     uint64_t instructions() const { return insns_; }
@@ -269,6 +297,26 @@ private:
     std::function<void(uint32_t, uint32_t)> eret_fn_;
     bool eret_pending_ = false;
     size_t block_hook_ = 0; ///< the UC_HOOK_BLOCK (block or block_eret)
+
+    // Debugger state (step(), breakpoints, watchpoints).
+    StopInfo finish_run(int err, bool started_thumb);
+    static void breakpoint_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    static bool watch_hook(uc_struct* uc, int type, uint64_t addr, int size, int64_t value,
+                           void* ud);
+    static void watch_code_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    void sync_watch_hooks();
+    bool stepping_ = false;
+    bool skip_bp_ = false;
+    uint32_t skip_bp_pc_ = 0;
+    std::map<uint32_t, size_t> breakpoints_; // address -> uc_hook
+    struct Watchpoint {
+        uint32_t addr, len;
+        WatchKind kind;
+        bool operator==(const Watchpoint&) const = default;
+    };
+    std::vector<Watchpoint> watchpoints_;
+    std::vector<size_t> watch_hooks_;   ///< the memory hooks and the per-instruction hook
+    std::optional<StopInfo> watch_hit_; ///< a watched access; stop before the next insn
 };
 
 } // namespace piemu

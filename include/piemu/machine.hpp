@@ -61,16 +61,16 @@ struct MachineOptions {
     /// goes and what it receives, as for the PL011. Its output is dropped by default.
     std::string uart1 = "none";
     std::string uart1_input = "none";
-    bool reboot = false;       ///< a watchdog reset restarts the machine, not the run
-    std::string sd_image;      ///< SD card image for the SD host ("" = empty slot)
+    bool reboot = false;            ///< a watchdog reset restarts the machine, not the run
+    std::string sd_image;           ///< SD card image for the SD host ("" = empty slot)
     std::string sd_host = "sdhost"; ///< whose slot holds the card: "sdhost" or "sdhci"
-    bool sd_readonly = false;  ///< the card is write-protected
-    bool kernel_model = false; ///< interrupts go to piemu's kernel model (genirq)
-    std::string dmesg;         ///< file for the kernel model's log ("" = none)
-    bool panic_on_bug = false; ///< kernel model: a sleeping-in-atomic BUG panics (status 122)
-    bool threadirqs = false;   ///< kernel model: force-thread every handler ("threadirqs")
-    std::string trace_file;    ///< ftrace-format trace written at the end ("" = none)
-    std::string trace_events;  ///< event list (e.g. "irq,piemu:*"); "" = the defaults
+    bool sd_readonly = false;       ///< the card is write-protected
+    bool kernel_model = false;      ///< interrupts go to piemu's kernel model (genirq)
+    std::string dmesg;              ///< file for the kernel model's log ("" = none)
+    bool panic_on_bug = false;      ///< kernel model: a sleeping-in-atomic BUG panics (status 122)
+    bool threadirqs = false;        ///< kernel model: force-thread every handler ("threadirqs")
+    std::string trace_file;         ///< ftrace-format trace written at the end ("" = none)
+    std::string trace_events;       ///< event list (e.g. "irq,piemu:*"); "" = the defaults
     std::vector<unsigned> trace_irqs; ///< only these irqs' handler events; empty = all
     size_t trace_buffer = 0;          ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
     bool trace_functions = false;     ///< function-tracer lines of the interrupt path
@@ -94,6 +94,35 @@ struct RunOutcome {
     std::string message; ///< one line for stderr when not a plain guest exit
 };
 
+/// What a debugger (src/debug/) is told besides the instructions it steps: the
+/// hardware part of every exception entry, as it happens.
+class DebugObserver {
+public:
+    virtual ~DebugObserver() = default;
+    /// `core` has just entered the exception: mode, LR, SPSR and PC are the new ones.
+    /// `preferred_return` is the architectural preferred return address.
+    virtual void exception_taken(ArmCore& core, ExceptionType type, uint32_t preferred_return) {
+        (void)core, (void)type, (void)preferred_return;
+    }
+};
+
+/// Why a debugger's step or continue returned.
+struct DebugStop {
+    enum class Kind {
+        Step,        ///< the step finished
+        Breakpoint,  ///< at a breakpoint, before its instruction
+        Watchpoint,  ///< after the access (stop.far, stop.watch)
+        Exception,   ///< an exception of the break mask was just taken
+        Interrupted, ///< the debugger asked (Ctrl-C, a host signal)
+        Ended,       ///< the run ended: `outcome` says how
+    };
+    Kind kind = Kind::Step;
+    unsigned cpu = 0;
+    StopInfo stop;             ///< the core's stop for Breakpoint/Watchpoint
+    ExceptionType exception{}; ///< for Exception
+    RunOutcome outcome;        ///< for Ended
+};
+
 class Machine {
 public:
     static ErrorOr<std::unique_ptr<Machine>> create(const MachineOptions& options);
@@ -111,6 +140,23 @@ public:
     RunOutcome run();
     /// Async-signal-safe: asks the run loop to stop at the next block boundary.
     void request_stop();
+
+    // ---- debugger run control (the stepper and the gdb stub)
+    /// One step of core 0: if an unmasked interrupt is pending, its exception entry is
+    /// the step; otherwise one instruction and what it leads to (the synchronous
+    /// exception it raises, or the kernel-model C++ behind a gate). A run that ends
+    /// (exit, limit, fault) is reported as Kind::Ended.
+    DebugStop debug_step();
+    /// Runs core 0 until a breakpoint or watchpoint, the entry of an exception in the
+    /// break mask, `interrupted()` returning true (polled at least every
+    /// kDebugPollInsns instructions), or the end of the run. A breakpoint at the PC it
+    /// starts from does not stop it.
+    DebugStop debug_continue(const std::function<bool()>& interrupted);
+    static constexpr uint64_t kDebugPollInsns = 1'000'000;
+    /// Exceptions whose entry ends debug_continue(): bit (1 << int(ExceptionType)).
+    void set_exception_breaks(unsigned mask) { exception_breaks_ = mask; }
+    void set_debug_observer(DebugObserver* o) { debug_observer_ = o; }
+
     /// Dumps of /proc/interrupts during the run: every `every_ns` of virtual time
     /// (0 = never) and, if `on_signal`, when request_interrupts_dump() is called.
     void set_interrupts_dump(uint64_t every_ns, bool on_signal, std::function<void()> dump);
@@ -158,6 +204,12 @@ private:
     /// `locks_held` spinlocks (IRQs off) on top, as inside the scheduler.
     trace::Context trace_context(unsigned cpu, unsigned locks_held = 0);
     void trace_exception(ArmCore& core, ExceptionType type, uint32_t preferred_return);
+    /// Every exception entry passes here: the trace, the debugger, its break mask.
+    void exception_taken(ArmCore& core, ExceptionType type, uint32_t preferred_return);
+    /// The run loop's work before the core runs: host requests, due events, ending
+    /// conditions, interrupt delivery. Returns the outcome if the run ends; otherwise
+    /// the clock's stop_at is set for the next slice.
+    std::optional<RunOutcome> prepare_slice(ArmCore& core);
     void write_trace();
     /// Takes a pending interrupt: into the kernel model, or the guest's vectors.
     void deliver_interrupts(ArmCore& core);
@@ -216,6 +268,10 @@ private:
     std::unique_ptr<TimerEvent> dump_timer_;
     std::optional<RunOutcome> pending_exit_;
     unsigned exception_loop_ = 0;
+    DebugObserver* debug_observer_ = nullptr;
+    unsigned exception_breaks_ = 0;
+    uint64_t exceptions_taken_ = 0;
+    std::optional<ExceptionType> exception_break_; ///< a break-mask exception was taken
     uint32_t last_vector_ = ~0u; ///< PC right after the last synchronous exception entry
 };
 

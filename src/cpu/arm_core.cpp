@@ -5,7 +5,9 @@
 // and SCTLR.A alignment checking (cp15_traps.cpp), c14 interception (c14_intercept.cpp).
 #include "piemu/arm_core.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -122,7 +124,8 @@ struct CoreHooks {
         }
         block(uc, addr, size, ud);
         const auto& e = c->thumb_counts_[(addr >> 1) & (c->thumb_counts_.size() - 1)];
-        if (!c->block_stop_ && e.addr == uint32_t(addr) && e.size == size && e.eret)
+        if (!c->block_stop_ && !c->stepping_ && e.addr == uint32_t(addr) && e.size == size &&
+            e.eret)
             c->eret_pending_ = true;
     }
 
@@ -131,6 +134,8 @@ struct CoreHooks {
         if (c->first_block_) {
             // The run starts here: stopping now would make no progress.
             c->first_block_ = false;
+        } else if (c->stepping_) {
+            return; // step() stops after one instruction and counts it itself
         } else if (c->clock_.attention() || c->clock_.now() >= c->clock_.stop_at() ||
                    ((c->irq_line_ || c->fiq_line_) && c->interrupt_unmasked())) {
             c->block_stop_ = true;
@@ -145,6 +150,8 @@ struct CoreHooks {
             uc_emu_stop(uc);
             return;
         }
+        if (c->stepping_)
+            return;
         c->insns_ += n;
         c->clock_.advance(n);
     }
@@ -538,17 +545,149 @@ StopInfo ArmCore::run() {
     stopped_by_hook_ = false;
     block_stop_ = false;
     tlb_fault_.valid = false;
+    watch_hit_.reset();
     first_block_ = true;
     install_pending_c14_hooks();
     uint32_t start = pc();
     bool t = thumb();
     run_start_pc_ = start;
+    skip_bp_pc_ = std::exchange(skip_bp_, false) ? start : ~0u;
     // The first block of a run gets no new-TB notification: look at it afresh.
     thumb_counts_[(start >> 1) & (thumb_counts_.size() - 1)].addr = ~0u;
     // A line held high while masked: the hook must look at CPSR after every block.
     if (irq_line_ || fiq_line_)
         clock_.force_check();
     uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 0);
+    return finish_run(err, t);
+}
+
+namespace {
+/// `cpsr` with ITSTATE `it` (the inverse of itstate()).
+uint32_t with_itstate(uint32_t cpsr, uint32_t it) {
+    return (cpsr & ~psr::IT) | ((it & 3) << 25) | ((it & 0xfc) << 8);
+}
+} // namespace
+
+StopInfo ArmCore::step() {
+    for (;;) {
+        stop_ = {};
+        eret_pending_ = false;
+        stopped_by_hook_ = false;
+        block_stop_ = false;
+        tlb_fault_.valid = false;
+        watch_hit_.reset();
+        first_block_ = true;
+        install_pending_c14_hooks();
+        uint32_t start = pc();
+        bool t = thumb();
+        run_start_pc_ = start;
+        skip_bp_pc_ = std::exchange(skip_bp_, false) ? start : ~0u;
+        uint32_t insn = 0;
+        unsigned size = 0;
+        bool have = fetch_insn(start, t, insn, size);
+        // Unicorn runs a Thumb IT block as one unit: no stop request is honoured
+        // inside it. So step() executes IT itself (it only sets ITSTATE), and runs
+        // each instruction of the block as if it were the block's last, then puts
+        // back the ITSTATE the next one needs.
+        uint32_t it = t ? itstate(cpsr()) : 0;
+        if (t && have && size == 2 && (insn & 0xff00) == 0xbf00 && (insn & 0xf) != 0) {
+            StopInfo s;
+            s.thumb = true;
+            if (has_breakpoint(start) && skip_bp_pc_ != start) {
+                s.reason = StopReason::Breakpoint;
+                s.pc = start;
+                s.insn = insn;
+                s.insn_size = 2;
+                return s;
+            }
+            set_cpsr(with_itstate(cpsr(), insn & 0xff));
+            set_pc(start + 2, true);
+            insns_ += 1;
+            clock_.advance(1);
+            s.pc = start + 2;
+            return s;
+        }
+        bool in_it = (it & 0xf) != 0;
+        if (in_it && !condition_passed(it >> 4, cpsr())) {
+            // Nor does it count an instruction whose IT condition fails: skip it here.
+            StopInfo s;
+            s.thumb = true;
+            if (has_breakpoint(start) && skip_bp_pc_ != start) {
+                s.reason = StopReason::Breakpoint;
+                s.pc = start;
+                s.insn = insn;
+                s.insn_size = size;
+                return s;
+            }
+            set_cpsr(it_advance(cpsr()));
+            set_pc(start + size, true);
+            insns_ += 1;
+            clock_.advance(1);
+            s.pc = start + size;
+            return s;
+        }
+        if (in_it)
+            set_cpsr(with_itstate(cpsr(), (it & 0xf0) | 0x08));
+        thumb_counts_[(start >> 1) & (thumb_counts_.size() - 1)].addr = ~0u;
+        // Every block hook takes the slow path, which counts nothing while stepping.
+        clock_.force_check();
+        stepping_ = true;
+        uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 1);
+        stepping_ = false;
+        clock_.force_check();
+        if (block_stop_ && !stopped_by_hook_ && !tlb_fault_.valid && err == UC_ERR_OK &&
+            pc() == start) {
+            // The block holds c14 instructions whose hooks are installed now: again.
+            if (in_it)
+                set_cpsr(with_itstate(cpsr(), it));
+            set_pc(start, t);
+            skip_bp_ = skip_bp_pc_ == start;
+            continue;
+        }
+        StopInfo s = finish_run(err, t);
+        bool executed = false;
+        switch (s.reason) {
+        case StopReason::Yield:
+        case StopReason::Svc:
+        case StopReason::Smc:
+        case StopReason::Watchpoint:
+            executed = true;
+            break;
+        case StopReason::Wfi:
+        case StopReason::Wfe:
+            executed = true;
+            break;
+        default:
+            break;
+        }
+        if (s.reason == StopReason::Yield && have) {
+            // finish_run() looked for a WFI behind PC; here we know the instruction.
+            bool wfi =
+                t ? (insn == 0xbf30 || insn == 0xf3af8003) : ((insn & 0x0fffffff) == 0x0320f003);
+            if (wfi) {
+                s.reason = StopReason::Wfi;
+                s.pc = start;
+                s.insn = insn;
+                s.insn_size = size;
+            } else {
+                s.pc = pc();
+                s.thumb = thumb();
+            }
+        }
+        if (in_it)
+            set_cpsr(executed ? it_advance(with_itstate(cpsr(), it)) : with_itstate(cpsr(), it));
+        if (executed) {
+            insns_ += 1;
+            clock_.advance(1);
+            if (eret_fn_ && have && is_exception_return(insn, size, t))
+                eret_fn_(pc(), cpsr());
+        }
+        return s;
+    }
+}
+
+StopInfo ArmCore::finish_run(int e, bool t) {
+    uc_err err = static_cast<uc_err>(e);
     uint32_t now_pc = pc();
 
     if (tlb_fault_.valid) {
@@ -577,12 +716,20 @@ StopInfo ArmCore::run() {
     }
     if (stopped_by_hook_)
         return stop_;
+    if (watch_hit_ && err == UC_ERR_OK) {
+        // The watched access was the last instruction this run executed.
+        StopInfo s = *watch_hit_;
+        watch_hit_.reset();
+        s.pc = now_pc;
+        s.thumb = thumb();
+        return s;
+    }
     switch (err) {
     case UC_ERR_OK: {
         StopInfo s;
         s.pc = now_pc;
         s.thumb = t = thumb();
-        if (block_stop_)
+        if (block_stop_ || stepping_)
             return s; // Yield: our block hook stopped at a block start
         // Otherwise WFI ended the run, with PC after it.
         uint32_t prev;
@@ -615,6 +762,129 @@ StopInfo ArmCore::run() {
         return s;
     }
     }
+}
+
+// ---- debugger breakpoints and watchpoints
+
+void ArmCore::breakpoint_hook(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
+    auto* c = static_cast<ArmCore*>(ud);
+    if (c->stopped_by_hook_)
+        return;
+    if (uint32_t(addr) == c->skip_bp_pc_) {
+        c->skip_bp_pc_ = ~0u; // resuming from this breakpoint: only the first time
+        return;
+    }
+    StopInfo s;
+    s.reason = StopReason::Breakpoint;
+    s.pc = uint32_t(addr);
+    s.thumb = c->thumb();
+    c->fetch_insn(s.pc, s.thumb, s.insn, s.insn_size);
+    c->stop_ = s;
+    c->stopped_by_hook_ = true;
+    uc_emu_stop(uc); // before the instruction runs (Unicorn checks after code hooks)
+}
+
+void ArmCore::add_breakpoint(uint32_t addr) {
+    addr &= ~1u;
+    if (breakpoints_.count(addr))
+        return;
+    uc_hook h = 0;
+    if (uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(breakpoint_hook), this, addr,
+                    addr) == UC_ERR_OK)
+        breakpoints_[addr] = h;
+    // Code translated before the hook was added does not call it.
+    uc_ctl_remove_cache(uc_, addr, addr + 4);
+}
+
+void ArmCore::remove_breakpoint(uint32_t addr) {
+    addr &= ~1u;
+    auto it = breakpoints_.find(addr);
+    if (it == breakpoints_.end())
+        return;
+    uc_hook_del(uc_, it->second);
+    breakpoints_.erase(it);
+    uc_ctl_remove_cache(uc_, addr, addr + 4);
+}
+
+bool ArmCore::watch_hook(uc_engine*, int type, uint64_t addr, int size, int64_t, void* ud) {
+    auto* c = static_cast<ArmCore*>(ud);
+    if (c->watch_hit_ || c->stopped_by_hook_)
+        return true;
+    bool write = type == UC_MEM_WRITE;
+    uint32_t lo = uint32_t(addr), hi = uint32_t(addr) + uint32_t(size) - 1;
+    for (const Watchpoint& w : c->watchpoints_) {
+        if (hi < w.addr || lo > w.addr + w.len - 1)
+            continue;
+        if ((w.kind == WatchKind::Write && !write) || (w.kind == WatchKind::Read && write))
+            continue;
+        StopInfo s;
+        s.reason = StopReason::Watchpoint;
+        s.far = std::max(lo, w.addr);
+        s.watch = w.kind == WatchKind::Access ? WatchKind::Access
+                  : write                     ? WatchKind::Write
+                                              : WatchKind::Read;
+        c->watch_hit_ = s;
+        break;
+    }
+    return true;
+}
+
+void ArmCore::watch_code_hook(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
+    // Runs before every instruction while watchpoints exist: the instruction before
+    // this one made a watched access.
+    auto* c = static_cast<ArmCore*>(ud);
+    if (!c->watch_hit_ || c->stopped_by_hook_)
+        return;
+    StopInfo s = *c->watch_hit_;
+    c->watch_hit_.reset();
+    s.pc = uint32_t(addr);
+    s.thumb = c->thumb();
+    c->stop_ = s;
+    c->stopped_by_hook_ = true;
+    uc_emu_stop(uc);
+}
+
+void ArmCore::sync_watch_hooks() {
+    for (size_t h : watch_hooks_)
+        uc_hook_del(uc_, h);
+    watch_hooks_.clear();
+    for (const Watchpoint& w : watchpoints_) {
+        uc_hook h = 0;
+        int types = w.kind == WatchKind::Write  ? UC_HOOK_MEM_WRITE
+                    : w.kind == WatchKind::Read ? UC_HOOK_MEM_READ
+                                                : (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE);
+        if (uc_hook_add(uc_, &h, types, reinterpret_cast<void*>(watch_hook), this, w.addr,
+                        uint64_t(w.addr) + w.len - 1) == UC_ERR_OK)
+            watch_hooks_.push_back(h);
+    }
+    if (!watchpoints_.empty()) {
+        uc_hook h = 0;
+        if (uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(watch_code_hook), this, 1,
+                        0) == UC_ERR_OK)
+            watch_hooks_.push_back(h);
+    }
+    // Translated code keeps the hooks it was translated with.
+    uc_ctl_flush_tb(uc_);
+}
+
+void ArmCore::add_watchpoint(uint32_t addr, uint32_t len, WatchKind kind) {
+    if (len == 0)
+        len = 1;
+    Watchpoint w{addr, len, kind};
+    if (std::find(watchpoints_.begin(), watchpoints_.end(), w) != watchpoints_.end())
+        return;
+    watchpoints_.push_back(w);
+    sync_watch_hooks();
+}
+
+void ArmCore::remove_watchpoint(uint32_t addr, uint32_t len, WatchKind kind) {
+    if (len == 0)
+        len = 1;
+    auto it = std::find(watchpoints_.begin(), watchpoints_.end(), Watchpoint{addr, len, kind});
+    if (it == watchpoints_.end())
+        return;
+    watchpoints_.erase(it);
+    sync_watch_hooks();
 }
 
 } // namespace piemu

@@ -437,7 +437,16 @@ void Machine::deliver_interrupts(ArmCore& c) {
     // kernel model's is its vector page at 0xffff0000 (SCTLR.V).
     uint32_t pc = c.pc();
     if (auto taken = c.deliver_interrupts())
-        trace_exception(c, *taken, pc);
+        exception_taken(c, *taken, pc);
+}
+
+void Machine::exception_taken(ArmCore& c, ExceptionType type, uint32_t preferred_return) {
+    trace_exception(c, type, preferred_return);
+    ++exceptions_taken_;
+    if (debug_observer_)
+        debug_observer_->exception_taken(c, type, preferred_return);
+    if (exception_breaks_ & (1u << int(type)))
+        exception_break_ = type;
 }
 
 ErrorOr<void> Machine::open_uart_output(const std::string& option, const std::string& spec,
@@ -686,6 +695,8 @@ std::optional<RunOutcome> Machine::idle_until_event() {
 std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
     switch (s.reason) {
     case StopReason::Yield:
+    case StopReason::Breakpoint: // debugger stops: the debugger's run loop handles them
+    case StopReason::Watchpoint:
         return std::nullopt;
     case StopReason::Wfi:
     case StopReason::Wfe:
@@ -697,19 +708,25 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
             return std::nullopt;
         }
         c.take_exception(ExceptionType::Svc, s.pc, s.thumb);
-        trace_exception(c, ExceptionType::Svc, s.pc);
+        exception_taken(c, ExceptionType::Svc, s.pc);
         break;
     case StopReason::Undefined:
         if (kernel_ && kernel_->is_gate(s.pc))
             return enter_kernel_gate(c);
         c.take_exception(ExceptionType::Undefined, s.pc, s.thumb);
+        exception_taken(c, ExceptionType::Undefined, s.pc);
         break;
     case StopReason::Smc: // no Security Extensions for the guest: SMC is UNDEFINED
         c.take_exception(ExceptionType::Undefined, s.pc, s.thumb);
+        exception_taken(c, ExceptionType::Undefined, s.pc);
         break;
     case StopReason::PrefetchAbort:
     case StopReason::DataAbort:
         c.take_abort(s);
+        exception_taken(c,
+                        s.reason == StopReason::DataAbort ? ExceptionType::DataAbort
+                                                          : ExceptionType::PrefetchAbort,
+                        s.pc);
         break;
     case StopReason::Error:
         return RunOutcome{RunOutcome::Kind::Fault, kExitUndeliverableFault,
@@ -744,12 +761,12 @@ std::optional<RunOutcome> Machine::enter_kernel_gate(ArmCore& c) {
     return RunOutcome{RunOutcome::Kind::Panic, stop->status, stop->message};
 }
 
-RunOutcome Machine::run() {
-    ArmCore& c = core();
+std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c) {
     for (;;) {
         if (stop_requested_) {
             flush_outputs();
-            return {RunOutcome::Kind::HostSignal, kExitHostSignal, "stopped by a host signal"};
+            return RunOutcome{RunOutcome::Kind::HostSignal, kExitHostSignal,
+                              "stopped by a host signal"};
         }
         clock_.clear_attention();
         if (dump_requested_) {
@@ -762,38 +779,121 @@ RunOutcome Machine::run() {
             pending_exit_.reset();
             if (outcome.kind == RunOutcome::Kind::Reset && options_.reboot) {
                 if (auto r = reboot(); r.is_error())
-                    return {RunOutcome::Kind::Fault, kExitInternal, r.error().message};
+                    return RunOutcome{RunOutcome::Kind::Fault, kExitInternal, r.error().message};
                 continue;
             }
             flush_outputs();
             return outcome;
         }
-        deliver_interrupts(c);
+        break;
+    }
+    deliver_interrupts(c);
 
-        uint64_t stop_at = clock_.next_deadline();
-        if (options_.duration_ns) {
-            uint64_t end = clock_.ticks_to_cycles(options_.duration_ns, 1'000'000'000);
-            if (clock_.now() >= end) {
-                flush_outputs();
-                return {RunOutcome::Kind::Duration, kExitOk, "run duration reached"};
-            }
-            stop_at = std::min(stop_at, end);
+    uint64_t stop_at = clock_.next_deadline();
+    if (options_.duration_ns) {
+        uint64_t end = clock_.ticks_to_cycles(options_.duration_ns, 1'000'000'000);
+        if (clock_.now() >= end) {
+            flush_outputs();
+            return RunOutcome{RunOutcome::Kind::Duration, kExitOk, "run duration reached"};
         }
-        if (options_.max_insns) {
-            uint64_t done = instructions();
-            if (done >= options_.max_insns) {
-                flush_outputs();
-                return {RunOutcome::Kind::InsnLimit, kExitInsnLimit,
-                        fmt::format("instruction limit reached ({} instructions)", done)};
-            }
-            stop_at = std::min(stop_at, clock_.now() + (options_.max_insns - done));
+        stop_at = std::min(stop_at, end);
+    }
+    if (options_.max_insns) {
+        uint64_t done = instructions();
+        if (done >= options_.max_insns) {
+            flush_outputs();
+            return RunOutcome{RunOutcome::Kind::InsnLimit, kExitInsnLimit,
+                              fmt::format("instruction limit reached ({} instructions)", done)};
         }
-        clock_.set_stop_at(stop_at);
+        stop_at = std::min(stop_at, clock_.now() + (options_.max_insns - done));
+    }
+    clock_.set_stop_at(stop_at);
+    return std::nullopt;
+}
 
+RunOutcome Machine::run() {
+    ArmCore& c = core();
+    for (;;) {
+        if (auto outcome = prepare_slice(c))
+            return *outcome;
         StopInfo s = c.run();
         if (auto outcome = handle_stop(c, s)) {
             flush_outputs();
             return *outcome;
+        }
+    }
+}
+
+DebugStop Machine::debug_step() {
+    ArmCore& c = core();
+    DebugStop d;
+    d.cpu = c.index();
+    exception_break_.reset();
+    uint64_t entries = exceptions_taken_;
+    if (auto outcome = prepare_slice(c)) {
+        d.kind = DebugStop::Kind::Ended;
+        d.outcome = *outcome;
+        return d;
+    }
+    // An interrupt taken before anything ran is the whole step.
+    if (exceptions_taken_ != entries)
+        return d;
+    StopInfo s = c.step();
+    if (s.reason == StopReason::Breakpoint) {
+        // Stepping from a breakpoint steps over it (the debugger asked for this step).
+        c.skip_breakpoint_once();
+        s = c.step();
+    }
+    d.stop = s;
+    if (s.reason == StopReason::Watchpoint)
+        d.kind = DebugStop::Kind::Watchpoint;
+    if (auto outcome = handle_stop(c, s)) {
+        flush_outputs();
+        d.kind = DebugStop::Kind::Ended;
+        d.outcome = *outcome;
+    }
+    return d;
+}
+
+DebugStop Machine::debug_continue(const std::function<bool()>& interrupted) {
+    ArmCore& c = core();
+    DebugStop d;
+    d.cpu = c.index();
+    c.skip_breakpoint_once();
+    for (;;) {
+        exception_break_.reset();
+        if (interrupted && interrupted()) {
+            d.kind = DebugStop::Kind::Interrupted;
+            return d;
+        }
+        if (auto outcome = prepare_slice(c)) {
+            d.kind = DebugStop::Kind::Ended;
+            d.outcome = *outcome;
+            return d;
+        }
+        if (exception_break_) {
+            d.kind = DebugStop::Kind::Exception;
+            d.exception = *exception_break_;
+            return d;
+        }
+        clock_.set_stop_at(std::min(clock_.stop_at(), clock_.now() + kDebugPollInsns));
+        StopInfo s = c.run();
+        if (s.reason == StopReason::Breakpoint || s.reason == StopReason::Watchpoint) {
+            d.kind = s.reason == StopReason::Breakpoint ? DebugStop::Kind::Breakpoint
+                                                        : DebugStop::Kind::Watchpoint;
+            d.stop = s;
+            return d;
+        }
+        if (auto outcome = handle_stop(c, s)) {
+            flush_outputs();
+            d.kind = DebugStop::Kind::Ended;
+            d.outcome = *outcome;
+            return d;
+        }
+        if (exception_break_) {
+            d.kind = DebugStop::Kind::Exception;
+            d.exception = *exception_break_;
+            return d;
         }
     }
 }

@@ -389,3 +389,128 @@ TEST_F(CoreTest, UserModeCannotWriteSctlr) {
     EXPECT_EQ(s.pc, 0x8004u);
     EXPECT_EQ(core.sctlr(), before);
 }
+
+// ---- the debugger's primitives: step(), breakpoints, watchpoints
+
+TEST_F(CoreTest, StepExecutesExactlyOneInstructionAndCountsIt) {
+    clock.set_stop_at(VirtualClock::kNever);
+    // mov r0,#1; mov r1,#2; add r2,r0,r1; b . (a block of four)
+    put(0x8000, {0xe3a00001, 0xe3a01002, 0xe0802001, 0xeafffffe});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_pc(0x8000, false);
+    uint64_t insns = core.instructions(), now = clock.now();
+    StopInfo s = core.step();
+    EXPECT_EQ(s.reason, StopReason::Yield);
+    EXPECT_EQ(core.pc(), 0x8004u);
+    EXPECT_EQ(core.reg(0), 1u);
+    EXPECT_NE(core.reg(1), 2u);
+    EXPECT_EQ(core.instructions(), insns + 1);
+    EXPECT_EQ(clock.now(), now + 1);
+    core.step();
+    core.step();
+    EXPECT_EQ(core.pc(), 0x800cu);
+    EXPECT_EQ(core.reg(2), 3u);
+    core.step(); // b . stays
+    EXPECT_EQ(core.pc(), 0x800cu);
+    EXPECT_EQ(core.instructions(), insns + 4);
+}
+
+TEST_F(CoreTest, StepReportsSvcWfiAndUndefinedLikeRun) {
+    clock.set_stop_at(VirtualClock::kNever);
+    put(0x8000, {0xef000005, 0xe320f003, 0xe7f000f0});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_pc(0x8000, false);
+    StopInfo s = core.step();
+    EXPECT_EQ(s.reason, StopReason::Svc);
+    EXPECT_EQ(s.pc, 0x8000u);
+    EXPECT_EQ(core.pc(), 0x8004u);
+    s = core.step();
+    EXPECT_EQ(s.reason, StopReason::Wfi);
+    EXPECT_EQ(s.pc, 0x8004u);
+    EXPECT_EQ(core.pc(), 0x8008u);
+    uint64_t insns = core.instructions();
+    s = core.step();
+    EXPECT_EQ(s.reason, StopReason::Undefined);
+    EXPECT_EQ(s.pc, 0x8008u);
+    EXPECT_EQ(core.instructions(), insns); // it did not execute
+}
+
+TEST_F(CoreTest, StepThroughAThumb2ItBlockFollowsTheCondition) {
+    clock.set_stop_at(VirtualClock::kNever);
+    // movs r0,#1; cmp r0,#1; ite eq; moveq r1,#7; movne r1,#9; movs r2,#5
+    put16(0x9000, {0x2001, 0x2801, 0xbf0c, 0x2107, 0x2109, 0x2205});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_reg(1, 0);
+    core.set_pc(0x9000, true);
+    std::vector<uint32_t> pcs;
+    for (int i = 0; i < 6; ++i) {
+        pcs.push_back(core.pc());
+        EXPECT_EQ(core.step().reason, StopReason::Yield);
+        if (pcs.back() == 0x9004) { // after ITE: ITSTATE holds the block's conditions
+            EXPECT_NE(core.cpsr() & psr::IT, 0u);
+        }
+    }
+    EXPECT_EQ(pcs, (std::vector<uint32_t>{0x9000, 0x9002, 0x9004, 0x9006, 0x9008, 0x900a}));
+    EXPECT_EQ(core.reg(1), 7u); // the ne arm was skipped
+    EXPECT_EQ(core.reg(2), 5u);
+    EXPECT_EQ(core.cpsr() & psr::IT, 0u);
+}
+
+TEST_F(CoreTest, BreakpointStopsBeforeTheInstructionAndResumesPastIt) {
+    clock.set_stop_at(VirtualClock::kNever);
+    // loop: add r0,r0,#1; add r1,r1,#1; cmp r0,#3; bne loop; svc #0
+    put(0x8000, {0xe2800001, 0xe2811001, 0xe3500003, 0x1afffffa, 0xef000000});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_reg(0, 0);
+    core.set_reg(1, 0);
+    core.set_pc(0x8000, false);
+    core.add_breakpoint(0x8004);
+    StopInfo s = core.run();
+    EXPECT_EQ(s.reason, StopReason::Breakpoint);
+    EXPECT_EQ(s.pc, 0x8004u);
+    EXPECT_EQ(core.pc(), 0x8004u);
+    EXPECT_EQ(core.reg(0), 1u);
+    EXPECT_EQ(core.reg(1), 0u); // not executed yet
+    // Without skipping, a resumed run stops at once; with it, at the next iteration.
+    core.skip_breakpoint_once();
+    s = core.run();
+    EXPECT_EQ(s.reason, StopReason::Breakpoint);
+    EXPECT_EQ(core.reg(0), 2u);
+    EXPECT_EQ(core.reg(1), 1u);
+    core.remove_breakpoint(0x8004);
+    core.skip_breakpoint_once();
+    s = core.run();
+    EXPECT_EQ(s.reason, StopReason::Svc);
+    EXPECT_EQ(core.reg(0), 3u);
+    EXPECT_EQ(core.reg(1), 3u);
+}
+
+TEST_F(CoreTest, WatchpointStopsAfterTheAccessWithItsAddress) {
+    clock.set_stop_at(VirtualClock::kNever);
+    // mov r2,#0x2000; ldr r0,[r2]; str r0,[r2,#4]; mov r3,#1; svc #0
+    put(0x8000, {0xe3a02a02, 0xe5920000, 0xe5820004, 0xe3a03001, 0xef000000});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_reg(3, 0);
+    core.set_pc(0x8000, false);
+    core.add_watchpoint(0x2004, 4, WatchKind::Write);
+    StopInfo s = core.run();
+    EXPECT_EQ(s.reason, StopReason::Watchpoint);
+    EXPECT_EQ(s.far, 0x2004u);
+    EXPECT_EQ(s.watch, WatchKind::Write);
+    EXPECT_EQ(s.pc, 0x800cu); // after the str
+    EXPECT_EQ(core.pc(), 0x800cu);
+    EXPECT_EQ(core.reg(3), 0u);
+    core.remove_watchpoint(0x2004, 4, WatchKind::Write);
+
+    core.add_watchpoint(0x2000, 4, WatchKind::Read);
+    core.set_pc(0x8000, false);
+    s = core.step();
+    s = core.step(); // the ldr: the watch hits on the step's last instruction
+    EXPECT_EQ(s.reason, StopReason::Watchpoint);
+    EXPECT_EQ(s.watch, WatchKind::Read);
+    EXPECT_EQ(core.pc(), 0x8008u);
+    core.remove_watchpoint(0x2000, 4, WatchKind::Read);
+    s = core.run();
+    EXPECT_EQ(s.reason, StopReason::Svc);
+    EXPECT_EQ(core.reg(3), 1u);
+}

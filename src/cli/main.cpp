@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -102,29 +103,47 @@ struct RunArgs {
     std::string dump_interrupts; ///< "", "exit", "signal" or "every:TIME"
 };
 
-int cmd_run(RunArgs a) {
+/// Creates the machine `a` describes and loads its image (or starts the kernel model
+/// idle). On failure, prints the error and returns null with the exit status in `status`.
+std::unique_ptr<piemu::Machine> create_machine(RunArgs& a, int& status) {
     // A tiny guest (ELF note) runs on the kernel model without being told to.
     if (!a.image.empty() && piemu::image_declares_kernel_model(a.image))
         a.machine.kernel_model = true;
     auto created = piemu::Machine::create(a.machine);
-    if (created.is_error())
-        return fail(created.error().message);
+    if (created.is_error()) {
+        status = fail(created.error().message);
+        return nullptr;
+    }
     auto machine = created.release_value();
 
     piemu::ErrorOr<void> loaded;
     if (a.image.empty()) {
-        if (!a.machine.kernel_model)
-            return fail("IMAGE is required (or --kernel-model to run the kernel model alone)");
+        if (!a.machine.kernel_model) {
+            status = fail("IMAGE is required (or --kernel-model to run the kernel model alone)");
+            return nullptr;
+        }
         machine->start_idle();
     } else if (a.dtb || a.initrd || a.append) {
-        if (!a.dtb)
-            return fail("--initrd/--append need --dtb (the Linux boot protocol passes a DTB)");
+        if (!a.dtb) {
+            status = fail("--initrd/--append need --dtb (the Linux boot protocol passes a DTB)");
+            return nullptr;
+        }
         loaded = machine->load_linux({a.image, *a.dtb, a.initrd, a.append});
     } else {
         loaded = machine->load(a.image, a.load_addr);
     }
-    if (loaded.is_error())
-        return fail(loaded.error().message);
+    if (loaded.is_error()) {
+        status = fail(loaded.error().message);
+        return nullptr;
+    }
+    return machine;
+}
+
+int cmd_run(RunArgs a) {
+    int status = 0;
+    auto machine = create_machine(a, status);
+    if (!machine)
+        return status;
 
     DumpPlan dump;
     if (!a.dump_interrupts.empty()) {

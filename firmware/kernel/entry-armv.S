@@ -117,9 +117,10 @@ vector_rst:
 	.endr
 
 /*
- * FIQs are the guest's (the BCM2835 routes one source there). With no FIQ handler
- * registered the kernel's default returns at once; the kernel model keeps CPSR.F set
- * in every context it creates, so this is only reached if guest code clears it.
+ * The default FIQ handler: returns at once. The kernel runs with FIQs on (CPSR.F
+ * clear in every context); the BCM2835 routes at most one source to FIQ, and only a
+ * driver that claims it (claim_fiq, set_fiq_handler) enables one, replacing the
+ * branch at the FIQ vector with its own code.
  */
 	.align	5
 	.globl	vector_fiq

@@ -90,7 +90,7 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         // Where it starts when first switched to: the idle loop on its own stack.
         idle->ctx.r[13] = idle->stack + THREAD_START_SP;
         idle->ctx.r[15] = vector_page_symbol("do_idle");
-        idle->ctx.cpsr = SVC_MODE | PSR_I_BIT | PSR_F_BIT;
+        idle->ctx.cpsr = SVC_MODE | PSR_I_BIT; // FIQs on, as everywhere in the kernel
         idle_[cpu] = current_[cpu] = idle;
     }
     // init (pid 1) and kthreadd (pid 2), the parent of kernel threads, as rest_init()
@@ -231,7 +231,7 @@ void KernelModel::start_init(uint32_t entry, bool thumb, const LoadedImage* imag
     ctx.r[5] = entry | (thumb ? 1u : 0u);
     ctx.r[13] = init->stack + THREAD_START_SP;
     ctx.r[15] = vector_page_symbol("ret_from_fork");
-    ctx.cpsr = SVC_MODE | PSR_F_BIT; // IRQs enabled; FIQs stay masked (entry-armv.S)
+    ctx.cpsr = SVC_MODE; // IRQs and FIQs enabled
     current_[0] = init;
     restore_context(0, init);
 }

@@ -111,7 +111,7 @@ task_struct* KernelModel::kthread_create(std::string comm, uint32_t fn, uint32_t
     // r5 and its argument in r4; a C++ thread starts at the kthread_body gate. It
     // waits in TASK_UNINTERRUPTIBLE until woken (kthread_run = create + wake).
     t->ctx.r[13] = t->stack + THREAD_START_SP;
-    t->ctx.cpsr = SVC_MODE | PSR_F_BIT;
+    t->ctx.cpsr = SVC_MODE; // IRQs and FIQs on
     if (body) {
         t->body = std::move(body);
         t->ctx.r[15] = vector_page_symbol("kthread_body");

@@ -187,8 +187,8 @@ TEST(EntryPath, PtRegsOfAnIrqTakenInSvcMode) {
     EXPECT_EQ(f.uregs[13], svc_sp) << "sp";
     EXPECT_EQ(f.uregs[14], 0xaeu) << "lr";
     EXPECT_EQ(f.uregs[15], img->find_symbol("ptregs_loop")->addr) << "pc";
-    // SVC mode, IRQs enabled, FIQs masked (as init starts), Z and C from the loop.
-    EXPECT_EQ(f.uregs[16], 0x60000053u) << "cpsr";
+    // SVC mode, IRQs and FIQs enabled (as init starts), Z and C from the loop.
+    EXPECT_EQ(f.uregs[16], 0x60000013u) << "cpsr";
     EXPECT_EQ(f.uregs[17], 0xffffffffu) << "orig_r0";
     // svc_entry: sub 76, 8-byte alignment, then the r0 push: 80 bytes (or 84).
     EXPECT_EQ(f.addr % 8, 0u);
@@ -212,7 +212,7 @@ TEST(EntryPath, PtRegsOfAnIrqTakenInUsrModeGoThroughIrqUsr) {
     EXPECT_EQ(f.uregs[13], usr_stack + 256 * 4) << "user sp";
     EXPECT_EQ(f.uregs[14], 0xaeu) << "user lr";
     EXPECT_EQ(f.uregs[15], img->find_symbol("ptregs_loop")->addr) << "pc";
-    EXPECT_EQ(f.uregs[16], 0x60000050u) << "cpsr: USR, IRQs on";
+    EXPECT_EQ(f.uregs[16], 0x60000010u) << "cpsr: USR, IRQs and FIQs on";
     EXPECT_EQ(f.uregs[17], 0xffffffffu) << "orig_r0";
     EXPECT_EQ(f.addr, svc_sp - PT_REGS_SIZE) << "usr_entry: sub sp, sp, #PT_REGS_SIZE";
     EXPECT_EQ(f.preempt, 0x00010000u);

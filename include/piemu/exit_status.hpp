@@ -15,6 +15,7 @@ enum ExitStatus : int {
     kExitGuestHang = 123,          ///< the guest waits (WFI/WFE) for an event that cannot come
     kExitUndeliverableFault = 125, ///< the guest faulted in a way no vector can take
     kExitHostSignal = 130,         ///< SIGINT/SIGTERM/SIGHUP ended the run (128 + SIGINT)
+    kExitDebuggerKill = 137,       ///< gdb's `kill` ended the run (128 + SIGKILL)
 };
 
 } // namespace piemu

@@ -142,11 +142,21 @@ public:
     void request_stop();
 
     // ---- debugger run control (the stepper and the gdb stub)
-    /// One step of core 0: if an unmasked interrupt is pending, its exception entry is
-    /// the step; otherwise one instruction and what it leads to (the synchronous
-    /// exception it raises, or the kernel-model C++ behind a gate). A run that ends
-    /// (exit, limit, fault) is reported as Kind::Ended.
-    DebugStop debug_step();
+    /// What debug_step() does with interrupts and timer events.
+    enum class StepInterrupts {
+        /// As the run loop: due timer events fire first, and the entry of a pending
+        /// unmasked interrupt is the step.
+        Deliver,
+        /// Neither: the step is the instruction, and what is due waits for the next
+        /// step or continue that delivers (QEMU gdbstub's default single-step flags,
+        /// SSTEP_NOIRQ | SSTEP_NOTIMER). A stepped WFI still idles until a line rises.
+        Hold,
+    };
+    /// One step of core 0: if an unmasked interrupt is pending (and `irqs` delivers),
+    /// its exception entry is the step; otherwise one instruction and what it leads
+    /// to (the synchronous exception it raises, or the kernel-model C++ behind a
+    /// gate). A run that ends (exit, limit, fault) is reported as Kind::Ended.
+    DebugStop debug_step(StepInterrupts irqs = StepInterrupts::Deliver);
     /// Runs core 0 until a breakpoint or watchpoint, the entry of an exception in the
     /// break mask, `interrupted()` returning true (polled at least every
     /// kDebugPollInsns instructions), or the end of the run. A breakpoint at the PC it
@@ -164,6 +174,10 @@ public:
     void request_interrupts_dump();
 
     ArmCore& core(unsigned i = 0) { return *cores_.at(i); }
+    unsigned core_count() const { return unsigned(cores_.size()); }
+    /// True once request_stop() was called (a host signal): a debugger waiting for
+    /// its client stops waiting.
+    bool stop_requested() const { return stop_requested_; }
     Bus& bus() { return bus_; }
     VirtualClock& clock() { return clock_; }
     const BoardInfo& board() const { return board_; }
@@ -175,6 +189,8 @@ public:
     const BuiltBoard& built_board() const { return *built_; }
     /// The kernel model, when --kernel-model is on (else null).
     kernel::KernelModel* kernel_model() { return kernel_.get(); }
+    /// The trace recorder, when --trace is on (else null).
+    trace::Recorder* recorder() { return recorder_.get(); }
     /// Instructions retired by all cores.
     uint64_t instructions() const;
     /// Flushes every output piemu writes (UART log, semihosting console).
@@ -207,9 +223,10 @@ private:
     /// Every exception entry passes here: the trace, the debugger, its break mask.
     void exception_taken(ArmCore& core, ExceptionType type, uint32_t preferred_return);
     /// The run loop's work before the core runs: host requests, due events, ending
-    /// conditions, interrupt delivery. Returns the outcome if the run ends; otherwise
-    /// the clock's stop_at is set for the next slice.
-    std::optional<RunOutcome> prepare_slice(ArmCore& core);
+    /// conditions, interrupt delivery (due events and interrupts are left alone when
+    /// `deliver` is false). Returns the outcome if the run ends; otherwise the clock's
+    /// stop_at is set for the next slice.
+    std::optional<RunOutcome> prepare_slice(ArmCore& core, bool deliver = true);
     void write_trace();
     /// Takes a pending interrupt: into the kernel model, or the guest's vectors.
     void deliver_interrupts(ArmCore& core);

@@ -344,12 +344,17 @@ public:
     StrId intern_comm(std::string_view comm);
 
     bool enabled(EventId id) const { return config_.events.matches(id); }
-    /// Records `e` into ctx.cpu's ring if its event is enabled (no formatting).
+    /// Records `e` into ctx.cpu's ring if its event is enabled and recording is on
+    /// (no formatting).
     template <typename E>
     void record(const Context& ctx, const E& e) {
-        if (enabled(E::id))
+        if (tracing_on_ && enabled(E::id))
             push(E::id, ctx, &e, sizeof e);
     }
+    /// tracefs's `tracing_on`: while off, records are dropped (not counted as lost);
+    /// the event selection and everything that depends on it stay as they are.
+    void set_tracing_on(bool on) { tracing_on_ = on; }
+    bool tracing_on() const { return tracing_on_; }
     /// Empties every ring and its counters (echo > trace).
     void clear();
 
@@ -375,6 +380,7 @@ private:
     RecorderConfig config_;
     StringTable strings_;
     std::vector<detail::CpuRing> rings_;
+    bool tracing_on_ = true;
 };
 
 // ---- comparing traces (`piemu trace diff`)

@@ -761,7 +761,7 @@ std::optional<RunOutcome> Machine::enter_kernel_gate(ArmCore& c) {
     return RunOutcome{RunOutcome::Kind::Panic, stop->status, stop->message};
 }
 
-std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c) {
+std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c, bool deliver) {
     for (;;) {
         if (stop_requested_) {
             flush_outputs();
@@ -773,7 +773,8 @@ std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c) {
             dump_requested_ = false;
             dump_();
         }
-        clock_.run_due();
+        if (deliver)
+            clock_.run_due();
         if (pending_exit_) {
             RunOutcome outcome = *pending_exit_;
             pending_exit_.reset();
@@ -787,7 +788,8 @@ std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c) {
         }
         break;
     }
-    deliver_interrupts(c);
+    if (deliver)
+        deliver_interrupts(c);
 
     uint64_t stop_at = clock_.next_deadline();
     if (options_.duration_ns) {
@@ -824,13 +826,13 @@ RunOutcome Machine::run() {
     }
 }
 
-DebugStop Machine::debug_step() {
+DebugStop Machine::debug_step(StepInterrupts irqs) {
     ArmCore& c = core();
     DebugStop d;
     d.cpu = c.index();
     exception_break_.reset();
     uint64_t entries = exceptions_taken_;
-    if (auto outcome = prepare_slice(c)) {
+    if (auto outcome = prepare_slice(c, irqs == StepInterrupts::Deliver)) {
         d.kind = DebugStop::Kind::Ended;
         d.outcome = *outcome;
         return d;

@@ -863,8 +863,11 @@ void ArmCore::sync_watch_hooks() {
                         0) == UC_ERR_OK)
             watch_hooks_.push_back(h);
     }
-    // Translated code keeps the hooks it was translated with.
-    uc_ctl_flush_tb(uc_);
+    // Translated code keeps the hooks it was translated with: drop all of it (RAM-like
+    // regions are the only code; uc_ctl_flush_tb would cost up to seconds, and gdb
+    // removes and inserts watchpoints around every step it takes over one).
+    for (auto [begin, end] : bus_.memory_ranges())
+        uc_ctl_remove_cache(uc_, begin, end);
 }
 
 void ArmCore::add_watchpoint(uint32_t addr, uint32_t len, WatchKind kind) {

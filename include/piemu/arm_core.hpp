@@ -148,6 +148,8 @@ public:
     uint32_t banked_lr(CpuMode m);
     uint32_t banked_spsr(CpuMode m);
     void set_banked_sp(CpuMode m, uint32_t value);
+    /// Register n (0-14) as mode `m` sees it (r8-r12 differ in FIQ mode).
+    uint32_t banked_reg(CpuMode m, unsigned n);
 
     // cp15 registers by encoding (MRC/MCR p15, opc1, Rt, CRn, CRm, opc2).
     uint32_t cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2) const;
@@ -301,6 +303,11 @@ private:
     // Debugger state (step(), breakpoints, watchpoints).
     StopInfo finish_run(int err, bool started_thumb);
     static void breakpoint_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    static void step_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    size_t step_hook_ = 0; ///< installed while stepping (removed by run())
+    unsigned step_seen_ = 0;
+    bool step_stopped_ = false;
+    uint32_t step_stop_pc_ = 0;
     static bool watch_hook(uc_struct* uc, int type, uint64_t addr, int size, int64_t value,
                            void* ud);
     static void watch_code_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);

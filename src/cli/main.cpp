@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "board/board_builder.hpp"
+#include "cli/step_session.hpp"
 #include "kernel/kernel_model.hpp"
 #include "piemu/exit_status.hpp"
 #include "piemu/loader.hpp"
@@ -199,6 +200,19 @@ int cmd_run(RunArgs a) {
     return outcome.exit_status;
 }
 
+int cmd_step(RunArgs a, const piemu::cli::StepOptions& options) {
+    int status = 0;
+    auto machine = create_machine(a, status);
+    if (!machine)
+        return status;
+    g_running = machine.get();
+    install_signal_handlers();
+    status = piemu::cli::step_session(*machine, options);
+    g_running = nullptr;
+    machine->flush_outputs();
+    return status;
+}
+
 int cmd_boards(const std::string& show) {
     if (show.empty()) {
         for (auto& b : piemu::boards())
@@ -338,6 +352,23 @@ int main(int argc, char** argv) {
                       "--kernel-model --dump-interrupts`)");
     add_run_options(irq_cmd, run);
 
+    RunArgs step_run;
+    piemu::cli::StepOptions step;
+    CLI::App* step_cmd = app.add_subcommand(
+        "step", "Single-step a guest: each instruction with its register and memory changes, "
+                "exception entries and the kernel model's C++ steps (docs/debugging.md)");
+    add_run_options(step_cmd, step_run);
+    step_cmd->add_option("--break", step.breaks,
+                         "Run to the first of these, then step: irq, fiq, svc, abort, undef "
+                         "(that exception's entry), a SYMBOL or an ADDR (repeatable)");
+    step_cmd->add_option("--steps", step.steps, "Step N instructions (after --break)");
+    step_cmd->add_option("--until", step.until,
+                         "Step until SYMBOL is reached, a guest handler is called (handler) or "
+                         "the current exception returns (return)");
+    step_cmd->add_option("--script", step.script,
+                         "Read commands from FILE (default: the terminal, or stdin when it is "
+                         "not one)");
+
     CLI::App* trace_cmd = app.add_subcommand("trace", "Work with ftrace-format trace files");
     trace_cmd->require_subcommand(1);
     CLI::App* diff_cmd = trace_cmd->add_subcommand(
@@ -377,6 +408,8 @@ int main(int argc, char** argv) {
     }
     if (*run_cmd || *irq_cmd)
         return cmd_run(run);
+    if (*step_cmd)
+        return cmd_step(step_run, step);
     if (*boards_cmd)
         return cmd_boards(show_board);
     if (*diff_cmd)

@@ -331,6 +331,10 @@ uint32_t ArmCore::banked_sp(CpuMode m) {
     return in_mode(m, [&] { return reg(13); });
 }
 
+uint32_t ArmCore::banked_reg(CpuMode m, unsigned n) {
+    return in_mode(m, [&] { return reg(n); });
+}
+
 uint32_t ArmCore::banked_lr(CpuMode m) {
     return in_mode(m, [&] { return reg(14); });
 }
@@ -540,6 +544,12 @@ void ArmCore::watch_exception_returns(std::function<void(uint32_t, uint32_t)> fn
 }
 
 StopInfo ArmCore::run() {
+    if (step_hook_) {
+        // Back to full speed: no per-instruction hook in the translated code.
+        uc_hook_del(uc_, step_hook_);
+        step_hook_ = 0;
+        uc_ctl_flush_tb(uc_);
+    }
     stop_ = {};
     eret_pending_ = false; // a stop breaks the chain of blocks (the host may move PC)
     stopped_by_hook_ = false;
@@ -631,10 +641,22 @@ StopInfo ArmCore::step() {
         thumb_counts_[(start >> 1) & (thumb_counts_.size() - 1)].addr = ~0u;
         // Every block hook takes the slow path, which counts nothing while stepping.
         clock_.force_check();
+        if (!step_hook_) {
+            // Our own per-instruction hook rather than Unicorn's count=1: a stop
+            // requested in the hook of a block's first instruction leaves Unicorn's
+            // PC one instruction ahead, and only our hook knows the right address.
+            uc_hook_add(uc_, &step_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(step_hook), this, 1,
+                        0);
+            uc_ctl_flush_tb(uc_);
+        }
+        step_seen_ = 0;
+        step_stopped_ = false;
         stepping_ = true;
-        uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 1);
+        uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 0);
         stepping_ = false;
         clock_.force_check();
+        if (step_stopped_ && !stopped_by_hook_ && !tlb_fault_.valid)
+            set_pc(step_stop_pc_, thumb());
         if (block_stop_ && !stopped_by_hook_ && !tlb_fault_.valid && err == UC_ERR_OK &&
             pc() == start) {
             // The block holds c14 instructions whose hooks are installed now: again.
@@ -714,8 +736,12 @@ StopInfo ArmCore::finish_run(int e, bool t) {
         tlb_fault_.valid = false;
         return s;
     }
-    if (stopped_by_hook_)
+    if (stopped_by_hook_) {
+        // Stopped before the instruction at stop_.pc: Unicorn's PC may be stale.
+        if (stop_.reason == StopReason::Breakpoint || stop_.reason == StopReason::Watchpoint)
+            set_pc(stop_.pc, stop_.thumb);
         return stop_;
+    }
     if (watch_hit_ && err == UC_ERR_OK) {
         // The watched access was the last instruction this run executed.
         StopInfo s = *watch_hit_;
@@ -765,6 +791,15 @@ StopInfo ArmCore::finish_run(int e, bool t) {
 }
 
 // ---- debugger breakpoints and watchpoints
+
+void ArmCore::step_hook(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
+    auto* c = static_cast<ArmCore*>(ud);
+    if (!c->stepping_ || c->stopped_by_hook_ || c->step_seen_++ == 0)
+        return; // not stepping, stopped already, or the instruction being stepped
+    c->step_stop_pc_ = uint32_t(addr);
+    c->step_stopped_ = true;
+    uc_emu_stop(uc);
+}
 
 void ArmCore::breakpoint_hook(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
     auto* c = static_cast<ArmCore*>(ud);

@@ -28,11 +28,12 @@ struct KernelModel::GuestCallAwaiter {
     uint32_t fn;
     std::array<uint32_t, 4> args;
     bool irqs_on;
+    GuestCallInfo info;
     GuestCallFrame frame{};
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
         frame.waiter = h;
-        km->begin_guest_call(cpu, fn, args, irqs_on, frame);
+        km->begin_guest_call(cpu, fn, args, irqs_on, info, frame);
     }
     uint32_t await_resume() const noexcept { return frame.result; }
 };
@@ -161,12 +162,14 @@ Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a
 }
 
 Task<uint32_t> KernelModel::call_guest(unsigned cpu, uint32_t fn, std::array<uint32_t, 4> args,
-                                       bool irqs_on) {
-    co_return co_await GuestCallAwaiter{this, cpu, fn, args, irqs_on};
+                                       bool irqs_on, GuestCallInfo info) {
+    co_return co_await GuestCallAwaiter{this, cpu, fn, args, irqs_on, info};
 }
 
 void KernelModel::begin_guest_call(unsigned cpu, uint32_t fn, const std::array<uint32_t, 4>& args,
-                                   bool irqs_on, GuestCallFrame& frame) {
+                                   bool irqs_on, const GuestCallInfo& info, GuestCallFrame& frame) {
+    if (debug_)
+        debug_->guest_call(cpu, fn, info, args);
     ArmCore& c = *cfg_.cores.at(cpu);
     frame.sp = c.reg(13);
     frame.cpsr = c.cpsr();

@@ -460,16 +460,23 @@ bool user_domain_no_access(uint32_t dacr) {
 /// KERNEL_DS of ARM with an MMU (arch/arm/include/asm/uaccess.h); USER_DS is TASK_SIZE.
 constexpr uint32_t kKernelDs = 0x00000000;
 
-std::string flags_line(uint32_t cpsr, const CrashContext& ctx) {
+} // namespace
+
+std::string cpsr_flags(uint32_t cpsr) {
     const char nzcv[5] = {(cpsr & psr::N) ? 'N' : 'n', (cpsr & psr::Z) ? 'Z' : 'z',
                           (cpsr & psr::C) ? 'C' : 'c', (cpsr & psr::V) ? 'V' : 'v', '\0'};
     const unsigned isa = ((cpsr & psr::J) ? 2 : 0) | ((cpsr & psr::T) ? 1 : 0);
+    return strprintf("%s  IRQs o%s  FIQs o%s  Mode %s  ISA %s", nzcv, (cpsr & psr::I) ? "ff" : "n",
+                     (cpsr & psr::F) ? "ff" : "n", kProcessorModes[cpsr & psr::M], kIsaModes[isa]);
+}
+
+namespace {
+
+std::string flags_line(uint32_t cpsr, const CrashContext& ctx) {
     const char* segment = user_domain_no_access(ctx.dacr) ? "none"
                           : ctx.addr_limit == kKernelDs   ? "kernel"
                                                           : "user";
-    return strprintf("Flags: %s  IRQs o%s  FIQs o%s  Mode %s  ISA %s  Segment %s\n", nzcv,
-                     (cpsr & psr::I) ? "ff" : "n", (cpsr & psr::F) ? "ff" : "n",
-                     kProcessorModes[cpsr & psr::M], kIsaModes[isa], segment);
+    return strprintf("Flags: %s  Segment %s\n", cpsr_flags(cpsr).c_str(), segment);
 }
 
 /// user_mode(regs): CPSR.M[3:0] == 0 (USER_26 or USER_32).

@@ -106,6 +106,9 @@ inline constexpr unsigned kTaintDie = 7, kTaintWarn = 9;
 /// print_tainted() of 4.14: "Not tainted", or "Tainted: " and one column per flag
 /// (16 flags in 4.14, 'G' for a clear TAINT_PROPRIETARY_MODULE).
 std::string print_tainted(uint32_t taint);
+/// __show_regs()'s flags without "Flags:" and the segment: "nZcv  IRQs off  FIQs on
+/// Mode SVC_32  ISA ARM" (two spaces between fields).
+std::string cpsr_flags(uint32_t cpsr);
 
 /// dump_stack_print_info(): "CPU: %d PID: %d Comm: %.20s <taint> <release> <version>"
 /// and "Hardware name: %s". Each string is one line with its '\n'.

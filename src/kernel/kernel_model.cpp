@@ -26,6 +26,8 @@ public:
         return km_.rd32(km_.current(cpu)->stack + TI_PREEMPT);
     }
     void set(unsigned cpu, std::uint32_t value) override {
+        if (km_.debug_)
+            km_.debug_->preempt_count_changed(cpu, get(cpu), value);
         km_.wr32(km_.current(cpu)->stack + TI_PREEMPT, value);
     }
 

@@ -131,6 +131,28 @@ enum : unsigned {
     NR_SOFTIRQS
 };
 
+/// A guest function the kernel model calls, described for a debugger: what it is
+/// ("handler", "thread_fn", "tasklet", ...) and the names of the arguments it gets.
+struct GuestCallInfo {
+    const char* kind = "function";
+    std::array<const char*, 4> args{}; ///< null past the last argument
+};
+
+/// What a debugger (the stepper) sees of the kernel model's C++ besides the trace
+/// points: preempt_count changes and calls into guest code.
+class KernelDebugHooks {
+public:
+    virtual ~KernelDebugHooks() = default;
+    virtual void preempt_count_changed(unsigned cpu, uint32_t old, uint32_t now) {
+        (void)cpu, (void)old, (void)now;
+    }
+    /// The C++ is about to run guest function `fn` (bit 0: Thumb) with `args`.
+    virtual void guest_call(unsigned cpu, uint32_t fn, const GuestCallInfo& info,
+                            const std::array<uint32_t, 4>& args) {
+        (void)cpu, (void)fn, (void)info, (void)args;
+    }
+};
+
 /// Why the kernel model ends the run.
 struct KernelStop {
     enum class Kind { PowerOff, InitExit, Panic } kind;
@@ -207,6 +229,8 @@ public:
     /// Bytes the mini UART's driver (behind bcm2835-auxirq) received.
     const std::string& aux_received() const { return aux_rx_; }
     void set_trace_hooks(KernelTraceHooks* hooks) { sched_trace_ = hooks; }
+    KernelTraceHooks* trace_hooks() const { return sched_trace_; }
+    void set_debug_hooks(KernelDebugHooks* hooks) { debug_ = hooks; }
     /// `ps -ely`'s table of the tasks (S UID PID PPID C PRI NI ... WCHAN ... CMD).
     std::string dump_tasks() const;
     // softirq.cpp (kernel/softirq.c)
@@ -306,9 +330,9 @@ private:
     /// resumes with its r0. `irqs_on`: the function runs with IRQs enabled (softirq
     /// handlers) whatever the caller's CPSR.I.
     Task<uint32_t> call_guest(unsigned cpu, uint32_t fn, std::array<uint32_t, 4> args,
-                              bool irqs_on = false);
+                              bool irqs_on = false, GuestCallInfo info = {});
     void begin_guest_call(unsigned cpu, uint32_t fn, const std::array<uint32_t, 4>& args,
-                          bool irqs_on, GuestCallFrame& frame);
+                          bool irqs_on, const GuestCallInfo& info, GuestCallFrame& frame);
     void reap_gates(unsigned cpu);
     void stop(KernelStop s);
 
@@ -353,7 +377,8 @@ private:
     task_struct* task_at(uint32_t addr, bool include_exited = false) const;
     int32_t sys_piemu_irq_desc(unsigned irq, uint32_t info);
     Task<uint32_t> sys_msleep(unsigned cpu, uint32_t msecs);
-    irq_handler_t guest_handler(uint32_t fn);
+    /// A guest handler (or thread_fn: `kind`) as genirq calls it.
+    irq_handler_t guest_handler(uint32_t fn, const char* kind = "handler");
     bool in_guest_text(uint32_t addr) const;
 
     // softirq.cpp
@@ -422,6 +447,7 @@ private:
     bool init_started_ = false; ///< a guest image runs as init
     std::map<task_struct*, std::vector<task_struct*>> waiting_for_exit_; ///< kthread_stop()
     KernelTraceHooks* sched_trace_ = nullptr;
+    KernelDebugHooks* debug_ = nullptr;
     bool preempting_ = false; ///< the switch in progress is a preemption
     int next_pid_ = 0;
     std::vector<GuestAction> guest_actions_;

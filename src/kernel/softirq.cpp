@@ -149,7 +149,8 @@ Task<void> KernelModel::tasklet_action(unsigned cpu, bool hi) {
         if (!(state & (1u << TASKLET_STATE_RUN)) && rd32(t + TASKLET_COUNT) == 0) {
             wr32(t + TASKLET_STATE,
                  (state | (1u << TASKLET_STATE_RUN)) & ~(1u << TASKLET_STATE_SCHED));
-            co_await call_guest(cpu, rd32(t + TASKLET_FUNC), {rd32(t + TASKLET_DATA), 0, 0, 0});
+            co_await call_guest(cpu, rd32(t + TASKLET_FUNC), {rd32(t + TASKLET_DATA), 0, 0, 0},
+                                false, {"tasklet", {"data"}});
             wr32(t + TASKLET_STATE, rd32(t + TASKLET_STATE) & ~(1u << TASKLET_STATE_RUN));
             continue;
         }
@@ -195,7 +196,8 @@ Task<uint32_t> KernelModel::worker_thread(task_struct* self) {
         // queue itself again.
         wr32(work + WORK_DATA, rd32(work + WORK_DATA) & ~(1u << WORK_STRUCT_PENDING_BIT));
         work_running_ = work;
-        co_await call_guest(cpu, rd32(work + WORK_FUNC), {work, 0, 0, 0});
+        co_await call_guest(cpu, rd32(work + WORK_FUNC), {work, 0, 0, 0}, false,
+                            {"work", {"work"}});
         work_running_ = 0;
         wake_up_key(work, true);                // flush_work() waiters
         if (ti_flags(self) & _TIF_NEED_RESCHED) // cond_resched()

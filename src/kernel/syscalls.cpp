@@ -39,14 +39,15 @@ bool KernelModel::in_guest_text(uint32_t addr) const {
     return false;
 }
 
-irq_handler_t KernelModel::guest_handler(uint32_t fn) {
+irq_handler_t KernelModel::guest_handler(uint32_t fn, const char* kind) {
     std::string name = fmt::format("0x{:08x}", fn & ~1u);
     if (image_)
         if (const Symbol* s = image_->symbol_at(fn & ~1u))
             name = s->name;
-    return irq_handler_t(name, [this, fn](unsigned irq, void* dev) -> Task<irqreturn_t> {
+    return irq_handler_t(name, [this, fn, kind](unsigned irq, void* dev) -> Task<irqreturn_t> {
         uint32_t dev_id = uint32_t(reinterpret_cast<uintptr_t>(dev));
-        co_return co_await call_guest(irq_.smp_processor_id(), fn, {irq, dev_id, 0, 0});
+        co_return co_await call_guest(irq_.smp_processor_id(), fn, {irq, dev_id, 0, 0}, false,
+                                      {kind, {"irq", "dev_id"}});
     });
 }
 
@@ -147,7 +148,7 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
         if (r[0] >= NR_SOFTIRQS || !in_guest_text(r[1]))
             co_return uint32_t(-EINVAL);
         open_softirq(r[0], [this, fn = r[1]](unsigned c) -> Task<void> {
-            co_await call_guest(c, fn, {0, 0, 0, 0}, true);
+            co_await call_guest(c, fn, {0, 0, 0, 0}, true, {"softirq action", {}});
         });
         co_return 0;
     case __NR_raise_softirq:
@@ -240,7 +241,7 @@ int32_t KernelModel::sys_request_threaded_irq(const GateArgs& a) {
     if ((handler && !in_guest_text(handler)) || (thread_fn && !in_guest_text(thread_fn)))
         return -EINVAL;
     irq_handler_t h = handler ? guest_handler(handler) : irq_handler_t(nullptr);
-    irq_handler_t th = thread_fn ? guest_handler(thread_fn) : irq_handler_t(nullptr);
+    irq_handler_t th = thread_fn ? guest_handler(thread_fn, "thread_fn") : irq_handler_t(nullptr);
     int ret = irq_.request_threaded_irq(irq, std::move(h), std::move(th), flags, *name,
                                         guest_cookie(dev_id));
     if (ret == 0)

@@ -100,6 +100,12 @@ public:
     bool noirqdebug() const { return noirqdebug_; }
     void set_noirqdebug(bool on) { noirqdebug_ = on; }
     void set_trace_hooks(IrqTraceHooks* hooks) { trace_ = hooks; }
+    IrqTraceHooks* trace_hooks() const { return trace_; }
+    /// The genirq functions in progress on `cpu` (the function tracer's view),
+    /// outermost first.
+    const std::vector<std::string_view>& function_stack(unsigned cpu) const {
+        return ftrace_stack_.at(cpu);
+    }
     IrqHooks& hooks() { return hooks_; }
     Printk& log() { return log_; }
     /// Resumes coroutines woken from wait queues, each on its CPU (run loop; process

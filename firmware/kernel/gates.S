@@ -77,5 +77,9 @@ __gates_start:
 	gate	sys_dump_stack
 	gate	sys_piemu_firmware_property
 	gate	sys_piemu_mmc_read
+	/* Built-in drivers: dwc_otg's FIQ function (called from its FIQ stub in FIQ
+	 * mode) and the USB hub driver's work function (run by a kworker). */
+	gate	dwc_otg_fiq_fsm
+	gate	hub_event
 	.globl	__gates_end
 __gates_end:

@@ -155,6 +155,13 @@ Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a
     }
     case Gate::Syscall:
         co_return co_await syscall(cpu, a);
+    case Gate::DwcOtgFiqFsm:
+        // dwc_otg_fiq_fsm(state = r8, num_channels = r9), in FIQ mode: it never sleeps.
+        dwc_otg_fiq(a.r[1]);
+        co_return 0;
+    case Gate::HubEvent:
+        co_await hub_event(cpu);
+        co_return 0;
     case Gate::RetFromGuestCall:
         break; // handled by enter_gate
     }

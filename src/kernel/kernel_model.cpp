@@ -68,6 +68,8 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         {"do_undefinstr", Gate::DoUndefinstr},
         {"bad_mode", Gate::BadMode},
         {"kthread_body", Gate::KthreadBody},
+        {"dwc_otg_fiq_fsm", Gate::DwcOtgFiqFsm},
+        {"hub_event", Gate::HubEvent},
     };
     for (auto [name, gate] : kGates)
         gates_[vector_page_symbol(name)] = gate;
@@ -183,6 +185,10 @@ bool KernelModel::writable(uint32_t addr, uint32_t len) const {
 }
 
 std::optional<std::string> KernelModel::symbolize(uint32_t addr) const {
+    // The FIQ vector holds a copy of the claiming driver's stub: named after it.
+    if (fiq_handler_.len && addr - fiq_handler_.addr < fiq_handler_.len)
+        return fmt::format("{}+0x{:x}/0x{:x}", fiq_handler_.name, addr - fiq_handler_.addr,
+                           fiq_handler_.len);
     if (auto s = vector_page_symbolize(addr))
         return s;
     if (image_)

@@ -165,6 +165,9 @@ struct PlatformDevice {
     std::string name; ///< dev_name(): "<translated address>.<node name>", "3f00b880.mailbox"
     std::vector<std::string> compatible; ///< the node's, in order
     uint32_t base = 0, size = 0;         ///< the first `reg` entry, translated
+    /// The translated address of each `reg` entry piemu maps (regs[0] == base; 0 for an
+    /// entry without a model): platform_get_resource(pdev, IORESOURCE_MEM, i).
+    std::vector<uint32_t> regs;
     struct Irq {
         std::string controller; ///< the interrupt parent's compatible
         std::vector<uint32_t> cells;
@@ -256,7 +259,9 @@ private:
         DoUndefinstr,
         BadMode,
         KthreadBody,
-        Syscall, ///< sys_*: the number is in r7
+        Syscall,      ///< sys_*: the number is in r7
+        DwcOtgFiqFsm, ///< dwc_otg's FIQ function, called from its stub in FIQ mode
+        HubEvent,     ///< the USB hub driver's work function
     };
     struct GateArgs {
         std::array<uint32_t, 6> r{}; ///< r0-r5
@@ -278,6 +283,11 @@ private:
     struct GuestCallAwaiter;
     struct SwitchAwaiter;
 
+    /// FIQ mode's banked registers as set_fiq_regs() loads them.
+    struct FiqRegs {
+        uint32_t r8 = 0, r9 = 0, r10 = 0, fp = 0, ip = 0, sp = 0;
+    };
+
     // kernel_model.cpp: boot and built-in drivers
     void setup_vectors(ArmCore& core);
     void create_kthreads();
@@ -287,6 +297,14 @@ private:
     Task<irqreturn_t> pl011_int(unsigned irq, void* dev);
     uint64_t cntp(unsigned cpu, bool is64, unsigned crm, unsigned opc1, unsigned opc2, bool read,
                   uint64_t value = 0);
+
+    // fiq.cpp (arch/arm/kernel/fiq.c): the FIQ handler of the driver that claimed it
+    /// set_fiq_handler(): copies `length` bytes of vector-page code at `start` to the
+    /// FIQ vector (0xffff001c), where the FIQ's first instruction runs.
+    void set_fiq_handler(uint32_t start, uint32_t length, std::string name);
+    /// set_fiq_regs(): FIQ mode's r8-r12 and sp on `cpu`, which the handler finds
+    /// there when the FIQ is taken.
+    void set_fiq_regs(unsigned cpu, const FiqRegs& regs);
 
     // drivers/*.cpp: the built-in platform drivers (drivers/drivers.hpp)
     enum class MmcResp { None, Short, ShortNoCrc, Long, Busy };
@@ -311,7 +329,20 @@ private:
     int dma_request_chan(std::string client);
     void bcm2835_aux_probe(const PlatformDevice& pd);
     void vchiq_probe(const PlatformDevice& pd);
+    // drivers/dwc_otg.cpp: Raspbian's dwc_otg and the bits of the USB core it drives
     void dwc_otg_probe(const PlatformDevice& pd);
+    void dwc_otg_core_init();
+    void hcd_init_fiq(const PlatformDevice& pd);
+    void dwc_otg_core_host_init();
+    Task<irqreturn_t> dwc_otg_common_irq();
+    Task<irqreturn_t> dwc_otg_hcd_irq();
+    int dwc_otg_hcd_handle_sof_intr();
+    int dwc_otg_hcd_handle_port_intr();
+    void dwc_otg_hcd_qh_add();
+    /// The FIQ gate: dwc_otg_fiq_fsm(state, num_channels) on the driver's fiq_state.
+    void dwc_otg_fiq(unsigned num_channels);
+    /// hub_event(): the root hub's port change as the hub driver handles it (hub_wq).
+    Task<void> hub_event(unsigned cpu);
     void mmc_probe(const PlatformDevice& pd, MmcKind kind);
     Task<irqreturn_t> bcm2835_sdhost_irq(unsigned index);
     Task<irqreturn_t> bcm2835_mmc_irq(unsigned index);
@@ -469,6 +500,11 @@ private:
     std::string uart_rx_;
     std::string aux_rx_;
     std::unique_ptr<DriverState> drv_;
+    /// The code set_fiq_handler() copied to the FIQ vector, for %pS (no copy: len 0).
+    struct {
+        uint32_t addr = 0, len = 0;
+        std::string name;
+    } fiq_handler_;
 };
 
 } // namespace piemu::kernel

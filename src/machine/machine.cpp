@@ -394,6 +394,7 @@ ErrorOr<void> Machine::boot_kernel_model() {
         pd.compatible = compatible;
         pd.base = base;
         pd.size = size;
+        pd.regs = {base};
         for (auto& i : interrupts)
             pd.irqs.push_back({i.controller, i.cells});
         Fdt f{dtb.data()};
@@ -403,6 +404,12 @@ ErrorOr<void> Machine::boot_kernel_model() {
     };
     for (auto& d : built_->devices) {
         platform_device(d.path, d.node_compatible, d.base, d.size, d.interrupts);
+        // Further reg windows served by their own models (the usb node's MPHI block).
+        for (auto& w : d.instance.windows) {
+            std::vector<uint32_t>& regs = cfg.devices.back().regs;
+            regs.resize(std::max<size_t>(regs.size(), w.reg_index + 1), 0);
+            regs[w.reg_index] = w.base;
+        }
         for (auto& p : d.parts)
             platform_device(p.path, p.compatible, p.base, p.size, p.interrupts);
     }

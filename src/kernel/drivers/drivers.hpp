@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/drivers/dwc_otg_fiq_fsm.hpp"
 #include "kernel/kernel_model.hpp"
 
 namespace piemu::kernel {
@@ -50,6 +51,21 @@ struct DmaChan {
     std::string client;
 };
 
+/// Raspbian's dwc_otg host controller driver (dwc_otg_hcd_t and the core_if bits the
+/// model keeps), with the one periodic QH of its schedule (drivers/dwc_otg.cpp).
+struct DwcOtgHcd {
+    uint32_t base = 0;       ///< the core's registers
+    bool fiq_enable = false; ///< the FIQ owns the core's interrupt (FIQ-shaped DT node)
+    dwc_otg::fiq_state fiq;  ///< shared with the FIQ (hcd->fiq_state)
+    int pcd = 0;             ///< the PCD's dev_id: the gadget side keeps no state here
+    uint32_t frame_number = 0;
+    bool periodic_qh = false;         ///< the periodic schedule holds its QH
+    uint16_t qh_sched_frame = 0;      ///< the (micro)frame the QH is due in next
+    bool port_connect_change = false; ///< flags.b.port_connect_status_change
+    uint64_t sof_intrs = 0;           ///< SOFs the HCD's IRQ handler processed
+    uint64_t int_done = 0;            ///< IRQs that acknowledged the MPHI
+};
+
 struct DriverState {
     // bcm2835-mailbox + raspberrypi-firmware
     uint32_t mbox_base = 0;
@@ -67,9 +83,7 @@ struct DriverState {
     // bcm2835 aux
     uint32_t aux_base = 0;
     // dwc_otg
-    uint32_t usb_base = 0;
-    int usb_pcd = 0;      ///< the PCD's dev_id: the gadget side keeps no state here
-    uint64_t usb_sof = 0; ///< start-of-frame interrupts the HCD handled
+    DwcOtgHcd usb;
     // SD/MMC hosts, in probe order (mmc0, mmc1)
     std::vector<MmcHost> mmc;
 };

@@ -1,7 +1,7 @@
 // The platform bus of the kernel model: the devices piemu's board builder made from
 // the device tree, bound to the built-in drivers in Raspbian 4.14's initcall order,
 // and the small drivers that only register and acknowledge their interrupt (DMA
-// channels, the AUX demultiplexer, the VCHIQ doorbell, dwc_otg).
+// channels, the AUX demultiplexer, the VCHIQ doorbell). dwc_otg is in dwc_otg.cpp.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -21,8 +21,6 @@ constexpr uint32_t DMA_CHAN_SIZE = 0x100;
 constexpr uint32_t AUX_IRQ = 0x00, AUX_MU_IO = 0x40, AUX_MU_IIR = 0x48, AUX_MU_LSR = 0x54;
 // VCHIQ doorbells (vchiq_2835_arm.c): BELL0 is the ARM's, bit 2 "doorbell rung".
 constexpr uint32_t BELL0 = 0x00;
-// dwc_otg core registers (Synopsys databook; Linux drivers/usb/dwc2/hw.h).
-constexpr uint32_t GINTSTS = 0x014, GINTMSK = 0x018, GINTSTS_SOF = 1u << 3;
 
 bool has(const PlatformDevice& pd, std::string_view compatible) {
     return std::find(pd.compatible.begin(), pd.compatible.end(), compatible) != pd.compatible.end();
@@ -177,54 +175,6 @@ void KernelModel::vchiq_probe(const PlatformDevice& pd) {
                                        co_return (status & 4u) ? IRQ_HANDLED : IRQ_NONE;
                                    }),
                      IRQF_IRQPOLL, "VCHIQ doorbell", &drv_->vchiq_base);
-}
-
-// ---- dwc_otg (Raspbian's drivers/usb/host/dwc_otg) ---------------------------------
-
-void KernelModel::dwc_otg_probe(const PlatformDevice& pd) {
-    // With the FIQ (Raspbian's default, fiq_fsm), the node lists the MPHI interrupt
-    // first and the core's second; the FIQ takes the core's line and the three
-    // drivers share the MPHI one. A node with one interrupt has no FIQ.
-    unsigned irq = platform_get_irq(pd, 0);
-    if (!irq)
-        return;
-    drv_->usb_base = pd.base;
-    if (pd.irqs.size() >= 2)
-        irq_.claim_fiq("usb_fiq");
-    // dwc_otg_driver_probe(): the common handler, then pcd_init() and the HCD
-    // (usb_add_hcd(): "<driver>:usb<busnum>"), all IRQF_SHARED on the same line. In
-    // host mode the first two see nothing of theirs in a frame interrupt.
-    auto ours = [this](uint32_t mask) {
-        uint32_t base = drv_->usb_base;
-        return readl(base + GINTSTS) & readl(base + GINTMSK) & mask;
-    };
-    irq_.request_irq(irq,
-                     irq_handler_t("dwc_otg_common_irq",
-                                   [ours](unsigned, void*) -> Task<irqreturn_t> {
-                                       // Common interrupts: mode mismatch, OTG, session
-                                       // request, disconnect, wakeup (GINTSTS bits 1, 2,
-                                       // 30, 29, 31).
-                                       co_return ours(0xe0000006u) ? IRQ_HANDLED : IRQ_NONE;
-                                   }),
-                     IRQF_SHARED, "dwc_otg", &drv_->usb_base);
-    irq_.request_irq(irq,
-                     irq_handler_t("dwc_otg_pcd_irq",
-                                   [](unsigned, void*) -> Task<irqreturn_t> {
-                                       // The gadget side: the port is a host port
-                                       // (dr_mode = "host"), so no interrupt is the PCD's.
-                                       co_return IRQ_NONE;
-                                   }),
-                     IRQF_SHARED, "dwc_otg_pcd", &drv_->usb_pcd);
-    irq_.request_irq(irq,
-                     irq_handler_t("usb_hcd_irq",
-                                   [this, ours](unsigned, void*) -> Task<irqreturn_t> {
-                                       if (!ours(GINTSTS_SOF))
-                                           co_return IRQ_NONE;
-                                       writel(GINTSTS_SOF, drv_->usb_base + GINTSTS);
-                                       drv_->usb_sof++;
-                                       co_return IRQ_HANDLED;
-                                   }),
-                     IRQF_SHARED, "dwc_otg_hcd:usb1", &drv_->usb_sof);
 }
 
 } // namespace piemu::kernel

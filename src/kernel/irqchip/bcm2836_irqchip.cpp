@@ -11,6 +11,7 @@ namespace {
 constexpr uint32_t LOCAL_PM_ROUTING_SET = 0x010, LOCAL_PM_ROUTING_CLR = 0x014;
 constexpr uint32_t LOCAL_TIMER_INT_CONTROL0 = 0x040, LOCAL_MAILBOX_INT_CONTROL0 = 0x050;
 constexpr uint32_t LOCAL_IRQ_PENDING0 = 0x060, LOCAL_MAILBOX0_CLR0 = 0x0c0;
+constexpr uint32_t ARM_LOCAL_GPU_INT_ROUTING = 0x00c; ///< IRQ core [1:0], FIQ core [3:2]
 
 // ARMCTRL (irq-bcm2835.c): three banks; registers per bank.
 constexpr unsigned NR_BANKS = 3, IRQS_PER_BANK = 32;
@@ -35,6 +36,14 @@ constexpr uint32_t SHORTCUT1_MASK = 0x00007c00, SHORTCUT2_MASK = 0x001f8000;
 constexpr uint32_t BANK0_VALID_MASK =
     BANK0_HWIRQ_MASK | BANK1_HWIRQ | BANK2_HWIRQ | SHORTCUT1_MASK | SHORTCUT2_MASK;
 constexpr unsigned kShortcuts[] = {7, 9, 10, 18, 19, 21, 22, 23, 24, 25, 30};
+// FIQ control (Raspbian's irq-bcm2835.c): enable bit and source number [6:0].
+constexpr uint32_t REG_FIQ_CONTROL = 0x0c, REG_FIQ_ENABLE = 0x80;
+
+/// hwirq_to_fiq(): this driver numbers bank 0 (ARM basic) 0-7 and the GPU IRQs 32-95;
+/// the FIQ register numbers the GPU IRQs 0-63 and the ARM basic sources 64-71.
+uint32_t hwirq_to_fiq(irq_hw_number_t hwirq) {
+    return hwirq >= 32 ? uint32_t(hwirq - 32) : uint32_t(hwirq + 64);
+}
 
 unsigned ffs(uint32_t v) {
     return v ? unsigned(std::countr_zero(v)) + 1 : 0;
@@ -145,6 +154,20 @@ void Bcm2836Irqchip::armctrl_of_init() {
     irq_.irq_set_chained_handler(
         parent, irq_flow_handler_t("bcm2836_chained_handle_irq",
                                    [this](irq_desc* desc) { return chained_handle_irq(desc); }));
+}
+
+void Bcm2836Irqchip::enable_fiq(unsigned irq) {
+    unsigned online = 0;
+    for (unsigned cpu = 0; cpu < irq_.nr_cpu_ids(); ++cpu)
+        online += irq_.cpu_online(cpu) ? 1 : 0;
+    if (online > 1) {
+        uint32_t data = local_read(ARM_LOCAL_GPU_INT_ROUTING);
+        data &= ~0xcu;
+        data |= 1u << 2; // GPU FIQ to core 1
+        local_write(ARM_LOCAL_GPU_INT_ROUTING, data);
+    }
+    irq_data* d = irq_.irq_get_irq_data(irq);
+    armctrl_write(REG_FIQ_CONTROL, REG_FIQ_ENABLE | hwirq_to_fiq(d->hwirq));
 }
 
 unsigned Bcm2836Irqchip::armctrl_irq(unsigned bank, unsigned bit) const {

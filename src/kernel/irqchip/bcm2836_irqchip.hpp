@@ -47,6 +47,12 @@ public:
 
     irq_domain* local_domain() const { return local_domain_; }
     irq_domain* armctrl_domain() const { return armctrl_domain_; }
+    /// enable_fiq(irq): Raspbian's armctrl_unmask_irq() for the FIQ twin of ARMCTRL
+    /// line `irq` (irq + FIQ_START, a descriptor the model does not allocate): with
+    /// more than one CPU online the local controller routes the GPU FIQ to core 1,
+    /// then the FIQ control register selects the line's source with its enable bit.
+    void enable_fiq(unsigned irq);
+
     /// The Linux irq of an ARMCTRL <bank bit> / local hwirq, as a DT lookup would give.
     unsigned armctrl_irq(unsigned bank, unsigned bit) const;
     unsigned local_irq(unsigned hwirq) const;

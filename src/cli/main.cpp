@@ -14,6 +14,8 @@
 
 #include "board/board_builder.hpp"
 #include "cli/step_session.hpp"
+#include "debug/gdb_stub.hpp"
+#include "debug/gdb_transport.hpp"
 #include "kernel/kernel_model.hpp"
 #include "piemu/exit_status.hpp"
 #include "piemu/loader.hpp"
@@ -102,7 +104,45 @@ struct RunArgs {
     bool dump_tasks = false;
     bool dump_dmesg = false;
     std::string dump_interrupts; ///< "", "exit", "signal" or "every:TIME"
+    std::string gdb;             ///< --gdb tcp::PORT: serve gdb ("" = no)
+    bool gdb_wait = false;
+    bool gdb_allow_remote = false;
 };
+
+/// The gdb server's endpoint from --gdb, checked before anything else is done.
+std::optional<piemu::gdb::Endpoint> parse_gdb_options(const RunArgs& a, int& status) {
+    if (a.gdb.empty()) {
+        if (a.gdb_wait || a.gdb_allow_remote)
+            status = fail(fmt::format("{} needs --gdb tcp::PORT",
+                                      a.gdb_wait ? "--gdb-wait" : "--gdb-allow-remote"));
+        return std::nullopt;
+    }
+    auto endpoint = piemu::gdb::parse_endpoint(a.gdb, a.gdb_allow_remote);
+    if (endpoint.is_error()) {
+        status = fail(endpoint.error().message);
+        return std::nullopt;
+    }
+    return endpoint.release_value();
+}
+
+/// Listens for gdb; the line on stderr names the port (the system's choice for 0).
+std::unique_ptr<piemu::gdb::TcpTransport>
+listen_for_gdb(const RunArgs& a, const piemu::gdb::Endpoint& at, int& status) {
+    auto listening = piemu::gdb::TcpTransport::listen(at, a.gdb);
+    if (listening.is_error()) {
+        status = fail(listening.error().message);
+        return nullptr;
+    }
+    auto transport = listening.release_value();
+    if (!at.loopback)
+        std::fprintf(stderr,
+                     "piemu: warning: the gdb server on %s is not on loopback: anyone who can "
+                     "reach it controls the guest\n",
+                     at.host.c_str());
+    std::fprintf(stderr, "piemu: gdb server listening on %s:%u\n", at.host.c_str(),
+                 unsigned(transport->port()));
+    return transport;
+}
 
 /// Creates the machine `a` describes and loads its image (or starts the kernel model
 /// idle). On failure, prints the error and returns null with the exit status in `status`.
@@ -142,8 +182,14 @@ std::unique_ptr<piemu::Machine> create_machine(RunArgs& a, int& status) {
 
 int cmd_run(RunArgs a) {
     int status = 0;
+    auto gdb_at = parse_gdb_options(a, status);
+    if (status)
+        return status;
     auto machine = create_machine(a, status);
     if (!machine)
+        return status;
+    std::unique_ptr<piemu::gdb::TcpTransport> gdb;
+    if (gdb_at && !(gdb = listen_for_gdb(a, *gdb_at, status)))
         return status;
 
     DumpPlan dump;
@@ -162,7 +208,8 @@ int cmd_run(RunArgs a) {
 
     g_running = machine.get();
     install_signal_handlers();
-    piemu::RunOutcome outcome = machine->run();
+    piemu::RunOutcome outcome =
+        gdb ? piemu::gdb::GdbStub(*machine, *gdb).serve(a.gdb_wait) : machine->run();
     g_running = nullptr;
     machine->flush_outputs();
     if (a.dump_dmesg) {
@@ -239,6 +286,7 @@ const char* kExitStatusHelp = R"(Exit status of `piemu run`:
   124    --max-insns reached
   125    the guest faulted in a way no exception vector can take
   130    stopped by SIGINT, SIGTERM or SIGHUP (outputs are complete)
+  137    killed from gdb (`kill` with --gdb)
 )";
 
 } // namespace
@@ -347,6 +395,13 @@ int main(int argc, char** argv) {
     RunArgs run;
     CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image");
     add_run_options(run_cmd, run);
+    run_cmd->add_option("--gdb", run.gdb,
+                        "Serve the gdb remote protocol on tcp::PORT (127.0.0.1) or "
+                        "tcp:HOST:PORT; port 0 picks a free one (docs/debugging.md)");
+    run_cmd->add_flag("--gdb-wait", run.gdb_wait,
+                      "With --gdb: wait for gdb to connect before the guest runs");
+    run_cmd->add_flag("--gdb-allow-remote", run.gdb_allow_remote,
+                      "With --gdb: allow a HOST that is not a loopback address");
     CLI::App* irq_cmd = app.add_subcommand(
         "interrupts", "Run with the kernel model, then print its /proc/interrupts (as `run "
                       "--kernel-model --dump-interrupts`)");

@@ -888,7 +888,11 @@ void ArmCore::sync_watch_hooks() {
         int types = w.kind == WatchKind::Write  ? UC_HOOK_MEM_WRITE
                     : w.kind == WatchKind::Read ? UC_HOOK_MEM_READ
                                                 : (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE);
-        if (uc_hook_add(uc_, &h, types, reinterpret_cast<void*>(watch_hook), this, w.addr,
+        // Unicorn bounds a memory hook by the access's first byte only: start early
+        // enough for the widest access (8 bytes) that ends inside the range.
+        // watch_hook checks the overlap itself.
+        uint64_t first = w.addr >= 7 ? w.addr - 7 : 0;
+        if (uc_hook_add(uc_, &h, types, reinterpret_cast<void*>(watch_hook), this, first,
                         uint64_t(w.addr) + w.len - 1) == UC_ERR_OK)
             watch_hooks_.push_back(h);
     }

@@ -312,6 +312,8 @@ private:
                            void* ud);
     static void watch_code_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
     void sync_watch_hooks();
+    /// Drops all translated code (after adding or removing a per-instruction hook).
+    void drop_translations();
     bool stepping_ = false;
     bool skip_bp_ = false;
     uint32_t skip_bp_pc_ = 0;

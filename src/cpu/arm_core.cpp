@@ -548,7 +548,7 @@ StopInfo ArmCore::run() {
         // Back to full speed: no per-instruction hook in the translated code.
         uc_hook_del(uc_, step_hook_);
         step_hook_ = 0;
-        uc_ctl_flush_tb(uc_);
+        drop_translations();
     }
     stop_ = {};
     eret_pending_ = false; // a stop breaks the chain of blocks (the host may move PC)
@@ -642,12 +642,11 @@ StopInfo ArmCore::step() {
         // Every block hook takes the slow path, which counts nothing while stepping.
         clock_.force_check();
         if (!step_hook_) {
-            // Our own per-instruction hook rather than Unicorn's count=1: a stop
-            // requested in the hook of a block's first instruction leaves Unicorn's
-            // PC one instruction ahead, and only our hook knows the right address.
+            // Our own per-instruction hook rather than Unicorn's count=1, which also
+            // runs the first instruction of the block a branch goes to.
             uc_hook_add(uc_, &step_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(step_hook), this, 1,
                         0);
-            uc_ctl_flush_tb(uc_);
+            drop_translations();
         }
         step_seen_ = 0;
         step_stopped_ = false;
@@ -902,9 +901,14 @@ void ArmCore::sync_watch_hooks() {
                         0) == UC_ERR_OK)
             watch_hooks_.push_back(h);
     }
-    // Translated code keeps the hooks it was translated with: drop all of it (RAM-like
-    // regions are the only code; uc_ctl_flush_tb would cost up to seconds, and gdb
-    // removes and inserts watchpoints around every step it takes over one).
+    // Translated code keeps the hooks it was translated with (gdb removes and inserts
+    // watchpoints around every step it takes over one).
+    drop_translations();
+}
+
+void ArmCore::drop_translations() {
+    // RAM-like regions are the only code; uc_ctl_flush_tb would cost up to seconds.
+    // NOTE: by virtual address = physical address, as the MMU-off guests run.
     for (auto [begin, end] : bus_.memory_ranges())
         uc_ctl_remove_cache(uc_, begin, end);
 }

@@ -210,8 +210,12 @@ void Stepper::say(const std::string& line) {
 std::optional<std::string> Stepper::symbolize(uint32_t addr) const {
     if (km_)
         return km_->symbolize(addr);
-    if (const Symbol* s = m_.image().symbol_at(addr & ~1u))
-        return fmt::format("{}+0x{:x}/0x{:x}", s->name, (addr & ~1u) - s->addr, s->size);
+    if (const Symbol* s = m_.image().symbol_at(addr & ~1u)) {
+        uint32_t off = (addr & ~1u) - s->addr;
+        // An assembler label without .size has no size to print.
+        return s->size ? fmt::format("{}+0x{:x}/0x{:x}", s->name, off, s->size)
+                       : fmt::format("{}+0x{:x}", s->name, off);
+    }
     return std::nullopt;
 }
 
@@ -289,7 +293,10 @@ void Stepper::print_delta(const Snapshot& a, const Snapshot& b) {
                  fmt::format("  ({})", kernel::cpsr_flags(b.spsr[bk])));
     }
     if (a.cpsr != b.cpsr)
-        line("cpsr", a.cpsr, b.cpsr, fmt::format("  ({})", kernel::cpsr_flags(b.cpsr)));
+        line("cpsr", a.cpsr, b.cpsr,
+             fmt::format("  ({}{})", kernel::cpsr_flags(b.cpsr),
+                         (b.cpsr & psr::IT) ? fmt::format("  ITSTATE 0x{:02x}", itstate(b.cpsr))
+                                            : ""));
 }
 
 // ---- what happens during a step
@@ -514,7 +521,6 @@ bool Stepper::step_once() {
     stepping_ = false;
     ++steps_;
     Snapshot after = snapshot();
-    prune_frames();
     for (const Write& w : writes_) {
         std::string note;
         for (size_t i = frames_.size(); i-- > 0;) {
@@ -555,6 +561,7 @@ bool Stepper::step_once() {
             }
         }
     }
+    prune_frames();
     if (gate && d.kind != DebugStop::Kind::Ended)
         say(fmt::format("  => {}", where(after.pc)));
     if (d.kind == DebugStop::Kind::Ended) {

@@ -514,3 +514,19 @@ TEST_F(CoreTest, WatchpointStopsAfterTheAccessWithItsAddress) {
     EXPECT_EQ(s.reason, StopReason::Svc);
     EXPECT_EQ(core.reg(3), 1u);
 }
+
+TEST_F(CoreTest, StepOverABranchStopsAtItsTargetUnexecuted) {
+    clock.set_stop_at(VirtualClock::kNever);
+    // 0x8000: bl 0x8010; ... 0x8010: push {r4, lr}; svc #0
+    put(0x8000, {0xeb000002, 0xeafffffe, 0xe320f000, 0xe320f000, 0xe92d4010, 0xef000000});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_reg(13, 0x100000);
+    core.set_pc(0x8000, false);
+    EXPECT_EQ(core.step().reason, StopReason::Yield);
+    EXPECT_EQ(core.pc(), 0x8010u);
+    EXPECT_EQ(core.reg(14), 0x8004u);
+    EXPECT_EQ(core.reg(13), 0x100000u); // the push has not run
+    core.step();
+    EXPECT_EQ(core.reg(13), 0x100000u - 8);
+    EXPECT_EQ(core.pc(), 0x8014u);
+}

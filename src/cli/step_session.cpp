@@ -2,10 +2,12 @@
 // interactive prompt (libedit: line editing and history) or stdin.
 #include "cli/step_session.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <utility>
 
 #include <editline/readline.h>
 #include <fmt/format.h>
@@ -16,6 +18,13 @@
 #include "piemu/machine.hpp"
 
 namespace piemu::cli {
+
+namespace {
+volatile std::sig_atomic_t g_break = 0;
+void on_sigint(int) {
+    g_break = 1;
+}
+} // namespace
 
 int step_session(Machine& machine, const StepOptions& o) {
     debug::Stepper st(machine, stdout);
@@ -33,6 +42,15 @@ int step_session(Machine& machine, const StepOptions& o) {
             return kExitBadInput;
         }
     }
+    const bool interactive = o.script.empty() && isatty(STDIN_FILENO);
+    if (interactive) {
+        // Ctrl-C stops what runs (continue, until) and comes back to the prompt.
+        struct sigaction sa {};
+        sa.sa_handler = on_sigint;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, nullptr);
+        st.set_interrupt_check([] { return std::exchange(g_break, 0) != 0; });
+    }
     bool go = true;
     if (!o.breaks.empty())
         go = st.command("continue");
@@ -41,7 +59,6 @@ int step_session(Machine& machine, const StepOptions& o) {
     if (go && !o.until.empty())
         go = st.command("until " + o.until);
     std::fflush(stdout);
-    const bool interactive = o.script.empty() && isatty(STDIN_FILENO);
     while (go && !st.ended()) {
         std::string line;
         if (interactive) {

@@ -598,7 +598,7 @@ bool Stepper::cmd_step(unsigned n, bool over) {
                         return false;
                     bool had = c.has_breakpoint(*ret);
                     c.add_breakpoint(*ret);
-                    DebugStop d = m_.debug_continue({});
+                    DebugStop d = m_.debug_continue(interrupted_);
                     if (!had)
                         c.remove_breakpoint(*ret);
                     if (d.kind != DebugStop::Kind::Breakpoint || d.stop.pc != *ret) {
@@ -641,7 +641,7 @@ void Stepper::print_stop(const DebugStop& d) {
 
 bool Stepper::cmd_continue() {
     // Exceptions are announced only while stepping; a continue prints where it stops.
-    DebugStop d = m_.debug_continue({});
+    DebugStop d = m_.debug_continue(interrupted_);
     print_stop(d);
     return d.kind != DebugStop::Kind::Ended;
 }
@@ -658,6 +658,10 @@ bool Stepper::cmd_until(const std::string& what) {
     }
     size_t depth = frames_.size();
     for (uint64_t i = 0; i < kMaxSteps; ++i) {
+        if (interrupted_ && interrupted_()) {
+            say("-- interrupted");
+            return true;
+        }
         handler_called_ = false;
         returned_ = false;
         if (!step_once())
@@ -807,7 +811,47 @@ void Stepper::cmd_bt() {
     auto row = [&](uint32_t pc, const std::string& how) {
         say(fmt::format("#{:<2} {}{}", n++, where(pc), how));
     };
+    auto word = [&](uint32_t addr) -> std::optional<uint32_t> {
+        uint8_t b[4];
+        if (!c.read_virt(addr, b))
+            return std::nullopt;
+        return uint32_t(b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24);
+    };
+    // Guest callers by the APCS frame-pointer chain (as the kernel's unwind_frame):
+    // [fp - 4] the return address, [fp - 12] the caller's fp. It stays on the stack
+    // it starts on (the 8 KiB kernel stack with the kernel model) and ends at the
+    // vector page (C++ or entry code called this code).
+    auto chain = [&](uint32_t fp) {
+        uint32_t lo = fp, hi = km_ ? (fp & ~(THREAD_SIZE - 1)) + THREAD_SIZE : ~0u;
+        for (unsigned i = 0; i < 32 && fp >= lo && fp < hi && fp >= 12; ++i) {
+            auto lr = word(fp - 4), next = word(fp - 12);
+            if (!lr || !next || *lr == 0 || !symbolize(*lr))
+                return;
+            if (km_ && *lr >= PIEMU_KM_VECTORS)
+                return;
+            row(*lr, "  (frame pointer)");
+            if (*next <= fp)
+                return;
+            fp = *next;
+        }
+    };
     row(c.pc(), "");
+    if (!km_ || c.pc() < PIEMU_KM_VECTORS) {
+        // A function that has not (yet) pushed a frame: its caller is in lr.
+        auto fn = [&](uint32_t a) {
+            auto sym = symbolize(a);
+            return sym ? sym->substr(0, sym->find('+')) : std::string();
+        };
+        uint32_t lr = c.reg(14);
+        auto saved = word(c.reg(11) - 4);
+        // (Not the link of an exception just taken: that is its frame, below.)
+        bool exception_link =
+            !frames_.empty() && (lr == frames_.back().resume || lr == frames_.back().resume + 4);
+        if (!fn(lr).empty() && fn(lr) != fn(c.pc()) && (!saved || *saved != lr) &&
+            !exception_link && (!km_ || lr < PIEMU_KM_VECTORS))
+            row(lr, "  (lr)");
+        chain(c.reg(11));
+    }
     if (km_) {
         const auto& fs = km_->irq().function_stack(c.index());
         for (size_t i = fs.size(); i-- > 0;)
@@ -819,20 +863,20 @@ void Stepper::cmd_bt() {
     // The exception frames, innermost first: the code each one interrupted.
     for (size_t i = frames_.size(); i-- > 0;) {
         say("    -->|exception");
-        uint8_t b[8];
         if (!frames_[i].size) {
             row(frames_[i].resume, "  (where the exception returns)");
             continue;
         }
-        if (!c.read_virt(frames_[i].base + S_LR, b))
+        auto pc = word(frames_[i].base + S_PC), lr = word(frames_[i].base + S_LR);
+        auto fp = word(frames_[i].base + 11 * 4);
+        if (!pc || !lr || !fp)
             break;
-        uint32_t lr = uint32_t(b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24);
-        uint32_t pc = uint32_t(b[4] | b[5] << 8 | b[6] << 16 | b[7] << 24);
-        row(pc, "  (pt_regs->ARM_pc)");
-        row(lr, "  (pt_regs->ARM_lr)");
+        row(*pc, "  (pt_regs->ARM_pc)");
+        unsigned before = n;
+        chain(*fp);
+        if (n == before)
+            row(*lr, "  (pt_regs->ARM_lr)");
     }
-    if (frames_.empty() && c.reg(14))
-        row(c.reg(14), "  (lr)");
 }
 
 bool Stepper::command(const std::string& raw) {

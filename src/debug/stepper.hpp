@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -55,6 +56,9 @@ public:
     /// The process exit status: the run's when it ended, else 0.
     int exit_status() const { return exit_status_; }
     bool ended() const { return ended_; }
+    /// Polled while `c`, `n` over a call or `until` run: true stops them (Ctrl-C at
+    /// the prompt).
+    void set_interrupt_check(std::function<bool()> check) { interrupted_ = std::move(check); }
     /// Echo each command as "(piemu) CMD" before its output (scripted sessions).
     void set_echo(bool on) { echo_ = on; }
     /// "%pS" of an address: `name+0xoff/0xsize` from the image or the vector page.
@@ -140,6 +144,7 @@ private:
     bool returned_ = false;       ///< an exception return ran during this step
     bool ended_ = false;
     bool echo_ = true;
+    std::function<bool()> interrupted_;
     std::string last_exception_; ///< the last exception entry, described
     int exit_status_ = 0;
     uint64_t steps_ = 0;

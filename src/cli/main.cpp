@@ -188,9 +188,6 @@ int cmd_run(RunArgs a) {
     auto machine = create_machine(a, status);
     if (!machine)
         return status;
-    std::unique_ptr<piemu::gdb::TcpTransport> gdb;
-    if (gdb_at && !(gdb = listen_for_gdb(a, *gdb_at, status)))
-        return status;
 
     DumpPlan dump;
     if (!a.dump_interrupts.empty()) {
@@ -208,6 +205,12 @@ int cmd_run(RunArgs a) {
 
     g_running = machine.get();
     install_signal_handlers();
+    // Listening is announced once a signal can end the wait for a client.
+    std::unique_ptr<piemu::gdb::TcpTransport> gdb;
+    if (gdb_at && !(gdb = listen_for_gdb(a, *gdb_at, status))) {
+        g_running = nullptr;
+        return status;
+    }
     piemu::RunOutcome outcome =
         gdb ? piemu::gdb::GdbStub(*machine, *gdb).serve(a.gdb_wait) : machine->run();
     g_running = nullptr;

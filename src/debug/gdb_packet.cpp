@@ -176,10 +176,20 @@ std::optional<PacketEvent> PacketReader::feed(char byte) {
         }
         return std::nullopt;
     case State::Check1:
+        if (byte == '$') { // cut short in its checksum: start again
+            reset();
+            state_ = State::Payload;
+            return std::nullopt;
+        }
         check_hi_ = hex_digit(byte);
         state_ = State::Check2;
         return std::nullopt;
     case State::Check2: {
+        if (byte == '$') {
+            reset();
+            state_ = State::Payload;
+            return std::nullopt;
+        }
         int lo = hex_digit(byte);
         bool good = check_hi_ >= 0 && lo >= 0 && std::uint8_t(check_hi_ << 4 | lo) == sum_;
         PacketEvent e;

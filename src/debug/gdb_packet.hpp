@@ -62,9 +62,9 @@ struct PacketEvent {
     std::string payload;
 };
 
-/// Splits the byte stream into PacketEvents. A `$` inside a packet starts a new
-/// one (the old one was truncated); bytes outside packets other than `+`, `-` and
-/// 0x03 are ignored, as gdbserver does.
+/// Splits the byte stream into PacketEvents. A `$` inside a packet, its checksum
+/// included, starts a new one (the old one was cut short: gdb escapes `$` in data);
+/// bytes outside packets other than `+`, `-` and 0x03 are ignored, as gdbserver does.
 class PacketReader {
 public:
     explicit PacketReader(std::size_t max_payload = kMaxPacketSize) : max_(max_payload) {}

@@ -76,6 +76,10 @@ TEST(GdbPacket, TruncatedPacketIsDroppedAtTheNextStart) {
     auto ev = feed_all(r, "$m8000,$g#67");
     ASSERT_EQ(ev.size(), 1u);
     EXPECT_EQ(ev[0].payload, "g");
+    ev = feed_all(r, "$g#6$?#3f$g#$?#3f");
+    ASSERT_EQ(ev.size(), 2u) << "cut short in the checksum";
+    EXPECT_EQ(ev[0].payload, "?");
+    EXPECT_EQ(ev[1].payload, "?");
     feed_all(r, "$m80");
     EXPECT_TRUE(r.in_packet());
     r.reset();

@@ -29,9 +29,15 @@ GdbStub::GdbStub(Machine& machine, Transport& transport)
 
 RunOutcome GdbStub::serve(bool wait_for_client) {
     if (wait_for_client) {
-        if (transport_.accept(true) != IoStatus::Ok || !transport_.connected()) {
-            machine_.flush_outputs();
-            return host_signal_outcome();
+        while (!transport_.connected()) { // a client that gave up before accept: wait on
+            IoStatus st = transport_.accept(true);
+            if (st == IoStatus::Cancelled) {
+                machine_.flush_outputs();
+                return host_signal_outcome();
+            }
+            if (st == IoStatus::Closed)
+                return RunOutcome{RunOutcome::Kind::Fault, kExitInternal,
+                                  "gdb server: waiting for a connection failed"};
         }
         attach();
     }

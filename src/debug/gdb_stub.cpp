@@ -29,16 +29,8 @@ GdbStub::GdbStub(Machine& machine, Transport& transport)
 
 RunOutcome GdbStub::serve(bool wait_for_client) {
     if (wait_for_client) {
-        while (!transport_.connected()) { // a client that gave up before accept: wait on
-            IoStatus st = transport_.accept(true);
-            if (st == IoStatus::Cancelled) {
-                machine_.flush_outputs();
-                return host_signal_outcome();
-            }
-            if (st == IoStatus::Closed)
-                return RunOutcome{RunOutcome::Kind::Fault, kExitInternal,
-                                  "gdb server: waiting for a connection failed"};
-        }
+        if (auto end = wait_for_first_client())
+            return *end;
         attach();
     }
     for (;;) {
@@ -67,33 +59,52 @@ RunOutcome GdbStub::serve(bool wait_for_client) {
             release();
             continue;
         }
-        if (s == Served::Step && std::exchange(access_done_, false)) {
-            // gdb's ARM support expects a watchpoint to stop before the access and
-            // steps over it with the watchpoint removed; piemu's stopped after it:
-            // the step gdb asks for has been taken already.
-            last_stop_ = fmt::format("T{:02x}thread:{:02x};", kSigTrap, stop_thread_);
-            send_packet(last_stop_);
-            continue;
-        }
-        access_done_ = false;
-        DebugStop d = s == Served::Step
-                          ? machine_.debug_step(hold_step_irqs_ ? Machine::StepInterrupts::Hold
-                                                                : Machine::StepInterrupts::Deliver)
-                          : machine_.debug_continue([this] { return poll_running(); });
-        if (d.kind == DebugStop::Kind::Ended) {
-            send_packet(exit_reply(d.outcome));
-            transport_.disconnect();
-            return d.outcome;
-        }
-        if (gone_) {
-            release();
-            continue;
-        }
-        last_stop_ = stop_reply(d);
-        stop_thread_ = d.cpu + 1;
-        access_done_ = d.kind == DebugStop::Kind::Watchpoint;
-        send_packet(last_stop_);
+        if (auto end = run_guest(s == Served::Step))
+            return *end;
     }
+}
+
+std::optional<RunOutcome> GdbStub::wait_for_first_client() {
+    while (!transport_.connected()) { // a client that gave up before accept: wait on
+        IoStatus st = transport_.accept(true);
+        if (st == IoStatus::Cancelled) {
+            machine_.flush_outputs();
+            return host_signal_outcome();
+        }
+        if (st == IoStatus::Closed)
+            return RunOutcome{RunOutcome::Kind::Fault, kExitInternal,
+                              "gdb server: waiting for a connection failed"};
+    }
+    return std::nullopt;
+}
+
+std::optional<RunOutcome> GdbStub::run_guest(bool step) {
+    if (step && std::exchange(access_done_, false)) {
+        // gdb's ARM support expects a watchpoint to stop before the access and steps
+        // over it with the watchpoint removed; piemu's stopped after it: the step gdb
+        // asks for has been taken already.
+        last_stop_ = fmt::format("T{:02x}thread:{:02x};", kSigTrap, stop_thread_);
+        send_packet(last_stop_);
+        return std::nullopt;
+    }
+    access_done_ = false;
+    DebugStop d = step ? machine_.debug_step(hold_step_irqs_ ? Machine::StepInterrupts::Hold
+                                                             : Machine::StepInterrupts::Deliver)
+                       : machine_.debug_continue([this] { return poll_running(); });
+    if (d.kind == DebugStop::Kind::Ended) {
+        send_packet(exit_reply(d.outcome));
+        transport_.disconnect();
+        return d.outcome;
+    }
+    if (gone_) { // the client went away while the guest ran: as after a detach
+        release();
+        return std::nullopt;
+    }
+    last_stop_ = stop_reply(d);
+    stop_thread_ = d.cpu + 1;
+    access_done_ = d.kind == DebugStop::Kind::Watchpoint;
+    send_packet(last_stop_);
+    return std::nullopt;
 }
 
 void GdbStub::attach() {

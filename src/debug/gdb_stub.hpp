@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -70,6 +71,10 @@ private:
     enum class Served { Step, Continue, Detach, Gone, Kill, HostSignal };
 
     // ---- the session (gdb_stub.cpp)
+    /// --gdb-wait: the outcome if the wait ended without a client (a host signal).
+    std::optional<RunOutcome> wait_for_first_client();
+    /// Steps or continues the guest and reports the stop; the outcome if the run ended.
+    std::optional<RunOutcome> run_guest(bool step);
     void attach();
     /// Drops the client and everything it set (breakpoints, watchpoints, modes).
     void release();

@@ -778,6 +778,19 @@ StopInfo ArmCore::finish_run(int e, bool t) {
     }
     case UC_ERR_INSN_INVALID:
         return classify_invalid(now_pc);
+    case UC_ERR_FETCH_UNMAPPED:
+    case UC_ERR_FETCH_PROT: {
+        // An instruction fetch from a physical address with no memory behind it (no
+        // RAM, or a device window, which cannot be executed): a synchronous external
+        // abort on the fetch, a prefetch abort for the guest, as on the hardware.
+        StopInfo s;
+        s.reason = StopReason::PrefetchAbort;
+        s.pc = now_pc;
+        s.thumb = thumb();
+        s.far = now_pc;
+        s.fsr = fsc::SyncExternal;
+        return s;
+    }
     default: {
         StopInfo s;
         s.reason = StopReason::Error;

@@ -741,13 +741,20 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
                                       c.index(), s.pc, s.uc_error)};
     }
     // A synchronous exception was taken. If it was raised by the first instruction
-    // of the previous exception's handler, the handler cannot run at all.
-    exception_loop_ = (s.pc == last_vector_) ? exception_loop_ + 1 : 0;
+    // of the previous exception's handler, the handler cannot run at all. An abort
+    // (undefined instruction) taken in abort (undefined) mode came from inside the
+    // handler of one before it left that mode: it lost that one's LR and SPSR, and
+    // in a row they are a recursive abort that no handler returns from.
+    bool recursive = (s.reason == StopReason::DataAbort || s.reason == StopReason::PrefetchAbort ||
+                      s.reason == StopReason::Undefined) &&
+                     (c.spsr() & psr::M) == c.mode();
+    exception_loop_ = (s.pc == last_vector_ || recursive) ? exception_loop_ + 1 : 0;
     last_vector_ = c.pc();
     if (exception_loop_ >= kMaxExceptionLoop)
         return RunOutcome{RunOutcome::Kind::Fault, kExitUndeliverableFault,
                           fmt::format("cpu{}: exception loop: {} exceptions in a row raised by "
-                                      "the first instruction of their handler (at 0x{:08x})",
+                                      "the first instruction of their handler or inside it "
+                                      "(a recursive abort; last at 0x{:08x})",
                                       c.index(), kMaxExceptionLoop, s.pc)};
     return std::nullopt;
 }

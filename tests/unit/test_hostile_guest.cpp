@@ -1,0 +1,259 @@
+// Hostile guests (docs/robustness.md): whatever the guest does, piemu stays in control
+// and the run ends with a defined outcome. Each test names the hostile act and the
+// outcome it expects. Guest code is hand-assembled ARM (GNU as listings in comments).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "board/board_builder.hpp"
+#include "board/builtin_dtbs.hpp"
+#include "devices/bcm2835_dma.hpp"
+#include "kernel/kernel_model.hpp"
+#include "loader_elf_builder.hpp"
+#include "loader_temp_dir.hpp"
+#include "piemu/exit_status.hpp"
+#include "piemu/kernel/printk.hpp"
+#include "piemu/machine.hpp"
+
+using namespace piemu;
+
+namespace {
+
+std::unique_ptr<Machine> make(MachineOptions o) {
+    o.uart = "none";
+    auto m = Machine::create(o);
+    EXPECT_FALSE(m.is_error()) << (m.is_error() ? m.error().message : "");
+    return m.release_value();
+}
+
+void put(Machine& m, uint32_t addr, std::vector<uint32_t> words) {
+    ASSERT_TRUE(
+        m.bus().write_phys(addr, {reinterpret_cast<uint8_t*>(words.data()), words.size() * 4}));
+}
+
+/// A tiny guest (kernel-model note) whose init is `code` at 0x8000.
+std::string tiny_guest(const loader_test::TempDir& dir, const std::vector<uint32_t>& code) {
+    std::vector<uint8_t> bytes;
+    for (uint32_t w : code)
+        for (int b = 0; b < 4; ++b)
+            bytes.push_back(uint8_t(w >> (8 * b)));
+    loader_test::ElfBuilder elf;
+    elf.entry = 0x8000;
+    elf.segments.push_back({.paddr = 0x8000, .data = bytes});
+    elf.symbols.push_back({.name = "init", .value = 0x8000, .size = uint32_t(bytes.size())});
+    elf.note_section.push_back(loader_test::piemu_note(kKernelModelAbiVersion));
+    return dir.write("guest.elf", elf.build());
+}
+
+/// Cores faked as in the board builder's tests, for device-level tests on a real board.
+struct Pins : IrqSink {
+    void set_irq_input(unsigned, bool) override {}
+};
+struct Board {
+    explicit Board(const char* name) {
+        lines.timers.push_back({&timer[0], &timer[1], &timer[2], &timer[3]});
+        lines.pmu.push_back(&pmu);
+        lines.cpu_inputs.push_back(&pins);
+        board = build_board(builtin_dtb(name), bus, clock, 1, lines);
+    }
+    /// Advances virtual time, firing what is due (the run loop's part); returns how
+    /// many timers fired.
+    unsigned advance(uint64_t cycles) {
+        uint64_t target = clock.now() + cycles;
+        unsigned fired = 0;
+        while (clock.next_deadline() <= target && fired < 10'000'000) {
+            clock.set_now(std::max(clock.now(), clock.next_deadline()));
+            fired += clock.run_due();
+        }
+        clock.set_now(target);
+        return fired;
+    }
+    VirtualClock clock{1'000'000'000};
+    Bus bus{64u << 20};
+    std::array<IrqLine, 4> timer;
+    IrqLine pmu;
+    Pins pins;
+    CoreLines lines;
+    ErrorOr<BuiltBoard> board = Error{"not built"};
+};
+
+} // namespace
+
+// ---- bare guests: the guest owns its vectors (VBAR 0, MMU off)
+
+TEST(HostileGuest, JumpToUnmappedMemoryIsAPrefetchAbortForTheGuest) {
+    MachineOptions o;
+    o.max_insns = 10'000;
+    auto m = make(o);
+    // movw r0, #0; movt r0, #0x5000; bx r0 (0x50000000: no RAM, no device)
+    put(*m, 0x8000, {0xe3000000, 0xe3450000, 0xe12fff10});
+    put(*m, 0x0c, {0xe320f003, 0xeafffffe}); // prefetch abort vector: wfi; b .
+    m->core().set_pc(0x8000, false);
+    RunOutcome r = m->run();
+    EXPECT_EQ(r.kind, RunOutcome::Kind::Deadlock) << r.message; // the handler's wfi
+    ArmCore& c = m->core();
+    EXPECT_EQ(c.mode(), uint32_t(CpuMode::Abt));
+    EXPECT_EQ(c.reg(14), 0x50000004u);          // LR_abt = faulting + 4
+    EXPECT_EQ(c.cp15(6, 0, 0, 2), 0x50000000u); // IFAR
+}
+
+TEST(HostileGuest, RecursiveAbortsEndTheRunWithAReport) {
+    MachineOptions o;
+    o.strict_mmio = true;
+    o.max_insns = 10'000'000;
+    auto m = make(o);
+    // movw r0, #0; movt r0, #0x5000; ldr r1, [r0]: a synchronous external abort, whose
+    // handler (0x10) does the same load again, for ever.
+    put(*m, 0x8000, {0xe3000000, 0xe3450000, 0xe5901000});
+    put(*m, 0x10, {0xe3000000, 0xe3450000, 0xe5901000});
+    m->core().set_pc(0x8000, false);
+    RunOutcome r = m->run();
+    EXPECT_EQ(r.kind, RunOutcome::Kind::Fault);
+    EXPECT_EQ(r.exit_status, kExitUndeliverableFault);
+    EXPECT_NE(r.message.find("exception loop"), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find("recursive abort"), std::string::npos) << r.message;
+}
+
+TEST(HostileGuest, AbortHandlerThatFaultsOnItsOwnStackEndsTheRun) {
+    MachineOptions o;
+    o.strict_mmio = true;
+    o.max_insns = 10'000'000;
+    auto m = make(o);
+    // sp = 0x50000000 (unclaimed) in UND and ABT mode; udf. Both vectors branch to a
+    // handler whose first push faults on that stack: a data abort inside the handler
+    // of every abort. movw r0, #0; movt r0, #0x5000; cps #0x1b; mov sp, r0;
+    // cps #0x17; mov sp, r0; cps #0x13; udf
+    put(*m, 0x8000,
+        {0xe3000000, 0xe3450000, 0xf102001b, 0xe1a0d000, 0xf1020017, 0xe1a0d000, 0xf1020013,
+         0xe7f000f0});
+    put(*m, 0x04, {0xea000005});             // b 0x20
+    put(*m, 0x10, {0xea000002});             // b 0x20
+    put(*m, 0x20, {0xe92d5fff, 0xeafffffe}); // push {r0-r12, lr}; b .
+    m->core().set_pc(0x8000, false);
+    RunOutcome r = m->run();
+    EXPECT_EQ(r.kind, RunOutcome::Kind::Fault) << r.message;
+    EXPECT_EQ(r.exit_status, kExitUndeliverableFault);
+    EXPECT_NE(r.message.find("recursive abort"), std::string::npos) << r.message;
+}
+
+// ---- devices: every register at every width, DMA and mailbox pointing anywhere
+
+TEST(HostileGuest, EveryRegisterOfEveryDeviceAtEveryWidthAndValue) {
+    for (const char* name : {"raspi2b", "raspi3b"}) {
+        Board b(name);
+        ASSERT_FALSE(b.board.is_error()) << b.board.error().message;
+        for (const auto& m : b.bus.devices()) {
+            SCOPED_TRACE(m.device->name());
+            for (uint32_t value : {0xffffffffu, 0u, 0xa5a5a5a5u}) {
+                for (uint32_t off = 0; off < m.size; ++off) {
+                    for (unsigned size : {1u, 2u, 4u}) {
+                        if (off % size)
+                            continue;
+                        b.bus.mmio_write(m.base + off, value, size);
+                        (void)b.bus.mmio_read(m.base + off, size);
+                    }
+                    if (off % 0x1000 == 0xffc)
+                        b.advance(100'000);
+                }
+                b.advance(10'000'000);
+                for (IrqLine* line : m.device->irq_outputs())
+                    (void)line->level();
+            }
+            m.device->reset();
+        }
+    }
+}
+
+TEST(HostileGuest, DmaControlBlocksPointingAnywhere) {
+    Board b("raspi3b");
+    ASSERT_FALSE(b.board.is_error());
+    auto* dma = b.board.value().find_model<Bcm2835Dma>();
+    ASSERT_NE(dma, nullptr);
+    uint32_t base = b.bus.find_device_of(*dma);
+    auto cb = [&](uint32_t at, std::array<uint32_t, 8> words) {
+        ASSERT_TRUE(b.bus.write_phys(at, {reinterpret_cast<uint8_t*>(words.data()), 32}));
+    };
+    auto start = [&](unsigned ch, uint32_t cb_addr) {
+        b.bus.mmio_write(base + ch * 0x100 + 0x04, cb_addr, 4); // CONBLK_AD
+        b.bus.mmio_write(base + ch * 0x100 + 0x00, 1, 4);       // CS.ACTIVE
+    };
+    auto cs = [&](unsigned ch) { return b.bus.mmio_read(base + ch * 0x100, 4); };
+
+    // A control block chained to itself, copying nothing: the channel stays busy, as
+    // the hardware would, and virtual time still passes.
+    cb(0x1000, {0, 0x2000, 0x3000, 0, 0, 0x1000, 0, 0});
+    start(0, 0x1000);
+    b.advance(1'000'000'000); // 1 s
+    EXPECT_EQ(b.clock.now(), 1'000'000'000u);
+    EXPECT_TRUE(cs(0) & 1) << "still active";
+
+    // A control block across the end of RAM, at the last word of the 32-bit space,
+    // and in the peripheral window.
+    for (uint32_t at : {(64u << 20) - 16, 0xffffffe0u, 0x3f201000u}) {
+        SCOPED_TRACE(at);
+        start(1, at);
+        b.advance(10'000'000);
+        EXPECT_FALSE(cs(1) & 1) << "the channel stopped";
+    }
+
+    // Copies from and to the end of RAM and beyond: stopped with an error, no host access.
+    cb(0x1100, {0, (64u << 20) - 8, 0x3000, 0x100, 0, 0, 0, 0});
+    cb(0x1120, {0, 0x2000, (64u << 20) - 8, 0x100, 0, 0, 0, 0});
+    cb(0x1140, {0, 0xfffffff0, 0xfffffff0, 0xffff, 0, 0, 0, 0});
+    for (uint32_t at : {0x1100u, 0x1120u, 0x1140u}) {
+        SCOPED_TRACE(at);
+        start(2, at);
+        b.advance(100'000'000);
+        EXPECT_FALSE(cs(2) & 1) << "the channel stopped";
+        b.bus.mmio_write(base + 0x200, 1u << 31, 4); // reset the channel
+    }
+}
+
+// ---- the kernel model's guests
+
+TEST(HostileGuest, InterruptStormIsDisabledBySpuriousDetectionAndTheRunGoesOn) {
+    loader_test::TempDir dir;
+    // request_irq(31, handler, 0, "storm", 1); systimer C1 = CLO + 100 (CS.M1 stays set:
+    // the line stays high); msleep(2000); return 0. The handler returns IRQ_NONE.
+    std::string elf = tiny_guest(
+        dir, {0xe92d40f0, 0xe3a0001f, 0xe3081080, 0xe3401000, 0xe3a02000, 0xe3a03000, 0xe3084090,
+              0xe3404000, 0xe3a05001, 0xe3a07001, 0xef000000, 0xe3032004, 0xe3432f00, 0xe5921000,
+              0xe2811064, 0xe582100c, 0xe30007d0, 0xe3a07009, 0xef000000, 0xe3a00000, 0xe8bd80f0,
+              0,          0,          0,          0,          0,          0,          0,
+              0,          0,          0,          0,          0xe3a00000, 0xe12fff1e, 0,
+              0,          0x726f7473, 0x0000006d});
+    MachineOptions o;
+    o.kernel_model = true;
+    o.max_insns = 500'000'000;
+    auto m = make(o);
+    ASSERT_FALSE(m->load(elf, std::nullopt).is_error());
+    RunOutcome r = m->run();
+    EXPECT_EQ(r.kind, RunOutcome::Kind::GuestExit) << r.message;
+    EXPECT_EQ(r.exit_status, 0);
+    std::string log = m->kernel_model()->log().dmesg();
+    EXPECT_NE(log.find("irq 31: nobody cared"), std::string::npos) << log;
+    EXPECT_NE(log.find("Disabling IRQ #31"), std::string::npos) << log;
+}
+
+TEST(HostileGuest, UserModeExecutingTheVectorPage) {
+    loader_test::TempDir dir;
+    // cps #0x10; movw r0, #0x0018; movt r0, #0xffff; bx r0 (vector_irq, from USR)
+    std::string elf = tiny_guest(dir, {0xf1020010, 0xe3000018, 0xe34f0fff, 0xe12fff10});
+    MachineOptions o;
+    o.kernel_model = true;
+    o.max_insns = 10'000'000;
+    auto m = make(o);
+    ASSERT_FALSE(m->load(elf, std::nullopt).is_error());
+    RunOutcome r = m->run();
+    // vector_irq's `mrs spsr` is UNPREDICTABLE in USR mode and undefined here: an Oops
+    // in init, which is fatal (Linux 4.14 maps the vector page user-readable for the
+    // kuser helpers, so user code can reach it).
+    std::string log = m->kernel_model()->log().dmesg();
+    EXPECT_EQ(r.kind, RunOutcome::Kind::Panic) << r.message << "\n" << log;
+    EXPECT_EQ(r.exit_status, kExitKernelPanic);
+    EXPECT_NE(log.find("Internal error: Oops - undefined instruction"), std::string::npos) << log;
+    EXPECT_NE(log.find("PC is at vector_irq+"), std::string::npos) << log;
+    EXPECT_NE(log.find("Kernel panic - not syncing: Attempted to kill init!"), std::string::npos);
+}

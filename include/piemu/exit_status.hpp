@@ -10,6 +10,7 @@ enum ExitStatus : int {
     kExitOk = 0,
     kExitBadInput = 2,             ///< command line, image, DTB or other input rejected
     kExitInternal = 70,            ///< a piemu bug (EX_SOFTWARE); please report it
+    kExitHostTimeout = 121,        ///< --timeout (host time) expired; outputs are complete
     kExitKernelPanic = 122,        ///< the kernel model panicked (Oops in a guest, bad state)
     kExitInsnLimit = 124,          ///< --max-insns reached (as timeout(1) uses 124)
     kExitGuestHang = 123,          ///< the guest waits (WFI/WFE) for an event that cannot come

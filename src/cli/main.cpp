@@ -1,11 +1,19 @@
 // The piemu command line: `piemu run`, `piemu boards`.
+#include <atomic>
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -43,7 +51,7 @@ void install_signal_handlers() {
         sigaction(sig, &sa, nullptr);
 }
 
-// "2s", "1.5s", "500ms", "100us", "20ns" -> nanoseconds of virtual time.
+// "10m", "2s", "1.5s", "500ms", "100us", "20ns" -> nanoseconds.
 std::optional<uint64_t> parse_duration_ns(const std::string& text) {
     size_t i = 0;
     while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
@@ -51,7 +59,8 @@ std::optional<uint64_t> parse_duration_ns(const std::string& text) {
     if (i == 0)
         return std::nullopt;
     std::string unit = text.substr(i);
-    double scale = unit == "s"    ? 1e9
+    double scale = unit == "m"    ? 60e9
+                   : unit == "s"  ? 1e9
                    : unit == "ms" ? 1e6
                    : unit == "us" ? 1e3
                    : unit == "ns" ? 1
@@ -65,6 +74,41 @@ std::optional<uint64_t> parse_duration_ns(const std::string& text) {
         return std::nullopt;
     return uint64_t(v * scale + 0.5);
 }
+
+/// --timeout: a host-time watchdog. A thread waits for the time to pass and then stops
+/// the run as SIGTERM does (Machine::request_stop(), safe from any thread); the run
+/// loop ends at its next block boundary and the outputs are written as after a signal.
+/// Host time never reaches the guest: only when the run ends depends on it.
+class HostTimeout {
+public:
+    HostTimeout(piemu::Machine& machine, uint64_t ns)
+        : thread_([this, &machine, ns] {
+              std::unique_lock lock(mutex_);
+              if (!done_cv_.wait_for(lock, std::chrono::nanoseconds(ns),
+                                     [this] { return done_; })) {
+                  expired_ = true;
+                  machine.request_stop();
+              }
+          }) {}
+    ~HostTimeout() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        done_cv_.notify_all();
+        thread_.join();
+    }
+    HostTimeout(const HostTimeout&) = delete;
+    HostTimeout& operator=(const HostTimeout&) = delete;
+    bool expired() const { return expired_; }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable done_cv_;
+    bool done_ = false;
+    std::atomic<bool> expired_{false};
+    std::thread thread_; // last: starts once the members above exist
+};
 
 struct DumpPlan {
     bool at_exit = false;
@@ -107,6 +151,8 @@ struct RunArgs {
     std::string gdb;             ///< --gdb tcp::PORT: serve gdb ("" = no)
     bool gdb_wait = false;
     bool gdb_allow_remote = false;
+    std::string timeout; ///< --timeout TIME of host time ("" = none)
+    uint64_t timeout_ns = 0;
 };
 
 /// The gdb server's endpoint from --gdb, checked before anything else is done.
@@ -143,6 +189,28 @@ listen_for_gdb(const RunArgs& a, const piemu::gdb::Endpoint& at, int& status) {
                  unsigned(transport->port()));
     return transport;
 }
+
+/// The output files a run creates (UART logs, trace, kernel log): those that did not
+/// exist before are removed again if the run is rejected before it starts, so that bad
+/// input leaves no partial output behind. keep() once the guest runs.
+class NewOutputs {
+public:
+    explicit NewOutputs(const piemu::MachineOptions& o) {
+        for (const std::string* p : {&o.uart, &o.uart1, &o.trace_file, &o.dmesg})
+            if (!p->empty() && *p != "stdio" && *p != "none" && ::access(p->c_str(), F_OK) != 0)
+                paths_.push_back(*p);
+    }
+    ~NewOutputs() {
+        for (const auto& p : paths_)
+            ::unlink(p.c_str());
+    }
+    NewOutputs(const NewOutputs&) = delete;
+    NewOutputs& operator=(const NewOutputs&) = delete;
+    void keep() { paths_.clear(); }
+
+private:
+    std::vector<std::string> paths_;
+};
 
 /// Creates the machine `a` describes and loads its image (or starts the kernel model
 /// idle). On failure, prints the error and returns null with the exit status in `status`.
@@ -185,6 +253,7 @@ int cmd_run(RunArgs a) {
     auto gdb_at = parse_gdb_options(a, status);
     if (status)
         return status;
+    NewOutputs outputs(a.machine);
     auto machine = create_machine(a, status);
     if (!machine)
         return status;
@@ -205,15 +274,24 @@ int cmd_run(RunArgs a) {
 
     g_running = machine.get();
     install_signal_handlers();
+    std::optional<HostTimeout> timeout;
     // Listening is announced once a signal can end the wait for a client.
     std::unique_ptr<piemu::gdb::TcpTransport> gdb;
     if (gdb_at && !(gdb = listen_for_gdb(a, *gdb_at, status))) {
         g_running = nullptr;
         return status;
     }
+    outputs.keep(); // the run starts: what it writes stays, whatever the outcome
+    if (a.timeout_ns)
+        timeout.emplace(*machine, a.timeout_ns);
     piemu::RunOutcome outcome =
         gdb ? piemu::gdb::GdbStub(*machine, *gdb).serve(a.gdb_wait) : machine->run();
     g_running = nullptr;
+    if (timeout && timeout->expired() && outcome.kind == piemu::RunOutcome::Kind::HostSignal) {
+        outcome.exit_status = piemu::kExitHostTimeout;
+        outcome.message = "--timeout " + a.timeout + " of host time expired";
+    }
+    timeout.reset();
     machine->flush_outputs();
     if (a.dump_dmesg) {
         if (!machine->kernel_model())
@@ -286,6 +364,7 @@ const char* kExitStatusHelp = R"(Exit status of `piemu run`:
   70     internal error in piemu
   122    the kernel model panicked (an Oops in kernel-model guest code)
   123    the guest waits (WFI/WFE) for an interrupt nothing can raise
+  121    --timeout (host time) expired (outputs are complete)
   124    --max-insns reached
   125    the guest faulted in a way no exception vector can take
   130    stopped by SIGINT, SIGTERM or SIGHUP (outputs are complete)
@@ -384,6 +463,22 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
     cmd->footer(kExitStatusHelp);
 }
 
+/// --timeout for `run` and `interrupts` (`step` waits for its user).
+void add_timeout_option(CLI::App* cmd, RunArgs& run) {
+    cmd->add_option_function<std::string>(
+        "--timeout",
+        [&run](const std::string& v) {
+            auto ns = parse_duration_ns(v);
+            if (!ns)
+                throw CLI::ValidationError("--timeout",
+                                           v + ": expected a time such as 30s, 500ms or 10m");
+            run.timeout = v;
+            run.timeout_ns = *ns;
+        },
+        "End the run after this much host (wall-clock) time, e.g. 30s: exit status 121 "
+        "(--duration counts virtual time)");
+}
+
 int main(int argc, char** argv) {
     CLI::App app{"piemu: a Raspberry Pi 2/3 emulator with a model of Linux's interrupt "
                  "subsystem",
@@ -405,10 +500,12 @@ int main(int argc, char** argv) {
                       "With --gdb: wait for gdb to connect before the guest runs");
     run_cmd->add_flag("--gdb-allow-remote", run.gdb_allow_remote,
                       "With --gdb: allow a HOST that is not a loopback address");
+    add_timeout_option(run_cmd, run);
     CLI::App* irq_cmd = app.add_subcommand(
         "interrupts", "Run with the kernel model, then print its /proc/interrupts (as `run "
                       "--kernel-model --dump-interrupts`)");
     add_run_options(irq_cmd, run);
+    add_timeout_option(irq_cmd, run);
 
     RunArgs step_run;
     piemu::cli::StepOptions step;

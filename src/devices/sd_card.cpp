@@ -61,6 +61,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +139,9 @@ void seal(std::array<uint8_t, 16>& reg) {
 
 ErrorOr<std::unique_ptr<SdCard>> SdCard::open(const std::string& path, bool read_only) {
     int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0 && !read_only && (errno == EACCES || errno == EROFS || errno == EPERM))
+        return Error{fmt::format("{}: SD card image is not writable ({}); use --sd-readonly", path,
+                                 std::strerror(errno))};
     if (fd < 0)
         return Error{fmt::format("{}: cannot open SD card image: {}", path, std::strerror(errno))};
     struct stat st {};
@@ -145,6 +149,23 @@ ErrorOr<std::unique_ptr<SdCard>> SdCard::open(const std::string& path, bool read
         int err = errno;
         ::close(fd);
         return Error{fmt::format("{}: cannot stat SD card image: {}", path, std::strerror(err))};
+    }
+    // root opens a file without write permission all the same: the permission bits
+    // still say the user wants it kept as it is.
+    if (!read_only && S_ISREG(st.st_mode) && !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) {
+        ::close(fd);
+        return Error{fmt::format("{}: SD card image is read-only (mode {:04o}); use --sd-readonly",
+                                 path, st.st_mode & 07777)};
+    }
+    // One writer at a time, as QEMU locks its disk images: a second piemu (or anything
+    // else that flock()s it) would interleave writes with ours. Readers share.
+    if (::flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+        int err = errno;
+        ::close(fd);
+        if (err == EWOULDBLOCK)
+            return Error{
+                fmt::format("{}: SD card image is in use by another process (locked)", path)};
+        return Error{fmt::format("{}: cannot lock SD card image: {}", path, std::strerror(err))};
     }
     uint64_t length = uint64_t(st.st_size);
     if (length == 0 || length % kBlockSize != 0) {

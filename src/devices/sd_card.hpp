@@ -73,7 +73,10 @@ public:
 
     /// Opens a raw image as a card. The length must be a non-zero multiple of 512;
     /// otherwise, or if the file cannot be opened, the error is one line naming it.
-    /// `read_only` opens the file O_RDONLY and makes the card write-protected.
+    /// `read_only` opens the file O_RDONLY and makes the card write-protected; without
+    /// it, a file that cannot be written or has no write permission bit is an error
+    /// that suggests --sd-readonly. The file is flock()ed (exclusive, or shared when
+    /// read-only) for the card's lifetime: an image in use by another piemu is an error.
     static ErrorOr<std::unique_ptr<SdCard>> open(const std::string& path, bool read_only);
     /// A card over an image held in memory (tests). `image.size()` must be a non-zero
     /// multiple of 512 (asserted: this is host wiring).

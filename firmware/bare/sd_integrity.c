@@ -10,6 +10,12 @@
  * with the block number in bytes 0-3 (little-endian). Blocks 1-4 are written one at a
  * time (CMD24), 5-16 with two multi-block writes (CMD25, 4 and 8 blocks). The image
  * prints "sd_integrity: writes done" once every block has been written and read back.
+ *
+ * Mode 'k' (tests/integration/check-sd-kill, which stops piemu in the middle): blocks
+ * 1-48 one at a time, then 49-56 in one multi-block write, printing
+ * "sd_integrity: wrote N" as soon as the host reports block N (the last of a write)
+ * complete and then idling for about a million instructions, then "writes done" and
+ * exit 0.
  */
 #include <stdint.h>
 
@@ -72,6 +78,22 @@ int main(void) {
         }
     char mode = (char)b0[7];
     uart_printf("sd_integrity: mode %c\n", mode);
+
+    if (mode == 'k') {
+        for (uint32_t b = 1; b <= 48; ++b) {
+            if (write_blocks(host, b, 1))
+                return 1;
+            uart_printf("sd_integrity: wrote %u\n", (unsigned)b);
+            /* About a million instructions between writes, so that a signal sent
+             * when the image holds N blocks arrives while the writes go on. */
+            for (volatile unsigned i = 0; i < 200000; ++i)
+                ;
+        }
+        if (write_blocks(host, 49, 8))
+            return 1;
+        uart_puts("sd_integrity: wrote 56\nsd_integrity: writes done\n");
+        return 0;
+    }
 
     int bad = 0;
     for (uint32_t b = 1; b <= 4; ++b)

@@ -273,6 +273,10 @@ private:
     StopInfo stop_{};
     bool stopped_by_hook_ = false;
     bool block_stop_ = false;
+    /// Where the block hook stopped: the resume point. Unicorn's PC is stale after a
+    /// block-hook stop once any UC_HOOK_CODE exists (the c14 hooks), so finish_run()
+    /// puts this back.
+    uint32_t block_stop_pc_ = 0;
     struct PendingFault {
         bool valid = false;
         uint32_t va = 0;

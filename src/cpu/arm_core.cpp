@@ -139,7 +139,8 @@ struct CoreHooks {
         } else if (c->clock_.attention() || c->clock_.now() >= c->clock_.stop_at() ||
                    ((c->irq_line_ || c->fiq_line_) && c->interrupt_unmasked())) {
             c->block_stop_ = true;
-            uc_emu_stop(uc); // PC stays at `addr`; nothing of this block ran
+            c->block_stop_pc_ = uint32_t(addr);
+            uc_emu_stop(uc); // nothing of this block ran; resume at `addr`
             return;
         }
         unsigned n = c->count_block(addr, size);
@@ -147,6 +148,7 @@ struct CoreHooks {
             // This block holds c14 instructions without hooks: install them and
             // retranslate before any of it runs.
             c->block_stop_ = true;
+            c->block_stop_pc_ = uint32_t(addr);
             uc_emu_stop(uc);
             return;
         }
@@ -754,6 +756,12 @@ StopInfo ArmCore::finish_run(int e, bool t) {
         StopInfo s;
         s.pc = now_pc;
         s.thumb = t = thumb();
+        if (block_stop_ && !stepping_ && now_pc != block_stop_pc_) {
+            // Unicorn's PC is stale (a UC_HOOK_CODE exists): resume where the hook
+            // stopped, at the start of a block none of which ran.
+            set_pc(block_stop_pc_, t);
+            s.pc = block_stop_pc_;
+        }
         if (block_stop_ || stepping_)
             return s; // Yield: our block hook stopped at a block start
         // Otherwise WFI ended the run, with PC after it.

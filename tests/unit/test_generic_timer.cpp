@@ -154,3 +154,37 @@ TEST_F(TimerTest, ThumbCounterRead) {
     EXPECT_NEAR(double(core.reg(0)), 19'200'000.0, 100.0);
     EXPECT_EQ(core.reg(2), core.reg(0)) << "execution went on after the emulated access";
 }
+
+// Regression: once a c14 code hook existed, a block-hook stop (timer due, IRQ line)
+// resumed at Unicorn's stale PC (the previous block's) instead of the block it
+// stopped before, so that block ran twice, or an IRQ returned to the wrong place.
+TEST_F(TimerTest, StopsAfterAC14HookResumeAtTheBlockThatDidNotRun) {
+    // mrc CNTFRQ -> r4 (installs the code hook); mov r0,#0; mov r1,#0; b 0x8100
+    put(0x8000, {0xee1e4f10, 0xe3a00000, 0xe3a01000, 0xea00003b});
+    // A loop of two blocks: 0x8100: add r0,r0,#1; b 0x8110
+    //                       0x8110: add r1,r1,#1; cmp r1,#0x1000; bne 0x8100; wfi
+    put(0x8100, {0xe2800001, 0xea000001});
+    put(0x8110, {0xe2811001, 0xe3510a01, 0x1afffff8, kWfi});
+    core.set_cpsr((core.cpsr() & ~0x1fu) | 0x13 | psr::I | psr::F);
+    core.set_pc(0x8000, false);
+    clock.set_stop_at(VirtualClock::kNever);
+    ASSERT_EQ(core.run().reason, StopReason::Yield); // installs the hook, retranslates
+    for (int i = 0; i < 20; ++i) {                   // stops before either block of the loop
+        clock.set_stop_at(clock.now() + 7 + i);
+        StopInfo s = core.run();
+        ASSERT_EQ(s.reason, StopReason::Yield);
+        uint32_t r0 = core.reg(0), r1 = core.reg(1);
+        if (core.pc() == 0x8100)
+            EXPECT_EQ(r0, r1) << "stop " << i;
+        else
+            EXPECT_TRUE(core.pc() == 0x8110 && r0 == r1 + 1)
+                << "stop " << i << ": pc 0x" << std::hex << core.pc() << " r0 " << r0 << " r1 "
+                << r1;
+        EXPECT_EQ(s.pc, core.pc());
+    }
+    clock.set_stop_at(VirtualClock::kNever);
+    ASSERT_EQ(core.run().reason, StopReason::Wfi);
+    EXPECT_EQ(core.reg(0), 0x1000u);
+    EXPECT_EQ(core.reg(1), 0x1000u);
+    EXPECT_EQ(core.reg(4), 19'200'000u);
+}

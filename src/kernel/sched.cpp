@@ -301,6 +301,10 @@ Task<uint32_t> KernelModel::irq_thread(task_struct* self, irqaction* action) {
     // IRQTF_RUNTHREAD, run the thread function in process context (preempt_count 0),
     // finish a oneshot line, account, and wake synchronize_irq() waiters.
     unsigned cpu = 0;
+    // A thread stopped before it first ran never calls its function (kthread()
+    // checks KTHREAD_SHOULD_STOP first): its request failed, and the irqaction is gone.
+    if (self->should_stop)
+        co_return 0;
     irq_desc* desc = irq_.irq_to_desc(action->irq);
     for (;;) {
         // irq_wait_for_interrupt()

@@ -31,6 +31,7 @@ class KernelModel;
 namespace trace {
 class Recorder;
 class IrqTracer;
+class VcdWriter;
 struct Context;
 } // namespace trace
 
@@ -74,6 +75,7 @@ struct MachineOptions {
     std::vector<unsigned> trace_irqs; ///< only these irqs' handler events; empty = all
     size_t trace_buffer = 0;          ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
     bool trace_functions = false;     ///< function-tracer lines of the interrupt path
+    std::string vcd_file; ///< --vcd: the interrupt lines as a Value Change Dump ("" = none)
 };
 
 /// Why a run ended, and the process exit status it maps to.
@@ -250,12 +252,18 @@ private:
     std::unique_ptr<trace::Recorder> recorder_;
     std::unique_ptr<trace::IrqTracer> irq_tracer_;
     uint32_t trace_idle_comm_ = 0;
-    /// piemu:irq_line: every traced line's (device, line) names, by observer tag.
+    /// piemu:irq_line and --vcd: every observed line's (device, line) names and VCD
+    /// wire, by observer tag.
     struct LineTracer : IrqLineObserver {
         Machine* m = nullptr;
+        bool record = false;                              ///< piemu:irq_line is recorded
         std::vector<std::pair<uint32_t, uint32_t>> names; // interned device, line
+        std::vector<uint32_t> wires;                      // VcdWriter wire indices
         void irq_line_changed(uint32_t tag, bool level) override;
     } line_tracer_;
+    std::unique_ptr<trace::VcdWriter> vcd_;
+    /// Observes every interrupt line for piemu:irq_line and --vcd.
+    ErrorOr<void> setup_line_observers();
     void observe_line(IrqLine* line, const std::string& device, const std::string& name);
     class KernelTracer; ///< the kernel model's sched/softirq trace points (machine.cpp)
     class MmioTracer;   ///< piemu:mmio (machine.cpp)

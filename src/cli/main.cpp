@@ -410,6 +410,9 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
                     "Bytes of ring buffer per CPU (oldest events dropped) [default: 1441792]");
     cmd->add_flag("--trace-functions", run.machine.trace_functions,
                   "Also record function-tracer lines of the kernel model's interrupt path");
+    cmd->add_option("--vcd", run.machine.vcd_file,
+                    "Write the interrupt lines (devices, controllers, cores) as a Value Change "
+                    "Dump over virtual time to FILE, for GTKWave");
     cmd->add_option("--max-insns", run.machine.max_insns,
                     "Stop after N guest instructions (exit status 124); 0 = no limit");
     cmd->add_option_function<std::string>(

@@ -27,6 +27,7 @@
 #include "piemu/exit_status.hpp"
 #include "piemu/guest_abi.h"
 #include "piemu/trace.hpp"
+#include "trace/vcd.hpp"
 #include "trace/irq_tracer.hpp"
 
 namespace piemu {
@@ -223,6 +224,7 @@ ErrorOr<void> Machine::init() {
     if (options_.kernel_model)
         TRY(boot_kernel_model());
     TRY(setup_trace());
+    TRY(setup_line_observers());
     return {};
 }
 
@@ -258,29 +260,6 @@ ErrorOr<void> Machine::setup_trace() {
         kernel_tracer_ = std::make_unique<KernelTracer>(*this);
         kernel_->set_trace_hooks(kernel_tracer_.get());
     }
-    if (recorder_->enabled(trace::EventId::irq_line)) {
-        // Each device's outputs in DT order, the controllers' outputs to their parent
-        // and to the cores, and each core's generic timer lines.
-        line_tracer_.m = this;
-        for (auto& d : built_->devices) {
-            const std::string& dev = d.instance.device->name();
-            std::vector<IrqLine*> outs =
-                d.instance.outputs.empty() ? d.instance.device->irq_outputs() : d.instance.outputs;
-            for (size_t i = 0; i < outs.size(); ++i)
-                observe_line(outs[i], dev, outs.size() == 1 ? "irq" : fmt::format("irq{}", i));
-            observe_line(d.instance.fiq_output, dev, "fiq");
-            for (size_t c = 0; c < d.instance.cpu_outputs.size(); ++c) {
-                observe_line(d.instance.cpu_outputs[c][0], dev, fmt::format("cpu{}.irq", c));
-                observe_line(d.instance.cpu_outputs[c][1], dev, fmt::format("cpu{}.fiq", c));
-            }
-        }
-        static const char* const kTimerLines[] = {"cntps", "cntpns", "cnthp", "cntv"};
-        for (auto& c : cores_) {
-            auto lines = c->timer().outputs();
-            for (size_t i = 0; i < lines.size(); ++i)
-                observe_line(lines[i], fmt::format("cpu{}.timer", c->index()), kTimerLines[i]);
-        }
-    }
     if (recorder_->enabled(trace::EventId::exception_return)) {
         for (auto& c : cores_) {
             ArmCore* core = c.get();
@@ -313,14 +292,54 @@ ErrorOr<void> Machine::setup_trace() {
     return {};
 }
 
+ErrorOr<void> Machine::setup_line_observers() {
+    line_tracer_.m = this;
+    line_tracer_.record = recorder_ && recorder_->enabled(trace::EventId::irq_line);
+    if (!options_.vcd_file.empty()) {
+        vcd_ = std::make_unique<trace::VcdWriter>();
+        TRY(vcd_->open(options_.vcd_file, "--vcd"));
+    }
+    if (!line_tracer_.record && !vcd_)
+        return {};
+    // Each device's outputs in DT order, the controllers' outputs to their parent
+    // and to the cores, and each core's generic timer lines.
+    for (auto& d : built_->devices) {
+        const std::string& dev = d.instance.device->name();
+        std::vector<IrqLine*> outs =
+            d.instance.outputs.empty() ? d.instance.device->irq_outputs() : d.instance.outputs;
+        for (size_t i = 0; i < outs.size(); ++i)
+            observe_line(outs[i], dev, outs.size() == 1 ? "irq" : fmt::format("irq{}", i));
+        observe_line(d.instance.fiq_output, dev, "fiq");
+        for (size_t c = 0; c < d.instance.cpu_outputs.size(); ++c) {
+            observe_line(d.instance.cpu_outputs[c][0], dev, fmt::format("cpu{}.irq", c));
+            observe_line(d.instance.cpu_outputs[c][1], dev, fmt::format("cpu{}.fiq", c));
+        }
+    }
+    static const char* const kTimerLines[] = {"cntps", "cntpns", "cnthp", "cntv"};
+    for (auto& c : cores_) {
+        auto lines = c->timer().outputs();
+        for (size_t i = 0; i < lines.size(); ++i)
+            observe_line(lines[i], fmt::format("cpu{}.timer", c->index()), kTimerLines[i]);
+    }
+    if (vcd_)
+        vcd_->begin();
+    return {};
+}
+
 void Machine::observe_line(IrqLine* line, const std::string& device, const std::string& name) {
     if (!line)
         return;
     line->observe(&line_tracer_, uint32_t(line_tracer_.names.size()));
-    line_tracer_.names.emplace_back(recorder_->intern(device), recorder_->intern(name));
+    line_tracer_.names.emplace_back(recorder_ ? recorder_->intern(device) : 0,
+                                    recorder_ ? recorder_->intern(name) : 0);
+    line_tracer_.wires.push_back(vcd_ ? vcd_->add_wire(device, name, line->level()) : 0);
 }
 
 void Machine::LineTracer::irq_line_changed(uint32_t tag, bool level) {
+    if (m->vcd_)
+        m->vcd_->change(wires.at(tag), m->clock_.now_ns(), level);
+    if (!record)
+        return;
     auto [device, line] = names.at(tag);
     m->recorder_->record(m->trace_context(0),
                          trace::ev::irq_line{.device = device, .line = line, .level = level});
@@ -634,6 +653,8 @@ uint64_t Machine::instructions() const {
 
 void Machine::flush_outputs() {
     write_trace();
+    if (vcd_)
+        vcd_->flush();
     if (uart_out_)
         std::fflush(uart_out_);
     if (uart1_out_)

@@ -13,10 +13,49 @@
  *
  * Prints the checksum on the PL011 and returns 0 (semihosting SYS_EXIT via start.S),
  * so piemu, QEMU and tools/bench/raw_unicorn all stop at the same place: _exit.
+ *
+ * With BENCH_TICK_HZ defined (image bench_compute_timer), the virtual generic timer (CNTV,
+ * local source bit 3 to core 0's IRQ) interrupts the same work BENCH_TICK_HZ times
+ * per second of the emulator's counter: the handler only re-arms TVAL and counts.
+ * The count depends on the emulator's time base (piemu's 900 MHz instruction clock,
+ * QEMU's host or icount clock), so it is printed on a line starting with '#', which
+ * tools/bench/run leaves out of the piemu/QEMU comparison; the checksum does not
+ * depend on it. The virtual timer, not CNTP: raw Unicorn traps PL1 CNTP accesses
+ * (CNTHCTL = 0) but runs CNTV ones (no interrupt ever comes, the tick count is 0).
  */
 #include <stdint.h>
 
 #include "uart.h"
+#ifdef BENCH_TICK_HZ
+#include "irq.h"
+
+static volatile uint32_t ticks;
+static uint32_t tick_period; /* counter ticks: CNTFRQ / BENCH_TICK_HZ */
+
+static void on_tick(uint32_t spsr)
+{
+    (void)spsr;
+    write_cntv_tval(tick_period);
+    ticks++;
+}
+
+static void tick_start(void)
+{
+    irq_init("bench_compute_timer", on_tick, 0);
+    tick_period = read_cntfrq() / BENCH_TICK_HZ;
+    local_wr(LOCAL_TIMER_INT(0), LSRC_CNTV);
+    write_cntv_tval(tick_period);
+    write_cntv_ctl(CNT_CTL_ENABLE);
+    irq_unmask();
+}
+
+static void tick_stop(void)
+{
+    irq_mask();
+    write_cntv_ctl(0);
+    local_wr(LOCAL_TIMER_INT(0), 0);
+}
+#endif
 
 #ifndef BENCH_ROUNDS
 #define BENCH_ROUNDS 3000
@@ -135,6 +174,9 @@ int main(void)
     uint32_t check = 0x811C9DC5u;
     uint32_t crc_x = 0, isort_x = 0, hsort_x = 0, mat_x = 0;
 
+#ifdef BENCH_TICK_HZ
+    tick_start();
+#endif
     crc32_init();
     for (uint32_t round = 0; round < BENCH_ROUNDS; round++) {
         fill(round);
@@ -161,10 +203,17 @@ int main(void)
         mat_x ^= s;
         check = mix(check, s);
     }
+#ifdef BENCH_TICK_HZ
+    tick_stop();
+#endif
 
     uart_printf("bench_compute: %u rounds\n", (uint32_t)BENCH_ROUNDS);
     uart_printf("crc 0x%08x isort 0x%08x hsort 0x%08x matmul 0x%08x\n", crc_x, isort_x,
                 hsort_x, mat_x);
     uart_printf("checksum 0x%08x\n", check);
+#ifdef BENCH_TICK_HZ
+    uart_printf("# timer interrupts %u (%u Hz of the emulator's counter)\n", ticks,
+                (uint32_t)BENCH_TICK_HZ);
+#endif
     return 0;
 }

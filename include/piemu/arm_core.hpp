@@ -292,6 +292,12 @@ private:
         bool eret = false; ///< ends in an exception return (only while watched)
     };
     std::array<BlockCount, 4096> thumb_counts_{};
+    // A block count_block() has not seen, read in one piece (one translation per
+    // 1 KiB it spans): fetch_insn() serves the block's scans from this copy instead
+    // of translating every instruction's address. Empty outside count_block().
+    std::array<uint8_t, 2048> block_bytes_{};
+    uint32_t block_bytes_va_ = 0;
+    uint32_t block_bytes_len_ = 0;
 
     GenericTimer timer_;
     std::unordered_map<uint32_t, size_t> c14_hooks_; // VA -> uc_hook; looked up only

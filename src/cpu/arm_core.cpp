@@ -474,20 +474,28 @@ std::optional<ExceptionType> ArmCore::deliver_interrupts() {
 }
 
 bool ArmCore::fetch_insn(uint32_t pc, bool thumb, uint32_t& insn, unsigned& size) const {
+    auto read = [this](uint32_t va, std::span<uint8_t> out) {
+        uint32_t off = va - block_bytes_va_;
+        if (off < block_bytes_len_ && out.size() <= block_bytes_len_ - off) {
+            std::memcpy(out.data(), block_bytes_.data() + off, out.size());
+            return true;
+        }
+        return read_virt(va, out);
+    };
     if (!thumb) {
         uint8_t b[4];
-        if (!read_virt(pc, b))
+        if (!read(pc, b))
             return false;
         std::memcpy(&insn, b, 4);
         size = 4;
         return true;
     }
     uint8_t h[2];
-    if (!read_virt(pc, h))
+    if (!read(pc, h))
         return false;
     uint32_t hw1 = h[0] | (h[1] << 8);
     if ((hw1 >> 11) >= 0x1d) { // 0b11101, 0b11110, 0b11111: a 32-bit Thumb-2 encoding
-        if (!read_virt(pc + 2, h))
+        if (!read(pc + 2, h))
             return false;
         insn = (hw1 << 16) | h[0] | (h[1] << 8);
         size = 4;
@@ -504,6 +512,13 @@ unsigned ArmCore::count_block(uint64_t addr, uint32_t size) {
         return e.count;
     unsigned n;
     bool t = thumb();
+    // A miss is taken at the start of every run (run() forgets the first block):
+    // read the block once for the scans below.
+    if (size <= block_bytes_.size() &&
+        read_virt(uint32_t(addr), std::span<uint8_t>(block_bytes_.data(), size))) {
+        block_bytes_va_ = uint32_t(addr);
+        block_bytes_len_ = size;
+    }
     scan_block_for_c14(uint32_t(addr), size, t);
     if (!t) {
         n = size / 4;
@@ -529,6 +544,7 @@ unsigned ArmCore::count_block(uint64_t addr, uint32_t size) {
         else if (t && fetch_insn(end - 2, t, insn, sz) && sz == 2)
             eret = is_exception_return(insn, 2, t);
     }
+    block_bytes_len_ = 0;
     e = {uint32_t(addr), size, n, eret};
     return n;
 }

@@ -8,7 +8,9 @@
  *     tools/qemu-run runs it);
  *   - the Raspberry Pi firmware's ARM stub enters in Non-secure HYP mode.
  *
- * Every core whose MPIDR.Aff0 != 0 parks in a WFI loop for good. Core 0 leaves HYP
+ * Every core whose MPIDR.Aff0 != 0 goes to smp_secondary_start, which by default is
+ * `park`, a WFI loop for good (an image that starts its secondaries defines its own:
+ * bare/smp_asm.S). Core 0 leaves HYP
  * if it is there, normalises CPSR to a known value (the CPSR of the interrupted code
  * appears in exception-test transcripts, so it must not depend on the loader), sets
  * up one stack per mode, zeroes .bss, calls main() and ends with semihosting exit:
@@ -48,7 +50,7 @@
 _start:
     mrc     p15, 0, r0, c0, c0, 5       @ MPIDR
     ands    r0, r0, #0xff               @ Aff0 = core number within the cluster
-    bne     park
+    bne     smp_secondary_start         @ (weak: park, below)
 
     mrs     r0, cpsr
     and     r0, r0, #0x1f
@@ -122,5 +124,10 @@ park:
     wfi
     b       park
     .size _start, . - _start
+
+    @ Secondaries park unless the image defines smp_secondary_start (entered in the
+    @ mode the loader left, HYP or SVC, with only r0 = 0 known).
+    .weak   smp_secondary_start
+    .set    smp_secondary_start, park
 
     .ltorg

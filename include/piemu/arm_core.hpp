@@ -24,6 +24,7 @@
 #include <set>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "cpu/generic_timer.hpp"
@@ -33,6 +34,7 @@
 #include "piemu/error.hpp"
 
 struct uc_struct;
+struct uc_context;
 
 namespace piemu {
 
@@ -223,6 +225,28 @@ public:
     /// they were translated with).
     void watch_exception_returns(std::function<void(uint32_t pc, uint32_t cpsr)> fn);
 
+    // ---- multiprocessing (src/cpu/multicore.cpp; docs/architecture.md, "Several cores")
+    /// The event register (ARM ARM B1.8.13, "Wait For Event and Send Event"): set when
+    /// any core executes SEV (the machine signals it to every core), consumed by WFE.
+    /// Unicorn executes SEV as a NOP, so piemu hooks each SEV it finds in new code.
+    bool event_register() const { return event_register_; }
+    void signal_event() { event_register_ = true; }
+    /// WFE's test: true (and the register cleared) if an event was pending, in which
+    /// case the WFE completes at once.
+    bool consume_event() { return std::exchange(event_register_, false); }
+    /// True once after this core executed one or more SEVs since the last call.
+    bool take_sev() { return std::exchange(sev_executed_, false); }
+    /// Clears this core's local exclusive monitor, as CLREX does: its next STREX fails
+    /// unless a new LDREX precedes it (ARM ARM A3.4.4 allows a context switch to do
+    /// this). Reached through Unicorn's saved context at an offset found once by
+    /// experiment (exclusive_monitor_reachable()); without it, does nothing.
+    void clear_exclusive_monitor();
+    /// Whether clear_exclusive_monitor() works with this build of Unicorn.
+    static bool exclusive_monitor_reachable();
+    /// VFP and Advanced SIMD on, as the boot stub leaves a core: CPACR cp10/cp11 full
+    /// access, then FPEXC.EN.
+    void enable_vfp();
+
     /// This core's generic timer (its four output lines go to the local controller).
     GenericTimer& timer() { return timer_; }
     /// Addresses of c14 instructions that have an interception hook (for tests).
@@ -249,6 +273,15 @@ private:
     void install_pending_c14_hooks();
     /// UC_HOOK_CODE callback bounded to one c14 instruction.
     static void c14_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    // Hint interception (multicore.cpp): scan_block_for_c14 also notes each SEV, WFE
+    // and YIELD.
+    /// Installs the hint hooks the scan asked for (outside emulation).
+    void install_pending_hint_hooks();
+    /// UC_HOOK_CODE callback bounded to one SEV, WFE or YIELD.
+    static void hint_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    /// True if Unicorn's invalid-instruction stop at `pc` is the WFE or YIELD whose
+    /// hook ran just before it (consumes the mark): `wfe` says which, `at` where.
+    bool hinted_stop(uint32_t pc, bool& wfe, uint32_t& at);
     /// Runs f() with CPSR.M = m (its banked registers visible), then restores.
     template <typename F>
     auto in_mode(CpuMode m, F&& f);
@@ -303,6 +336,21 @@ private:
     std::unordered_map<uint32_t, size_t> c14_hooks_; // VA -> uc_hook; looked up only
     std::vector<uint32_t> pending_c14_;
     std::set<uint32_t> warned_it_c14_; // c14 accesses in Thumb IT blocks, warned about
+
+    // Multiprocessing: the event register, hint hooks (the last WFE/YIELD whose hook
+    // ran, for classify_invalid), the saved context through which the exclusive
+    // monitor is cleared.
+    bool event_register_ = false;
+    bool sev_executed_ = false;
+    std::unordered_map<uint32_t, size_t> hint_hooks_; // VA -> uc_hook; looked up only
+    std::vector<uint32_t> pending_hints_;
+    struct HintMark {
+        bool valid = false;
+        bool wfe = false;
+        uint32_t pc = 0;
+        unsigned size = 0;
+    } hint_mark_;
+    ::uc_context* monitor_ctx_ = nullptr;
 
     // Exception-return watching (watch_exception_returns): count_block() marks the
     // blocks that end in one; the block hook reports the next block's address.

@@ -19,6 +19,7 @@
 namespace piemu {
 
 class SdCard;
+class Bcm2836LocalIntc;
 
 class Pl011;
 class Bcm2835Aux;
@@ -75,6 +76,13 @@ struct MachineOptions {
     std::vector<unsigned> trace_irqs; ///< only these irqs' handler events; empty = all
     size_t trace_buffer = 0;          ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
     bool trace_functions = false;     ///< function-tracer lines of the interrupt path
+    /// Where the secondary cores start: "parked" (waiting for an entry address in their
+    /// local-controller mailbox 3, as the Pi firmware leaves them) or "all" (at the
+    /// image's entry with core 0, as QEMU's -kernel does).
+    std::string smp_start = "parked";
+    /// While more than one core runs: the instructions (cycles of virtual time) each
+    /// core runs per round of the round-robin (docs/architecture.md, "Several cores").
+    uint64_t quantum = 1000;
     std::string vcd_file; ///< --vcd: the interrupt lines as a Value Change Dump ("" = none)
 };
 
@@ -177,6 +185,10 @@ public:
 
     ArmCore& core(unsigned i = 0) { return *cores_.at(i); }
     unsigned core_count() const { return unsigned(cores_.size()); }
+    /// True while core `i` waits in the firmware's boot loop for its entry address.
+    bool core_parked(unsigned i) const { return runs_.at(i).state == CoreState::Parked; }
+    /// True once the round-robin of several cores has taken over the run loop.
+    bool smp_active() const { return smp_; }
     /// True once request_stop() was called (a host signal): a debugger waiting for
     /// its client stops waiting.
     bool stop_requested() const { return stop_requested_; }
@@ -229,6 +241,9 @@ private:
     /// `deliver` is false). Returns the outcome if the run ends; otherwise the clock's
     /// stop_at is set for the next slice.
     std::optional<RunOutcome> prepare_slice(ArmCore& core, bool deliver = true);
+    /// prepare_slice()'s part that concerns no core: host requests, due events (if
+    /// `run_events`), a pending reset, power-off or exit.
+    std::optional<RunOutcome> between_slices(bool run_events);
     void write_trace();
     /// Takes a pending interrupt: into the kernel model, or the guest's vectors.
     void deliver_interrupts(ArmCore& core);
@@ -241,11 +256,60 @@ private:
     std::optional<RunOutcome> enter_kernel_gate(ArmCore& core);
     std::optional<RunOutcome> idle_until_event();
 
+    // ---- several cores (smp.cpp)
+    /// How a core takes part in the run. Only Running cores execute guest code.
+    enum class CoreState {
+        Parked,    ///< in the firmware's boot loop: waits for its mailbox 3 (host-modelled)
+        Running,   ///< runs its share of each round
+        WaitIrq,   ///< in WFI: until an interrupt is pending (masked or not)
+        WaitEvent, ///< in WFE: until its event register is set or an unmasked interrupt
+    };
+    struct CoreRun {
+        CoreState state = CoreState::Running;
+        uint64_t local = 0; ///< this core's own virtual time (cycles)
+    };
+    /// Every core back to its boot state: core 0 runs, the others are parked (or run
+    /// from the entry with --smp-start all).
+    void reset_core_runs();
+    /// The local controller's observer: a write to core `core`'s mailbox `mailbox`.
+    void mailbox_written(unsigned core, unsigned mailbox);
+    /// Starts each parked core whose mailbox 3 holds an address, as the firmware's
+    /// spin loop does. Returns true if one started.
+    bool start_parked_cores();
+    /// A core executed WFI or WFE (`wfe`): idles it, or in single-core mode waits.
+    std::optional<RunOutcome> core_waits(ArmCore& core, bool wfe);
+    /// Signals the event of an SEV the core executed to every core.
+    void broadcast_sev(ArmCore& core);
+    /// True if waiting core `cpu` has a reason to run again (consumes WFE's event).
+    bool core_wakes(unsigned cpu);
+    /// The run loop once a second core runs: rounds of `quantum` cycles, until the
+    /// run ends (the outcome) or a reset parks the secondaries again (nullopt).
+    std::optional<RunOutcome> run_smp();
+    /// Round boundaries: host requests, due events, resets, limits.
+    std::optional<RunOutcome> prepare_round();
+    /// Core `cpu`'s share of the round that ends at `end`.
+    std::optional<RunOutcome> run_core_slice(unsigned cpu, uint64_t end);
+    /// True if waiting core `cpu` would run again now (core_wakes() without consuming).
+    bool core_can_wake(unsigned cpu) const;
+    /// No core can run: time jumps from event to event until one can (or the run ends).
+    std::optional<RunOutcome> idle_all_cores();
+    std::optional<RunOutcome> insn_limit_reached();
+    /// The first cycle not to run any more with --duration (kNever without it).
+    uint64_t duration_end() const;
+
     BoardInfo board_;
     MachineOptions options_;
     VirtualClock clock_;
     Bus bus_;
     std::vector<std::unique_ptr<ArmCore>> cores_;
+    std::vector<CoreRun> runs_;   ///< per core, as cores_
+    bool smp_ = false;            ///< the round-robin runs (a second core left its parking)
+    bool start_pending_ = false;  ///< a parked core's mailbox 3 was written
+    bool round_cut_ = false;      ///< end the current round early (a reset, an exit)
+    unsigned current_cpu_ = 0;    ///< the core whose guest code runs (0 between rounds)
+    unsigned last_slice_cpu_ = 0; ///< the core that ran the last slice of a round
+    bool debugging_ = false;      ///< a debugger drives core 0 alone (debug_step/continue)
+    Bcm2836LocalIntc* local_intc_ = nullptr;
     std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised
     std::unique_ptr<BuiltBoard> built_;
     std::unique_ptr<kernel::KernelModel> kernel_;

@@ -413,6 +413,16 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
     cmd->add_option("--vcd", run.machine.vcd_file,
                     "Write the interrupt lines (devices, controllers, cores) as a Value Change "
                     "Dump over virtual time to FILE, for GTKWave");
+    cmd->add_option("--smp-start", run.machine.smp_start,
+                    "Where cores 1-3 start: parked (in the firmware's boot loop until an "
+                    "entry address is written to their mailbox 3) or all (at the image's "
+                    "entry, as QEMU's -kernel)")
+        ->check(CLI::IsMember({"parked", "all"}))
+        ->capture_default_str();
+    cmd->add_option("--quantum", run.machine.quantum,
+                    "While several cores run: instructions each core runs per round of the "
+                    "deterministic round-robin")
+        ->capture_default_str();
     cmd->add_option("--max-insns", run.machine.max_insns,
                     "Stop after N guest instructions (exit status 124); 0 = no limit");
     cmd->add_option_function<std::string>(

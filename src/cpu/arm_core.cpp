@@ -144,9 +144,9 @@ struct CoreHooks {
             return;
         }
         unsigned n = c->count_block(addr, size);
-        if (!c->pending_c14_.empty()) {
-            // This block holds c14 instructions without hooks: install them and
-            // retranslate before any of it runs.
+        if (!c->pending_c14_.empty() || !c->pending_hints_.empty()) {
+            // This block holds c14 or hint instructions without hooks: install them
+            // and retranslate before any of it runs.
             c->block_stop_ = true;
             c->block_stop_pc_ = uint32_t(addr);
             uc_emu_stop(uc);
@@ -239,6 +239,8 @@ ArmCore::ArmCore(unsigned index, VirtualClock& clock, Bus& bus, uint64_t counter
     : index_(index), clock_(clock), bus_(bus), timer_(index, clock, counter_hz) {}
 
 ArmCore::~ArmCore() {
+    if (monitor_ctx_)
+        uc_context_free(monitor_ctx_);
     if (uc_)
         uc_close(uc_);
 }
@@ -576,6 +578,7 @@ StopInfo ArmCore::run() {
     watch_hit_.reset();
     first_block_ = true;
     install_pending_c14_hooks();
+    install_pending_hint_hooks();
     uint32_t start = pc();
     bool t = thumb();
     run_start_pc_ = start;
@@ -606,6 +609,7 @@ StopInfo ArmCore::step() {
         watch_hit_.reset();
         first_block_ = true;
         install_pending_c14_hooks();
+        install_pending_hint_hooks();
         uint32_t start = pc();
         bool t = thumb();
         run_start_pc_ = start;

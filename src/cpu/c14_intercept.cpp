@@ -139,6 +139,8 @@ void ArmCore::scan_block_for_c14(uint32_t addr, uint32_t size, bool thumb) {
                              "state after it are unreliable)",
                              index_, addr + off);
         }
+        if (watched_hint(insn, sz, thumb) != Hint::None && !hint_hooks_.count(addr + off))
+            pending_hints_.push_back(addr + off); // multicore.cpp
         // IT instruction: 0xbfXY with a non-zero mask Y starts a block.
         it = (thumb && sz == 2 && (insn & 0xff00) == 0xbf00 && (insn & 0xf)) ? (insn & 0xff)
                                                                              : next_it;

@@ -46,6 +46,29 @@ inline uint32_t it_advance(uint32_t cpsr) {
     return (cpsr & ~((3u << 25) | (0x3fu << 10))) | ((it & 0xfc) << 8) | ((it & 3) << 25);
 }
 
+/// The hint instructions piemu watches: YIELD (1), WFE (2), SEV (4) are their
+/// numbers in the hint space (ARM ARM A8.8.425-, NOP-compatible hints).
+enum class Hint { None = 0, Yield = 1, Wfe = 2, Sev = 4 };
+/// Which of YIELD, WFE, SEV `insn` is (ARM A1 any condition, Thumb T1 and T2), as
+/// fetch_insn() returns it.
+inline Hint watched_hint(uint32_t insn, unsigned size, bool thumb) {
+    uint32_t op;
+    if (!thumb) {
+        if ((insn & 0x0fffff00) != 0x0320f000 || (insn >> 28) == 0xf)
+            return Hint::None;
+        op = insn & 0xff;
+    } else if (size == 2) {
+        if ((insn & 0xff0f) != 0xbf00) // IT has a non-zero mask in bits 3:0
+            return Hint::None;
+        op = (insn >> 4) & 0xf;
+    } else {
+        if ((insn & 0xffffff00) != 0xf3af8000)
+            return Hint::None;
+        op = insn & 0xff;
+    }
+    return (op == 1 || op == 2 || op == 4) ? Hint(op) : Hint::None;
+}
+
 /// Decodes the instruction at `pc` (ARM or Thumb) with Capstone and computes the
 /// lowest address it accesses from the core's current registers (PC reads as the
 /// architecture defines: +8 in ARM state, Align(PC, 4) + 4 in Thumb state).

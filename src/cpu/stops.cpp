@@ -12,6 +12,16 @@ StopInfo ArmCore::classify_invalid(uint32_t pc) {
     // (which it does not implement) with PC already past them.
     StopInfo s;
     s.thumb = thumb();
+    // A WFE or YIELD whose hook ran just before (multicore.cpp): known for sure, even
+    // where the run started right after it (a WFE loop resumed after its WFE).
+    bool wfe = false;
+    uint32_t at = 0;
+    if (hinted_stop(pc, wfe, at)) {
+        s.reason = wfe ? StopReason::Wfe : StopReason::Yield;
+        s.pc = at;
+        fetch_insn(at, s.thumb, s.insn, s.insn_size);
+        return s;
+    }
     // A write HCR.TVM trapped first: should a WFE precede it, that WFE completes
     // at once, which the architecture allows.
     if (fetch_insn(pc, s.thumb, s.insn, s.insn_size)) {
@@ -34,6 +44,8 @@ StopInfo ArmCore::classify_invalid(uint32_t pc) {
             return s;
         }
     }
+    // Code translated before its hint hook existed: the instruction before PC (which
+    // cannot be it when PC is where the run started: an undefined instruction at PC).
     if (pc != run_start_pc_) {
         uint32_t prev;
         unsigned sz;

@@ -50,7 +50,9 @@ std::optional<int64_t> parse_thread(std::string_view s) {
 } // namespace
 
 ArmCore* GdbStub::thread_core(uint64_t t) {
-    if (t < 1 || t > machine_.core_count())
+    // One thread per core that is online: a secondary parked in the firmware's boot
+    // loop is not (as Linux's offline CPUs; under a debugger core 0 runs alone).
+    if (t < 1 || t > machine_.core_count() || machine_.core_parked(unsigned(t - 1)))
         return nullptr;
     return &machine_.core(unsigned(t - 1));
 }
@@ -138,7 +140,8 @@ GdbStub::Action GdbStub::query(std::string_view p) {
     if (p == "qfThreadInfo") {
         std::string r = "m";
         for (unsigned i = 1; i <= machine_.core_count(); ++i)
-            r += fmt::format("{}{:02x}", i > 1 ? "," : "", i);
+            if (thread_core(i))
+                r += fmt::format("{}{:02x}", r.size() > 1 ? "," : "", i);
         return reply(r);
     }
     if (p == "qsThreadInfo")

@@ -228,19 +228,25 @@ uint32_t Bcm2836LocalIntc::read_reg(uint32_t offset) {
 
 void Bcm2836LocalIntc::write_reg(uint32_t offset, uint32_t value) {
     unsigned index = (offset >> 2) & 3; // as in read_reg()
-    if (offset >= off(Reg::MailboxClear0))
+    if (offset >= off(Reg::MailboxClear0)) {
         mailbox_[(offset - off(Reg::MailboxClear0)) >> 4][index] &= ~value;
-    else if (offset >= off(Reg::MailboxSet0))
-        mailbox_[(offset - off(Reg::MailboxSet0)) >> 4][index] |= value;
-    else if (offset >= off(Reg::IrqSource0)) {
+    } else if (offset >= off(Reg::MailboxSet0)) {
+        unsigned core = (offset - off(Reg::MailboxSet0)) >> 4;
+        mailbox_[core][index] |= value;
+        update();
+        if (mailbox_observer_)
+            mailbox_observer_(core, index);
+        return;
+    } else if (offset >= off(Reg::IrqSource0)) {
         log_guest_error(*this, offset, "write to read-only interrupt source register");
         return;
-    } else if (offset >= off(Reg::MailboxIntControl0))
+    } else if (offset >= off(Reg::MailboxIntControl0)) {
         mailbox_int_control_[index] = value & kIntControlMask;
-    else if (offset >= off(Reg::TimerIntControl0))
+    } else if (offset >= off(Reg::TimerIntControl0)) {
         timer_int_control_[index] = value & kIntControlMask;
-    else
+    } else {
         write_fixed_reg(offset, value);
+    }
     update();
 }
 

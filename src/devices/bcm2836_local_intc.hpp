@@ -23,13 +23,15 @@
 //  - local interrupts 1-7 and 8-15 routing (0x28) and source bits 12-17 (no such
 //    sources on the Pi);
 //  - the mailboxes' use as a boot protocol (the firmware's spin loop): they are plain
-//    registers here;
+//    registers here; the machine watches mailbox 3 of parked cores through
+//    set_mailbox_observer() and plays the firmware's part (src/machine/smp.cpp);
 //  - sub-word accesses: registers are 32 bits wide; byte and halfword accesses are
 //    logged as guest errors, read as zero and are ignored when written.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -120,6 +122,16 @@ public:
     /// The 64-bit core timer now: the count every core's generic timer (CNTPCT) reads.
     uint64_t core_timer() const;
 
+    /// Core `core`'s mailbox `mailbox` (0-3), as its read/clear register reads.
+    uint32_t mailbox(unsigned core, unsigned mailbox) const {
+        return mailbox_.at(core).at(mailbox);
+    }
+    /// Called after every write to a mailbox set register (the registers are already
+    /// updated): who watches the firmware's boot mailbox. Host wiring; one observer.
+    void set_mailbox_observer(std::function<void(unsigned core, unsigned mailbox)> fn) {
+        mailbox_observer_ = std::move(fn);
+    }
+
     /// `#interrupt-cells` = 2: <hwirq flags>, flags ignored as Linux's
     /// irq_domain_xlate_onecell does.
     unsigned interrupt_cells() const override { return 2; }
@@ -180,6 +192,7 @@ private:
     std::array<uint32_t, kMaxCores> timer_int_control_{};
     std::array<uint32_t, kMaxCores> mailbox_int_control_{};
     std::array<std::array<uint32_t, 4>, kMaxCores> mailbox_{};
+    std::function<void(unsigned, unsigned)> mailbox_observer_;
 
     // Core timer: value = base_value + ticks since base_cycle at the current rate.
     uint64_t core_timer_base_value_ = 0;

@@ -18,6 +18,7 @@
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/bcm2835_sdhci.hpp"
 #include "devices/bcm2835_sdhost.hpp"
+#include "devices/bcm2836_local_intc.hpp"
 #include "devices/pl011.hpp"
 #include "devices/sd_card.hpp"
 #include "kernel/kernel_model.hpp"
@@ -27,8 +28,8 @@
 #include "piemu/exit_status.hpp"
 #include "piemu/guest_abi.h"
 #include "piemu/trace.hpp"
-#include "trace/vcd.hpp"
 #include "trace/irq_tracer.hpp"
+#include "trace/vcd.hpp"
 
 namespace piemu {
 
@@ -105,7 +106,7 @@ public:
         auto [it, fresh] = names_.try_emplace(&device, 0);
         if (fresh)
             it->second = m_.recorder_->intern(device.name());
-        unsigned cpu = m_.kernel_ ? m_.kernel_->irq().smp_processor_id() : 0;
+        unsigned cpu = m_.kernel_ ? m_.kernel_->irq().smp_processor_id() : m_.current_cpu_;
         m_.recorder_->record(m_.trace_context(cpu), trace::ev::mmio{.device = it->second,
                                                                     .offset = offset,
                                                                     .size = size,
@@ -149,15 +150,25 @@ ErrorOr<void> Machine::init() {
     TRY(open_uart_output("--uart", options_.uart, uart_out_, uart_out_owned_));
     semihosting_ = std::make_unique<Semihosting>(clock_, stdout);
 
-    // Cores: one for now; the SMP work brings up the other three. Their generic
+    if (options_.smp_start != "parked" && options_.smp_start != "all")
+        return Error{fmt::format("--smp-start {}: expected parked or all", options_.smp_start)};
+    if (options_.quantum == 0)
+        return Error{"--quantum 0: a round needs at least one instruction per core"};
+    if (options_.smp_start == "all" && options_.kernel_model)
+        return Error{"--smp-start all: the kernel model runs on core 0 only (its secondaries "
+                     "stay parked)"};
+    // The board's cores (one Unicorn engine each, over the same RAM). Their generic
     // timers and interrupt pins are wired by the board's device tree.
-    auto core = std::make_unique<ArmCore>(0, clock_, bus_, board_.cntfrq);
     CoreLines lines;
-    lines.timers.push_back(core->timer().outputs());
-    pmu_lines_.push_back(std::make_unique<IrqLine>());
-    lines.pmu.push_back(pmu_lines_.back().get());
-    lines.cpu_inputs.push_back(core.get());
-    cores_.push_back(std::move(core));
+    for (unsigned i = 0; i < board_.cores; ++i) {
+        auto core = std::make_unique<ArmCore>(i, clock_, bus_, board_.cntfrq);
+        lines.timers.push_back(core->timer().outputs());
+        pmu_lines_.push_back(std::make_unique<IrqLine>());
+        lines.pmu.push_back(pmu_lines_.back().get());
+        lines.cpu_inputs.push_back(core.get());
+        cores_.push_back(std::move(core));
+    }
+    runs_.resize(cores_.size());
 
     std::span<const uint8_t> dtb = builtin_dtb(board_.name);
     if (dtb.empty())
@@ -176,6 +187,12 @@ ErrorOr<void> Machine::init() {
             std::fputc(c, uart_out_);
     });
     setup_firmware_state();
+    // The secondaries' boot mailboxes (the firmware's spin loop, smp.cpp).
+    local_intc_ = built_->find_model<Bcm2836LocalIntc>();
+    if (local_intc_)
+        local_intc_->set_mailbox_observer(
+            [this](unsigned core, unsigned mailbox) { mailbox_written(core, mailbox); });
+    reset_core_runs();
     TRY(connect_uart_input());
     TRY(connect_uart1());
 
@@ -278,14 +295,16 @@ ErrorOr<void> Machine::setup_trace() {
         uart0_->set_tx_sink([this, dev](uint8_t c) {
             if (uart_out_)
                 std::fputc(c, uart_out_);
-            recorder_->record(trace_context(0), trace::ev::uart_tx{.device = dev, .ch = c});
+            recorder_->record(trace_context(current_cpu_),
+                              trace::ev::uart_tx{.device = dev, .ch = c});
         });
         if (uart1_) {
             trace::StrId dev1 = recorder_->intern(uart1_->name());
             uart1_->set_tx_sink([this, dev1](uint8_t c) {
                 if (uart1_out_)
                     std::fputc(c, uart1_out_);
-                recorder_->record(trace_context(0), trace::ev::uart_tx{.device = dev1, .ch = c});
+                recorder_->record(trace_context(current_cpu_),
+                                  trace::ev::uart_tx{.device = dev1, .ch = c});
             });
         }
     }
@@ -341,7 +360,7 @@ void Machine::LineTracer::irq_line_changed(uint32_t tag, bool level) {
     if (!record)
         return;
     auto [device, line] = names.at(tag);
-    m->recorder_->record(m->trace_context(0),
+    m->recorder_->record(m->trace_context(m->current_cpu_),
                          trace::ev::irq_line{.device = device, .line = line, .level = level});
 }
 
@@ -389,8 +408,9 @@ ErrorOr<void> Machine::boot_kernel_model() {
     kernel::KernelModelConfig cfg;
     cfg.bus = &bus_;
     cfg.clock = &clock_;
-    for (auto& c : cores_)
-        cfg.cores.push_back(c.get());
+    // The kernel model is single-CPU for now: core 0 only; the secondaries stay parked
+    // (nothing in the kernel model writes their boot mailbox).
+    cfg.cores.push_back(cores_.front().get());
     cfg.nr_cpus = board_.cores;
     // The controllers and the console where the board's device tree put them.
     for (auto& d : built_->devices) {
@@ -558,6 +578,7 @@ void Machine::setup_firmware_state() {
 
 ErrorOr<void> Machine::reboot() {
     built_->reset();
+    reset_core_runs();
     setup_firmware_state();
     for (auto& c : cores_) {
         c->timer().reset();
@@ -624,17 +645,23 @@ ErrorOr<void> Machine::load(const std::string& path, std::optional<uint32_t> loa
 }
 
 void Machine::start_image() {
-    ArmCore& c = core();
-    if (!image_.use_boot_stub) {
-        c.set_pc(image_.entry, image_.entry_thumb);
-        return;
+    // With --smp-start all every core starts where core 0 does (QEMU's -kernel); the
+    // parked ones wait for their mailbox (smp.cpp).
+    for (auto& core : cores_) {
+        if (core->index() != 0 && core_parked(core->index()))
+            continue;
+        if (!image_.use_boot_stub)
+            core->set_pc(image_.entry, image_.entry_thumb);
+        else
+            core->set_pc(0, false);
     }
+    if (!image_.use_boot_stub)
+        return;
     std::span<const uint8_t> stub = boot_stub_image();
     bus_.write_phys(0, stub);
     uint32_t params[4] = {image_.entry | (image_.entry_thumb ? 1u : 0u), image_.boot_r0,
                           image_.boot_r1, image_.boot_r2};
     bus_.write_phys(kBootStubParams, {reinterpret_cast<const uint8_t*>(params), sizeof params});
-    c.set_pc(0, false);
 }
 
 ErrorOr<void> Machine::load_linux(const LinuxBootParams& params) {
@@ -728,7 +755,7 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
         return std::nullopt;
     case StopReason::Wfi:
     case StopReason::Wfe:
-        return idle_until_event();
+        return core_waits(c, s.reason == StopReason::Wfe);
     case StopReason::Svc:
         if (Semihosting::is_semihosting_call(c, s)) {
             if (auto status = semihosting_->handle(c))
@@ -797,32 +824,8 @@ std::optional<RunOutcome> Machine::enter_kernel_gate(ArmCore& c) {
 }
 
 std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c, bool deliver) {
-    for (;;) {
-        if (stop_requested_) {
-            flush_outputs();
-            return RunOutcome{RunOutcome::Kind::HostSignal, kExitHostSignal,
-                              "stopped by a host signal"};
-        }
-        clock_.clear_attention();
-        if (dump_requested_) {
-            dump_requested_ = false;
-            dump_();
-        }
-        if (deliver)
-            clock_.run_due();
-        if (pending_exit_) {
-            RunOutcome outcome = *pending_exit_;
-            pending_exit_.reset();
-            if (outcome.kind == RunOutcome::Kind::Reset && options_.reboot) {
-                if (auto r = reboot(); r.is_error())
-                    return RunOutcome{RunOutcome::Kind::Fault, kExitInternal, r.error().message};
-                continue;
-            }
-            flush_outputs();
-            return outcome;
-        }
-        break;
-    }
+    if (auto outcome = between_slices(deliver))
+        return outcome;
     if (deliver)
         deliver_interrupts(c);
 
@@ -848,12 +851,55 @@ std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c, bool deliver) {
     return std::nullopt;
 }
 
+std::optional<RunOutcome> Machine::between_slices(bool run_events) {
+    for (;;) {
+        if (stop_requested_) {
+            flush_outputs();
+            return RunOutcome{RunOutcome::Kind::HostSignal, kExitHostSignal,
+                              "stopped by a host signal"};
+        }
+        clock_.clear_attention();
+        if (dump_requested_) {
+            dump_requested_ = false;
+            dump_();
+        }
+        if (run_events)
+            clock_.run_due();
+        if (pending_exit_) {
+            RunOutcome outcome = *pending_exit_;
+            pending_exit_.reset();
+            if (outcome.kind == RunOutcome::Kind::Reset && options_.reboot) {
+                if (auto r = reboot(); r.is_error())
+                    return RunOutcome{RunOutcome::Kind::Fault, kExitInternal, r.error().message};
+                continue;
+            }
+            flush_outputs();
+            return outcome;
+        }
+        return std::nullopt;
+    }
+}
+
 RunOutcome Machine::run() {
+    // Core 0 alone, time moving with it, until a second core runs: then the
+    // round-robin (smp.cpp) takes over for the rest of the run.
     ArmCore& c = core();
     for (;;) {
+        if (smp_) {
+            if (auto outcome = run_smp())
+                return *outcome;
+            continue; // a reset parked the secondaries again
+        }
         if (auto outcome = prepare_slice(c))
             return *outcome;
+        if (smp_)
+            continue; // a reset with --smp-start all
         StopInfo s = c.run();
+        broadcast_sev(c);
+        // A parked core's mailbox was written: it starts where core 0 stopped, before
+        // core 0's stop is handled (a WFI then waits in the round-robin).
+        if (start_pending_ && start_parked_cores())
+            smp_ = true;
         if (auto outcome = handle_stop(c, s)) {
             flush_outputs();
             return *outcome;
@@ -862,6 +908,7 @@ RunOutcome Machine::run() {
 }
 
 DebugStop Machine::debug_step(StepInterrupts irqs) {
+    debugging_ = true; // core 0 alone from now on (docs/debugging.md)
     ArmCore& c = core();
     DebugStop d;
     d.cpu = c.index();
@@ -893,6 +940,7 @@ DebugStop Machine::debug_step(StepInterrupts irqs) {
 }
 
 DebugStop Machine::debug_continue(const std::function<bool()>& interrupted) {
+    debugging_ = true;
     ArmCore& c = core();
     DebugStop d;
     d.cpu = c.index();

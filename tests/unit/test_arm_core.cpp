@@ -161,7 +161,11 @@ TEST_F(CoreTest, RunStopsWithTheGuestEvent) {
         uc_ctl_remove_cache(core.uc(), 0x8000, 0x8100);
         enter(CpuMode::Svc, psr::I | psr::F);
         core.set_pc(0x8000, false);
+        // A block with a WFE first stops (Yield) to get the WFE's hook installed
+        // (multicore.cpp), as one with a c14 access does; the run loop runs it again.
         StopInfo s = core.run();
+        if (s.reason == StopReason::Yield && s.pc == 0x8000)
+            s = core.run();
         EXPECT_EQ(s.reason, c.reason);
         EXPECT_EQ(s.pc, c.pc);
         EXPECT_EQ(s.insn, c.code[1]);

@@ -1,0 +1,296 @@
+// Several cores: the secondaries' boot as the Pi firmware leaves them, and the
+// deterministic round-robin that runs the cores once more than one runs
+// (docs/architecture.md, "Several cores").
+//
+// Time. Each core keeps its own virtual time (CoreRun::local, in cycles: one retired
+// instruction is one cycle, as with one core). A round starts at the machine's time T
+// and ends at T + quantum. Every running core, in index order, runs its own share of
+// the round: from its local time until it reaches the round's end (a translation
+// block may take it a little past: the next round's share is that much shorter, so no
+// core drifts from the others). While a core runs, the clock reads that core's local
+// time: its generic timer, the devices it reads and the trace see time move at the CPU
+// clock rate, as on one core. Timer events run only between rounds, at the round's
+// end: a deadline inside a round is seen at its end, at most one quantum late (one
+// core: at most one translation block late). So every core sees time advance at the
+// CPU's rate, not N times faster, and all orderings (which core's MMIO comes first,
+// when an event fires) depend on the quantum and the guest alone.
+//
+// Waiting. A core in WFI or WFE runs nothing and costs nothing: its share of each round
+// is idle. It runs again at a round in which its wake-up holds (WFI: an interrupt line
+// is high, masked or not; WFE: its event register is set, by an SEV of any core, or an
+// unmasked interrupt is pending), from the round's start. When no core can run, time
+// jumps to the next timer event, as one core's WFI does.
+//
+// Memory. All engines map the same host RAM and only one runs at a time, so memory is
+// sequentially consistent: every run is an interleaving of whole slices. DMB, DSB and
+// ISB are no-ops. A core's exclusive monitor is cleared when it is switched out while
+// another core runs, so an LDREX/STREX pair split by a switch fails and is retried.
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "devices/bcm2835_aux.hpp"
+#include "devices/bcm2836_local_intc.hpp"
+#include "devices/pl011.hpp"
+#include "piemu/exit_status.hpp"
+#include "piemu/machine.hpp"
+
+namespace piemu {
+
+namespace {
+// Mailbox 3 of core c: its read/clear register (the firmware's spin loop reads it and
+// writes back what it read to clear it).
+constexpr unsigned kBootMailbox = 3;
+constexpr uint32_t mailbox_clear_offset(unsigned core, unsigned mailbox) {
+    return uint32_t(Bcm2836LocalIntc::Reg::MailboxClear0) + 16 * core + 4 * mailbox;
+}
+// As idle_until_event(): a day of virtual time with every core waiting and nothing
+// waking one is a hang.
+constexpr uint64_t kIdleHorizonSeconds = 24 * 3600;
+} // namespace
+
+void Machine::reset_core_runs() {
+    bool all = options_.smp_start == "all";
+    for (size_t i = 0; i < runs_.size(); ++i) {
+        runs_[i].state = (i == 0 || all) ? CoreState::Running : CoreState::Parked;
+        runs_[i].local = clock_.now();
+        cores_[i]->consume_event();
+    }
+    smp_ = all && runs_.size() > 1;
+    start_pending_ = false;
+    round_cut_ = false;
+    current_cpu_ = 0;
+}
+
+void Machine::mailbox_written(unsigned core, unsigned mailbox) {
+    if (mailbox != kBootMailbox || core >= runs_.size() || runs_[core].state != CoreState::Parked)
+        return;
+    if (local_intc_->mailbox(core, mailbox) == 0)
+        return;
+    if (kernel_) {
+        static bool warned = false;
+        if (!std::exchange(warned, true))
+            spdlog::warn("cpu{}: boot mailbox written, but the kernel model runs on core 0 "
+                         "only: the core stays parked",
+                         core);
+        return;
+    }
+    // Like an interrupt line: stop the running core at the next block boundary.
+    start_pending_ = true;
+    clock_.request_attention();
+}
+
+bool Machine::start_parked_cores() {
+    start_pending_ = false;
+    bool started = false;
+    for (unsigned i = 1; i < runs_.size(); ++i) {
+        if (runs_[i].state != CoreState::Parked)
+            continue;
+        uint32_t entry = local_intc_ ? local_intc_->mailbox(i, kBootMailbox) : 0;
+        if (entry == 0)
+            continue;
+        // armstub7.S's secondary loop: `wfe; ldr r4, [mbox3]; cmp r4, #0; beq 1b;
+        // str r4, [mbox3]` (write back what was read: clears it), then r0 = 0,
+        // r1 = the machine type, r2 = the ATAGs/DTB (what core 0 was given), `bx r4`.
+        local_intc_->write(mailbox_clear_offset(i, kBootMailbox), entry, 4);
+        ArmCore& c = *cores_[i];
+        c.set_reg(0, 0);
+        c.set_reg(1, image_.use_boot_stub ? image_.boot_r1 : 0);
+        c.set_reg(2, image_.use_boot_stub ? image_.boot_r2 : 0);
+        if (image_.use_boot_stub)
+            c.enable_vfp(); // as piemu's boot stub leaves core 0 (firmware/boot/armstub.S)
+        c.set_pc(entry & ~1u, entry & 1u);
+        runs_[i] = {CoreState::Running, clock_.now()};
+        spdlog::debug("cpu{}: left the boot loop for 0x{:08x}", i, entry);
+        started = true;
+    }
+    return started;
+}
+
+void Machine::broadcast_sev(ArmCore& c) {
+    if (!c.take_sev())
+        return;
+    for (auto& core : cores_)
+        core->signal_event();
+}
+
+std::optional<RunOutcome> Machine::core_waits(ArmCore& c, bool wfe) {
+    // WFE completes at once if the event register was set (and clears it).
+    if (wfe && c.consume_event())
+        return std::nullopt;
+    if (!smp_ || debugging_)
+        return idle_until_event();
+    runs_[c.index()].state = wfe ? CoreState::WaitEvent : CoreState::WaitIrq;
+    return std::nullopt;
+}
+
+bool Machine::core_can_wake(unsigned cpu) const {
+    const ArmCore& c = *cores_[cpu];
+    switch (runs_[cpu].state) {
+    case CoreState::WaitIrq: // ARM ARM B1.8.13: any pending interrupt, masked or not
+        return c.irq_line() || c.fiq_line();
+    case CoreState::WaitEvent: // an event, or an interrupt CPSR.I/F would take
+        return c.event_register() || c.interrupt_unmasked();
+    case CoreState::Running:
+        return true;
+    case CoreState::Parked:
+        return false;
+    }
+    return false;
+}
+
+bool Machine::core_wakes(unsigned cpu) {
+    if (!core_can_wake(cpu))
+        return false;
+    if (runs_[cpu].state == CoreState::WaitEvent)
+        cores_[cpu]->consume_event();
+    runs_[cpu].state = CoreState::Running;
+    return true;
+}
+
+uint64_t Machine::duration_end() const {
+    if (!options_.duration_ns)
+        return VirtualClock::kNever;
+    return clock_.ticks_to_cycles(options_.duration_ns, 1'000'000'000);
+}
+
+std::optional<RunOutcome> Machine::insn_limit_reached() {
+    if (!options_.max_insns)
+        return std::nullopt;
+    uint64_t done = instructions();
+    if (done < options_.max_insns)
+        return std::nullopt;
+    flush_outputs();
+    return RunOutcome{RunOutcome::Kind::InsnLimit, kExitInsnLimit,
+                      fmt::format("instruction limit reached ({} instructions)", done)};
+}
+
+std::optional<RunOutcome> Machine::prepare_round() {
+    current_cpu_ = 0;
+    if (auto outcome = between_slices(true))
+        return outcome;
+    if (!smp_)
+        return std::nullopt; // a reset parked the secondaries: back to one core
+    if (start_pending_)
+        start_parked_cores();
+    if (clock_.now() >= duration_end()) {
+        flush_outputs();
+        return RunOutcome{RunOutcome::Kind::Duration, kExitOk, "run duration reached"};
+    }
+    return insn_limit_reached();
+}
+
+std::optional<RunOutcome> Machine::run_smp() {
+    while (smp_) {
+        if (auto outcome = prepare_round())
+            return outcome;
+        if (!smp_)
+            break;
+        const uint64_t start = clock_.now();
+        const uint64_t end = std::min(start + options_.quantum, duration_end());
+        bool ran = false;
+        for (unsigned i = 0; i < runs_.size() && !round_cut_; ++i) {
+            CoreRun& r = runs_[i];
+            if (r.state == CoreState::Parked)
+                continue;
+            if (r.state != CoreState::Running) {
+                if (!core_wakes(i))
+                    continue; // its share of the round passes idle
+                r.local = std::max(r.local, start);
+            }
+            ran = true;
+            if (r.local >= end)
+                continue; // a block took it past this round already
+            if (auto outcome = run_core_slice(i, end)) {
+                flush_outputs();
+                return outcome;
+            }
+        }
+        current_cpu_ = 0;
+        if (round_cut_) {
+            // A reset, power-off or host signal during the round: handled at once, at
+            // the latest time any core reached.
+            round_cut_ = false;
+            uint64_t latest = start;
+            for (auto& r : runs_)
+                latest = std::max(latest, r.local);
+            clock_.set_now(latest);
+            continue;
+        }
+        if (!ran) {
+            clock_.set_now(start);
+            if (auto outcome = idle_all_cores())
+                return outcome;
+            continue;
+        }
+        clock_.set_now(end);
+    }
+    return std::nullopt;
+}
+
+std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
+    ArmCore& c = *cores_[cpu];
+    CoreRun& r = runs_[cpu];
+    current_cpu_ = cpu;
+    clock_.set_now(r.local);
+    // Another core ran since this one last did: its exclusive monitor is cleared (ARM
+    // ARM A3.4.4: a context switch may clear it), so an LDREX/STREX pair split by the
+    // switch fails and the guest retries it.
+    if (std::exchange(last_slice_cpu_, cpu) != cpu)
+        c.clear_exclusive_monitor();
+    while (r.state == CoreState::Running) {
+        clock_.clear_attention();
+        if (clock_.now() >= end)
+            break;
+        deliver_interrupts(c);
+        uint64_t stop_at = end;
+        if (options_.max_insns) {
+            if (auto outcome = insn_limit_reached())
+                return outcome;
+            stop_at = std::min(stop_at, clock_.now() + (options_.max_insns - instructions()));
+        }
+        clock_.set_stop_at(stop_at);
+        StopInfo s = c.run();
+        broadcast_sev(c);
+        if (auto outcome = handle_stop(c, s))
+            return outcome;
+        if (pending_exit_ || stop_requested_) {
+            round_cut_ = true;
+            break;
+        }
+    }
+    r.local = clock_.now();
+    return std::nullopt;
+}
+
+std::optional<RunOutcome> Machine::idle_all_cores() {
+    // As idle_until_event() for one core: the events run (devices move on) without any
+    // core executing, until one can run again.
+    const uint64_t horizon = clock_.now() + kIdleHorizonSeconds * clock_.hz();
+    for (;;) {
+        if (stop_requested_ || pending_exit_ || start_pending_)
+            return std::nullopt; // prepare_round() handles them
+        for (unsigned i = 0; i < runs_.size(); ++i)
+            if (runs_[i].state != CoreState::Parked && core_can_wake(i))
+                return std::nullopt;
+        uint64_t next = clock_.next_deadline();
+        if (next >= duration_end()) {
+            clock_.set_now(std::max(clock_.now(), duration_end()));
+            return std::nullopt; // prepare_round() ends the run
+        }
+        bool input = (uart0_->input_attached() && !uart0_->input_exhausted()) ||
+                     (uart1_ && uart1_->input_attached() && !uart1_->input_exhausted());
+        if (next == VirtualClock::kNever || (next > horizon && !input))
+            return RunOutcome{RunOutcome::Kind::Deadlock, kExitGuestHang,
+                              fmt::format("every core waits for an interrupt or event (cpu0 at "
+                                          "0x{:08x}) but nothing can raise one",
+                                          cores_[0]->pc())};
+        if (next > clock_.now())
+            clock_.set_now(next);
+        clock_.run_due();
+    }
+}
+
+} // namespace piemu

@@ -122,8 +122,9 @@ uint64_t run(const uint8_t* data, size_t size) {
         case 3:
             digest.add(b.bus.mmio_read(w.base + in.u16() % w.size, size));
             break;
-        case 4: // time passes: up to about 2^31 cycles
-            b.advance(uint64_t(in.u16()) << ((op >> 3) & 15));
+        case 4: // time passes: up to 2^23 cycles (7 ms), enough for every device's
+                // timing, short enough that periodic timers (USB SOFs) stay cheap
+            b.advance(uint64_t(in.u16()) << ((op >> 3) & 7));
             break;
         case 5: { // RAM the device may read as a bus master (words in the first 1 MiB)
             uint32_t addr = (in.u16() & 0xffff) * 16;

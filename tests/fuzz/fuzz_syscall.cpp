@@ -5,8 +5,8 @@
 // built here) whose init makes up to kMaxCalls `svc #0` calls, numbers and r0-r5
 // taken from the input: raw words, small numbers, pointers into a data area the
 // input fills, or pointers to guest functions (return 1, return 0, spin forever,
-// sleep in the handler). The run is bounded by --max-insns and --duration; every
-// outcome is fine except a crash, a sanitizer report or a hang of the host.
+// sleep in the handler). The run is bounded by --max-insns (1M) and --duration (50 ms);
+// every outcome is fine except a crash, a sanitizer report or a hang of the host.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -113,8 +113,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // PIEMU_FUZZ_VERBOSE=1: the kernel log on stdout and the outcome, to read a case.
     bool verbose = std::getenv("PIEMU_FUZZ_VERBOSE") != nullptr;
     options.uart = verbose ? "stdio" : "none";
-    options.max_insns = 3'000'000;
-    options.duration_ns = 200'000'000;
+    options.max_insns = 1'000'000;
+    options.duration_ns = 50'000'000;
     auto machine = Machine::create(options);
     FUZZ_CHECK(!machine.is_error());
     auto loaded = machine.value()->load(file.path(), std::nullopt);

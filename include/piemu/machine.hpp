@@ -323,12 +323,16 @@ private:
         bool record = false;                              ///< piemu:irq_line is recorded
         std::vector<std::pair<uint32_t, uint32_t>> names; // interned device, line
         std::vector<uint32_t> wires;                      // VcdWriter wire indices
+        std::vector<int> cpus;                            // the line's core (observe_line), or -1
         void irq_line_changed(uint32_t tag, bool level) override;
     } line_tracer_;
     std::unique_ptr<trace::VcdWriter> vcd_;
     /// Observes every interrupt line for piemu:irq_line and --vcd.
     ErrorOr<void> setup_line_observers();
-    void observe_line(IrqLine* line, const std::string& device, const std::string& name);
+    /// `cpu`: the core the line belongs to (its timer, its pins), whose CPU column the
+    /// line's events take; -1 for the others.
+    void observe_line(IrqLine* line, const std::string& device, const std::string& name,
+                      int cpu = -1);
     class KernelTracer; ///< the kernel model's sched/softirq trace points (machine.cpp)
     class MmioTracer;   ///< piemu:mmio (machine.cpp)
     std::unique_ptr<MmioTracer> mmio_tracer_;

@@ -330,25 +330,28 @@ ErrorOr<void> Machine::setup_line_observers() {
             observe_line(outs[i], dev, outs.size() == 1 ? "irq" : fmt::format("irq{}", i));
         observe_line(d.instance.fiq_output, dev, "fiq");
         for (size_t c = 0; c < d.instance.cpu_outputs.size(); ++c) {
-            observe_line(d.instance.cpu_outputs[c][0], dev, fmt::format("cpu{}.irq", c));
-            observe_line(d.instance.cpu_outputs[c][1], dev, fmt::format("cpu{}.fiq", c));
+            observe_line(d.instance.cpu_outputs[c][0], dev, fmt::format("cpu{}.irq", c), int(c));
+            observe_line(d.instance.cpu_outputs[c][1], dev, fmt::format("cpu{}.fiq", c), int(c));
         }
     }
     static const char* const kTimerLines[] = {"cntps", "cntpns", "cnthp", "cntv"};
     for (auto& c : cores_) {
         auto lines = c->timer().outputs();
         for (size_t i = 0; i < lines.size(); ++i)
-            observe_line(lines[i], fmt::format("cpu{}.timer", c->index()), kTimerLines[i]);
+            observe_line(lines[i], fmt::format("cpu{}.timer", c->index()), kTimerLines[i],
+                         int(c->index()));
     }
     if (vcd_)
         vcd_->begin();
     return {};
 }
 
-void Machine::observe_line(IrqLine* line, const std::string& device, const std::string& name) {
+void Machine::observe_line(IrqLine* line, const std::string& device, const std::string& name,
+                           int cpu) {
     if (!line)
         return;
     line->observe(&line_tracer_, uint32_t(line_tracer_.names.size()));
+    line_tracer_.cpus.push_back(cpu);
     line_tracer_.names.emplace_back(recorder_ ? recorder_->intern(device) : 0,
                                     recorder_ ? recorder_->intern(name) : 0);
     line_tracer_.wires.push_back(vcd_ ? vcd_->add_wire(device, name, line->level()) : 0);
@@ -360,7 +363,10 @@ void Machine::LineTracer::irq_line_changed(uint32_t tag, bool level) {
     if (!record)
         return;
     auto [device, line] = names.at(tag);
-    m->recorder_->record(m->trace_context(m->current_cpu_),
+    // A core's own lines on that core's CPU; the others on the core that runs (CPU 0
+    // between rounds, when timer events fire).
+    int cpu = cpus.at(tag);
+    m->recorder_->record(m->trace_context(cpu >= 0 ? unsigned(cpu) : m->current_cpu_),
                          trace::ev::irq_line{.device = device, .line = line, .level = level});
 }
 
@@ -368,7 +374,9 @@ trace::Context Machine::trace_context(unsigned cpu, unsigned locks_held) {
     ArmCore& c = *cores_.at(cpu);
     trace::CpuState st;
     st.irqs_off = c.cpsr() & psr::I;
-    if (!kernel_) // bare guests: everything runs "in the idle task" (pid 0)
+    // Bare guests, and the cores the kernel model does not run (it runs core 0 only):
+    // everything runs "in the idle task" (pid 0).
+    if (!kernel_ || cpu != 0)
         return trace::make_context(clock_.now_ns(), cpu, 0, trace_idle_comm_, st);
     st.preempt_count = kernel_->preempt().get(cpu);
     const kernel::task_struct* t = kernel_->current(cpu);

@@ -271,6 +271,27 @@ TEST_F(LocalIntcTest, MailboxSetRegistersAreWriteOnly) {
     EXPECT_EQ(rd(mbox_clr(0, 0)), 0x5u);
 }
 
+// The machine watches the secondaries' boot mailbox (3) through this observer: it is
+// told of every write to a set register, after the mailbox holds the new bits, and of
+// no other write.
+TEST_F(LocalIntcTest, MailboxObserverSeesSetWritesOnly) {
+    std::vector<std::pair<unsigned, unsigned>> seen;
+    std::vector<uint32_t> values;
+    intc.set_mailbox_observer([&](unsigned core, unsigned m) {
+        seen.emplace_back(core, m);
+        values.push_back(intc.mailbox(core, m));
+    });
+    wr(mbox_set(2, 3), 0x8000);
+    wr(mbox_clr(2, 3), 0x8000);
+    wr(mbox_set(0, 1), 0x1);
+    wr(kMboxCtl, 0x1);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0], std::make_pair(2u, 3u));
+    EXPECT_EQ(values[0], 0x8000u);
+    EXPECT_EQ(seen[1], std::make_pair(0u, 1u));
+    EXPECT_EQ(intc.mailbox(2, 3), 0u);
+}
+
 TEST_F(LocalIntcTest, NonZeroMailboxRaisesIrqOnItsCoreWhenEnabled) {
     wr(mbox_set(2, 0), 1u << 3); // an IPI to core 2, not yet enabled
     EXPECT_EQ(lines(), 0u);

@@ -156,7 +156,7 @@ public:
     // cp15 registers by encoding (MRC/MCR p15, opc1, Rt, CRn, CRm, opc2).
     uint32_t cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2) const;
     void set_cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2, uint32_t value);
-    uint32_t sctlr() const { return cp15(1, 0, 0, 0); }
+    uint32_t sctlr() const { return mmu_regs().sctlr; }
 
     /// ARMv7-A exception entry (ARM ARM B1.8.3): mode, banked LR = preferred return
     /// + the type's offset, SPSR = old CPSR, CPSR.{I,F,A} per type, T = SCTLR.TE,
@@ -325,6 +325,18 @@ private:
         bool eret = false; ///< ends in an exception return (only while watched)
     };
     std::array<BlockCount, 4096> thumb_counts_{};
+
+    // The registers a translation table walk reads (translate(), take_exception()),
+    // kept here: reading one through uc_reg_read(UC_ARM_REG_CP_REG) costs a hash
+    // lookup, and a kernel-model interrupt walks a dozen times. Every write to them
+    // reaches set_cp15() (host writes, and guest writes trapped by HCR.TVM, which a
+    // guest cannot clear: it never runs in HYP), which drops the copy.
+    struct MmuRegs {
+        uint32_t sctlr, ttbcr, ttbr0, ttbr1, dacr;
+    };
+    const MmuRegs& mmu_regs() const;
+    mutable MmuRegs mmu_regs_{};
+    mutable bool mmu_regs_valid_ = false;
     // A block count_block() has not seen, read in one piece (one translation per
     // 1 KiB it spans): fetch_insn() serves the block's scans from this copy instead
     // of translating every instruction's address. Empty outside count_block().

@@ -365,7 +365,17 @@ uint32_t ArmCore::cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2)
     return uint32_t(r.val);
 }
 
+const ArmCore::MmuRegs& ArmCore::mmu_regs() const {
+    if (!mmu_regs_valid_) {
+        mmu_regs_ = {cp15(1, 0, 0, 0), cp15(2, 0, 0, 2), cp15(2, 0, 0, 0), cp15(2, 0, 0, 1),
+                     cp15(3, 0, 0, 0)};
+        mmu_regs_valid_ = true;
+    }
+    return mmu_regs_;
+}
+
 void ArmCore::set_cp15(unsigned crn, unsigned opc1, unsigned crm, unsigned opc2, uint32_t value) {
+    mmu_regs_valid_ = false; // any cp15 write: rare, so no need to tell which
     uc_arm_cp_reg r{};
     r.cp = 15;
     r.crn = crn;

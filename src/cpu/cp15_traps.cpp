@@ -71,6 +71,7 @@ bool ArmCore::emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsi
             r.crm = crm;
             r.val = (uint64_t(reg(rt2)) << 32) | reg(rt);
             uc_reg_write(uc_, UC_ARM_REG_CP_REG, &r);
+            mmu_regs_valid_ = false;
         }
     } else {
         return false;

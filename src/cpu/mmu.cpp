@@ -62,7 +62,8 @@ Perm ap_perms(unsigned ap, bool afe, bool privileged) {
 
 Translation ArmCore::translate(uint32_t va, Access access, bool privileged) const {
     Translation t;
-    uint32_t sctlr_v = sctlr();
+    const MmuRegs& regs = mmu_regs();
+    uint32_t sctlr_v = regs.sctlr;
     if (!(sctlr_v & 1)) { // MMU off: flat, everything allowed
         t.ok = true;
         t.pa = va;
@@ -70,7 +71,7 @@ Translation ArmCore::translate(uint32_t va, Access access, bool privileged) cons
         return t;
     }
     const bool afe = sctlr_v & (1u << 29);
-    uint32_t ttbcr = cp15(2, 0, 0, 2);
+    uint32_t ttbcr = regs.ttbcr;
     unsigned n = ttbcr & 7;
     uint32_t table;
     uint32_t index;
@@ -80,14 +81,14 @@ Translation ArmCore::translate(uint32_t va, Access access, bool privileged) cons
             t.fsr = fsc::TranslationSection;
             return t;
         }
-        table = cp15(2, 0, 0, 0) & ~((1u << (14 - n)) - 1);
+        table = regs.ttbr0 & ~((1u << (14 - n)) - 1);
         index = (va << n) >> (n + 20);
     } else {
         if (ttbcr & (1u << 5)) {
             t.fsr = fsc::TranslationSection;
             return t;
         }
-        table = cp15(2, 0, 0, 1) & ~0x3fffu;
+        table = regs.ttbr1 & ~0x3fffu;
         index = va >> 20;
     }
 
@@ -102,7 +103,7 @@ Translation ArmCore::translate(uint32_t va, Access access, bool privileged) cons
         t.fsr = fsc::TranslationSection;
         return t;
     }
-    uint32_t dacr = cp15(3, 0, 0, 0);
+    uint32_t dacr = regs.dacr;
     bool supersection = type >= 2 && (l1 & (1u << 18));
     unsigned domain = supersection ? 0 : (l1 >> 5) & 0xf;
     unsigned dom = (dacr >> (domain * 2)) & 3;

@@ -23,8 +23,8 @@
 //
 // Memory. All engines map the same host RAM and only one runs at a time, so memory is
 // sequentially consistent: every run is an interleaving of whole slices. DMB, DSB and
-// ISB are no-ops. A core's exclusive monitor is cleared when it is switched out while
-// another core runs, so an LDREX/STREX pair split by a switch fails and is retried.
+// ISB are no-ops. A core's exclusive monitor is cleared when it resumes after another
+// core ran, so an LDREX/STREX pair split by a switch fails and is retried.
 #include <algorithm>
 #include <utility>
 
@@ -123,6 +123,8 @@ std::optional<RunOutcome> Machine::core_waits(ArmCore& c, bool wfe) {
     if (!smp_ || debugging_)
         return idle_until_event();
     runs_[c.index()].state = wfe ? CoreState::WaitEvent : CoreState::WaitIrq;
+    if (core_can_wake(c.index())) // an interrupt is pending already: no wait
+        runs_[c.index()].state = CoreState::Running;
     return std::nullopt;
 }
 

@@ -15,6 +15,7 @@
 // above PID_MAX_DEFAULT, else the comm recorded with the event (the kernel looks it
 // up in its saved_cmdlines cache; piemu records it, so it never shows "<...>" for
 // an evicted entry).
+#include <charconv>
 #include <cstdarg>
 #include <cstdio>
 #include <ostream>
@@ -42,6 +43,27 @@ void append_printf(std::string& out, const char* format, ...) {
         out.resize(at + static_cast<std::size_t>(n));
     }
     va_end(again);
+}
+
+// printf's "%*s"/"%-*s" (right/left-aligned in `width`) and "%0*llu", without
+// vsnprintf: the context of every trace line goes through these (a full ring is
+// 30,000 lines; the writer's time was mostly vsnprintf's).
+void append_padded(std::string& out, std::string_view s, std::size_t width, bool left) {
+    std::size_t pad = s.size() < width ? width - s.size() : 0;
+    if (!left)
+        out.append(pad, ' ');
+    out.append(s);
+    if (left)
+        out.append(pad, ' ');
+}
+template <typename T>
+void append_number(std::string& out, T v, std::size_t width, char fill = ' ', bool left = false) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    std::string_view digits(buf, std::size_t(r.ptr - buf));
+    if (fill == '0' && digits.size() < width)
+        out.append(width - digits.size(), '0');
+    append_padded(out, digits, fill == '0' ? 0 : width, left);
 }
 
 // The 4.14 legend without TGID: print_func_help_header_irq()'s seven seq_printf()s
@@ -125,10 +147,13 @@ std::string flags_text(std::uint8_t flags, std::uint8_t preempt_count) {
                     : softirq              ? 's'
                                            : '.';
     std::string out{irqs_off, need_resched, hardsoft};
-    if (preempt_count)
-        append_printf(out, "%x", preempt_count);
-    else
+    if (preempt_count) {
+        char buf[4];
+        auto r = std::to_chars(buf, buf + sizeof buf, preempt_count, 16); // "%x"
+        out.append(buf, r.ptr);
+    } else {
         out += '.';
+    }
     return out;
 }
 
@@ -147,8 +172,20 @@ std::string format_line(const TraceLine& line) {
         break;
     }
     unsigned long long usecs = (line.ts_ns + 500) / 1000;
-    append_printf(out, "%16s-%-5d [%03u] %s %5llu.%06llu: ", line.comm.c_str(), line.pid, line.cpu,
-                  line.flags.c_str(), usecs / 1000000, usecs % 1000000);
+    // "%16s-%-5d [%03u] %s %5llu.%06llu: "
+    out.reserve(64 + line.name.size() + line.text.size());
+    append_padded(out, line.comm, 16, false);
+    out += '-';
+    append_number(out, line.pid, 5, ' ', true);
+    out += " [";
+    append_number(out, line.cpu, 3, '0');
+    out += "] ";
+    out += line.flags;
+    out += ' ';
+    append_number(out, usecs / 1000000, 5);
+    out += '.';
+    append_number(out, usecs % 1000000, 6, '0');
+    out += ": ";
     if (line.kind == TraceLine::Kind::event) {
         out += line.name;
         out += ": ";

@@ -314,6 +314,7 @@ private:
     std::unique_ptr<BuiltBoard> built_;
     std::unique_ptr<kernel::KernelModel> kernel_;
     std::unique_ptr<trace::Recorder> recorder_;
+    bool trace_written_ = false; ///< --trace -: standard output written
     std::unique_ptr<trace::IrqTracer> irq_tracer_;
     uint32_t trace_idle_comm_ = 0;
     /// piemu:irq_line and --vcd: every observed line's (device, line) names and VCD

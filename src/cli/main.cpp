@@ -197,7 +197,8 @@ class NewOutputs {
 public:
     explicit NewOutputs(const piemu::MachineOptions& o) {
         for (const std::string* p : {&o.uart, &o.uart1, &o.trace_file, &o.dmesg})
-            if (!p->empty() && *p != "stdio" && *p != "none" && ::access(p->c_str(), F_OK) != 0)
+            if (!p->empty() && *p != "stdio" && *p != "none" && *p != "-" &&
+                ::access(p->c_str(), F_OK) != 0)
                 paths_.push_back(*p);
     }
     ~NewOutputs() {
@@ -398,8 +399,8 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
     cmd->add_flag("--threadirqs", run.machine.threadirqs,
                   "Force-thread interrupt handlers, as Linux's `threadirqs` boot option");
     cmd->add_option("--trace", run.machine.trace_file,
-                    "Record events and write them in ftrace's `trace` format to FILE at the "
-                    "end of the run (docs/trace-events.md)");
+                    "Record events and write them in ftrace's `trace` format to FILE (- for "
+                    "standard output) at the end of the run (docs/trace-events.md)");
     cmd->add_option("--events", run.machine.trace_events,
                     "Events to record, e.g. irq,sched:sched_switch,piemu:* [default: all "
                     "but piemu:mmio]");

@@ -307,7 +307,9 @@ Task<uint32_t> KernelModel::irq_thread(task_struct* self, irqaction* action) {
         co_return 0;
     irq_desc* desc = irq_.irq_to_desc(action->irq);
     for (;;) {
-        // irq_wait_for_interrupt()
+        // irq_wait_for_interrupt(): ps shows where it sleeps again after the thread
+        // function slept elsewhere (msleep, a mutex).
+        self->wchan = "irq_thread";
         set_task_state(self, TASK_INTERRUPTIBLE);
         bool stop = false;
         for (;;) {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <unistd.h>
 
@@ -261,11 +263,14 @@ ErrorOr<void> Machine::setup_trace() {
             return Error{fmt::format("--events {}: {}", list, filter.error().message)};
         cfg.events = filter.release_value();
     }
-    // Fail now, not at the end of a long run, if the file cannot be written.
-    std::ofstream probe(options_.trace_file, std::ios::trunc);
-    if (!probe)
-        return Error{fmt::format("{}: cannot open for writing: {}", options_.trace_file,
-                                 std::strerror(errno))};
+    // Fail now, not at the end of a long run, if the file cannot be written ("-" is
+    // standard output, written at the end like the file).
+    if (options_.trace_file != "-") {
+        std::ofstream probe(options_.trace_file, std::ios::trunc);
+        if (!probe)
+            return Error{fmt::format("{}: cannot open for writing: {}", options_.trace_file,
+                                     std::strerror(errno))};
+    }
     recorder_ = std::make_unique<trace::Recorder>(std::move(cfg));
     trace_idle_comm_ = recorder_->intern_comm("swapper/0");
     trace_comm_task_ = nullptr;
@@ -408,6 +413,17 @@ void Machine::trace_exception(ArmCore& c, ExceptionType type, uint32_t preferred
 void Machine::write_trace() {
     if (!recorder_)
         return;
+    if (options_.trace_file == "-") {
+        // Standard output cannot be rewritten: the trace goes out once, when the run
+        // first stops (a gdb session's later stops add nothing).
+        if (trace_written_)
+            return;
+        trace_written_ = true;
+        std::fflush(stdout); // after the console output written through stdio
+        recorder_->write(std::cout);
+        std::cout.flush();
+        return;
+    }
     std::ofstream out(options_.trace_file, std::ios::trunc);
     recorder_->write(out);
 }

@@ -54,6 +54,9 @@ const BoardInfo* find_board(const std::string& name);
 
 struct MachineOptions {
     std::string board = "raspi2b";
+    /// --board-dtb: a flattened device tree built instead of the board's own (RAM size,
+    /// clock and core count stay the board's); empty = the built-in one.
+    std::string board_dtb;
     bool strict_mmio = false;
     uint64_t max_insns = 0;          ///< 0 = no limit
     uint64_t duration_ns = 0;        ///< end the run normally at this virtual time; 0 = never
@@ -311,6 +314,7 @@ private:
     bool debugging_ = false;      ///< a debugger drives core 0 alone (debug_step/continue)
     Bcm2836LocalIntc* local_intc_ = nullptr;
     std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised
+    std::vector<uint8_t> board_dtb_; ///< --board-dtb's contents (the board was built from them)
     std::unique_ptr<BuiltBoard> built_;
     std::unique_ptr<kernel::KernelModel> kernel_;
     std::unique_ptr<trace::Recorder> recorder_;

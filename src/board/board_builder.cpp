@@ -277,6 +277,7 @@ ErrorOr<void> Builder::instantiate(Bus& bus) {
         d.base = uint32_t(r.address->base);
         d.size = uint32_t(r.address->size);
         d.instance = std::move(inst);
+        d.disabled = f_.string(info.offset, "status") == "disabled";
     }
     return {};
 }
@@ -301,7 +302,8 @@ ErrorOr<void> Builder::attach_parts() {
                                info.compatible,
                                uint32_t(r.address->base),
                                uint32_t(r.address->size),
-                               {}});
+                               {},
+                               f_.string(info.offset, "status") == "disabled"});
             std::string owner = d.path;
             for (auto& o : nodes_)
                 if (o.device == int(i))

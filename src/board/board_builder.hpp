@@ -22,8 +22,9 @@
 //  - the root controller (an interrupt controller without `interrupts`, e.g. the
 //    BCM2836 local controller) drives the cores' pins through CoreLines::cpu_inputs.
 //
-// `status` is not consulted: "disabled" tells a guest OS not to use a block, but the
-// silicon is there, so the model is too. The table shows the status.
+// `status` does not stop the model: "disabled" tells a guest OS not to use a block, but
+// the silicon is there, so the model is too. The table shows the status, and the
+// kernel model binds no built-in driver to a disabled node (BuiltDevice::disabled).
 //
 // Errors are one line: "<node path>: <problem>". Nothing is added to the bus and no
 // core line is connected unless the whole board builds.
@@ -76,6 +77,7 @@ struct BuiltPart {
     std::vector<std::string> compatible; ///< every string of the node's `compatible`
     uint32_t base = 0, size = 0;         ///< its `reg`, translated
     std::vector<DtInterrupt> interrupts; ///< in DT order
+    bool disabled = false;               ///< status = "disabled": no OS driver binds
 };
 
 /// A device model the builder made, and where it sits.
@@ -90,6 +92,9 @@ struct BuiltDevice {
     std::vector<DtInterrupt> interrupts; ///< the node's, in DT order
     /// Nodes whose registers lie in this model's window (PartEntry), in DT order.
     std::vector<BuiltPart> parts;
+    /// status = "disabled": the model is there (the silicon is), but an OS does not
+    /// bind a driver to it (of_device_is_available()), nor does the kernel model.
+    bool disabled = false;
 };
 
 /// The devices of a board and the table describing it. Owns the devices: keep it alive

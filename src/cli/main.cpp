@@ -342,7 +342,7 @@ int cmd_step(RunArgs a, const piemu::cli::StepOptions& options) {
     return status;
 }
 
-int cmd_boards(const std::string& show) {
+int cmd_boards(const std::string& show, const std::string& board_dtb) {
     if (show.empty()) {
         for (auto& b : piemu::boards())
             std::printf("%-10s %s\n", b.name.c_str(), b.description.c_str());
@@ -350,6 +350,7 @@ int cmd_boards(const std::string& show) {
     }
     piemu::MachineOptions options;
     options.board = show;
+    options.board_dtb = board_dtb;
     options.uart = "none";
     auto machine = piemu::Machine::create(options);
     if (machine.is_error())
@@ -381,6 +382,10 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
         ->check(CLI::ExistingFile);
     cmd->add_option("--board", run.machine.board, "Board to emulate (see `piemu boards`)")
         ->capture_default_str();
+    cmd->add_option("--board-dtb", run.machine.board_dtb,
+                    "Build the board from this device tree blob instead of its built-in one "
+                    "(e.g. boards/raspi3b.dts edited and compiled with dtc)")
+        ->check(CLI::ExistingFile);
     cmd->add_flag("--kernel-model", run.machine.kernel_model,
                   "Interrupts go to piemu's model of the Linux 4.14 interrupt subsystem "
                   "(genirq) with its built-in drivers");
@@ -552,6 +557,11 @@ int main(int argc, char** argv) {
     boards_cmd->add_option("--show", show_board,
                            "Show a board's device tree: each node, its model (or \"not "
                            "modelled\"), address and interrupt wiring");
+    std::string show_board_dtb;
+    boards_cmd
+        ->add_option("--board-dtb", show_board_dtb,
+                     "With --show: the board built from this device tree blob instead")
+        ->check(CLI::ExistingFile);
 
     try {
         app.parse(argc, argv);
@@ -580,7 +590,7 @@ int main(int argc, char** argv) {
     if (*step_cmd)
         return cmd_step(step_run, step);
     if (*boards_cmd)
-        return cmd_boards(show_board);
+        return cmd_boards(show_board, show_board_dtb);
     if (*diff_cmd)
         return piemu::trace::trace_diff_main(diff_cmd->remaining());
     return piemu::kExitBadInput;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <unistd.h>
 
@@ -173,17 +174,29 @@ ErrorOr<void> Machine::init() {
     runs_.resize(cores_.size());
 
     std::span<const uint8_t> dtb = builtin_dtb(board_.name);
+    std::string dtb_name = fmt::format("board {}", board_.name);
+    if (!options_.board_dtb.empty()) {
+        std::ifstream in(options_.board_dtb, std::ios::binary);
+        if (!in)
+            return Error{
+                fmt::format("{}: cannot read: {}", options_.board_dtb, std::strerror(errno))};
+        board_dtb_.assign(std::istreambuf_iterator<char>(in), {});
+        if (board_dtb_.empty())
+            return Error{fmt::format("{}: empty file, not a device tree blob", options_.board_dtb)};
+        dtb = board_dtb_;
+        dtb_name = options_.board_dtb;
+    }
     if (dtb.empty())
-        return Error{fmt::format("--board {}: no device tree built in", board_.name)};
+        return Error{fmt::format("{}: no device tree", dtb_name)};
     auto built = build_board(dtb, bus_, clock_, unsigned(cores_.size()), lines);
     if (built.is_error())
-        return Error{fmt::format("board {}: {}", board_.name, built.error().message)};
+        return Error{fmt::format("{}: {}", dtb_name, built.error().message)};
     built_ = std::make_unique<BuiltBoard>(built.release_value());
 
     // The console: the UART that /chosen stdout-path names.
     uart0_ = dynamic_cast<Pl011*>(built_->stdout_device());
     if (!uart0_)
-        return Error{fmt::format("board {}: /chosen stdout-path names no PL011", board_.name)};
+        return Error{fmt::format("{}: /chosen stdout-path names no PL011", dtb_name)};
     uart0_->set_tx_sink([this](uint8_t c) {
         if (uart_out_)
             std::fputc(c, uart_out_);
@@ -446,7 +459,8 @@ ErrorOr<void> Machine::boot_kernel_model() {
     cfg.uart_base = bus_.find_device_of(*uart0_);
     // The platform devices the built-in drivers bind to: every modelled node, and the
     // nodes that are parts of another node's model.
-    std::span<const uint8_t> dtb = builtin_dtb(board_.name);
+    std::span<const uint8_t> dtb =
+        board_dtb_.empty() ? builtin_dtb(board_.name) : std::span<const uint8_t>(board_dtb_);
     auto platform_device = [&](const std::string& path, const std::vector<std::string>& compatible,
                                uint32_t base, uint32_t size,
                                const std::vector<DtInterrupt>& interrupts) {
@@ -466,6 +480,10 @@ ErrorOr<void> Machine::boot_kernel_model() {
         cfg.devices.push_back(std::move(pd));
     };
     for (auto& d : built_->devices) {
+        // of_platform_populate() makes no platform device of a disabled node, and a
+        // disabled node's parts go with it.
+        if (d.disabled)
+            continue;
         platform_device(d.path, d.node_compatible, d.base, d.size, d.interrupts);
         // Further reg windows served by their own models (the usb node's MPHI block).
         for (auto& w : d.instance.windows) {
@@ -474,7 +492,8 @@ ErrorOr<void> Machine::boot_kernel_model() {
             regs[w.reg_index] = w.base;
         }
         for (auto& p : d.parts)
-            platform_device(p.path, p.compatible, p.base, p.size, p.interrupts);
+            if (!p.disabled)
+                platform_device(p.path, p.compatible, p.base, p.size, p.interrupts);
     }
     cfg.panic_on_bug = options_.panic_on_bug;
     cfg.threadirqs = options_.threadirqs;

@@ -1,6 +1,7 @@
 // The machine: board, bus, clock, cores, devices and the run loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -186,6 +187,15 @@ public:
     /// Async-signal-safe: dump at the next block boundary (SIGUSR1).
     void request_interrupts_dump();
 
+    /// --progress: `poll` runs at slice boundaries, between translation blocks (never
+    /// inside one), and no slice runs more than `max_slice` cycles, so that it runs even
+    /// when no timer is armed. It may read the machine and must change nothing. Where a
+    /// slice ends is invisible to the guest: it ends at a block start, the next slice
+    /// starts at that block, and the events and interrupts between them are the ones
+    /// due anyway; so instructions, traces and output are those of a run without it.
+    /// Null stops it.
+    void set_progress(std::function<void()> poll, uint64_t max_slice);
+
     ArmCore& core(unsigned i = 0) { return *cores_.at(i); }
     unsigned core_count() const { return unsigned(cores_.size()); }
     /// True while core `i` waits in the firmware's boot loop for its entry address.
@@ -210,6 +220,8 @@ public:
     trace::Recorder* recorder() { return recorder_.get(); }
     /// Instructions retired by all cores.
     uint64_t instructions() const;
+    /// Exceptions of type `t` taken by all cores since the machine was created.
+    uint64_t exceptions_taken(ExceptionType t) const { return exception_counts_.at(size_t(t)); }
     /// Flushes every output piemu writes (UART log, semihosting console).
     void flush_outputs();
 
@@ -369,6 +381,9 @@ private:
     DebugObserver* debug_observer_ = nullptr;
     unsigned exception_breaks_ = 0;
     uint64_t exceptions_taken_ = 0;
+    std::array<uint64_t, 7> exception_counts_{}; ///< by ExceptionType
+    std::function<void()> progress_;             ///< set_progress()
+    uint64_t progress_slice_ = 0;
     std::optional<ExceptionType> exception_break_; ///< a break-mask exception was taken
     uint32_t last_vector_ = ~0u; ///< PC right after the last synchronous exception entry
 };

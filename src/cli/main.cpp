@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "board/board_builder.hpp"
+#include "cli/progress.hpp"
 #include "cli/step_session.hpp"
 #include "debug/gdb_stub.hpp"
 #include "debug/gdb_transport.hpp"
@@ -153,6 +154,8 @@ struct RunArgs {
     bool gdb_allow_remote = false;
     std::string timeout; ///< --timeout TIME of host time ("" = none)
     uint64_t timeout_ns = 0;
+    bool progress = false;                       ///< --progress: the status line on a terminal
+    uint64_t progress_interval_ns = 250'000'000; ///< --progress-interval (host time)
 };
 
 /// The gdb server's endpoint from --gdb, checked before anything else is done.
@@ -285,9 +288,14 @@ int cmd_run(RunArgs a) {
     outputs.keep(); // the run starts: what it writes stays, whatever the outcome
     if (a.timeout_ns)
         timeout.emplace(*machine, a.timeout_ns);
+    // Null unless stderr is a terminal (main() claimed it): then nothing changes.
+    std::unique_ptr<piemu::cli::Progress> progress;
+    if (a.progress)
+        progress = piemu::cli::Progress::start(*machine, a.progress_interval_ns);
     piemu::RunOutcome outcome =
         gdb ? piemu::gdb::GdbStub(*machine, *gdb).serve(a.gdb_wait) : machine->run();
     g_running = nullptr;
+    progress.reset(); // the line erased before anything else is printed
     if (timeout && timeout->expired() && outcome.kind == piemu::RunOutcome::Kind::HostSignal) {
         outcome.exit_status = piemu::kExitHostTimeout;
         outcome.message = "--timeout " + a.timeout + " of host time expired";
@@ -498,6 +506,26 @@ void add_timeout_option(CLI::App* cmd, RunArgs& run) {
         "(--duration counts virtual time)");
 }
 
+/// --progress for `run` and `interrupts`.
+void add_progress_options(CLI::App* cmd, RunArgs& run) {
+    CLI::Option* flag = cmd->add_flag(
+        "--progress", run.progress,
+        "While the run goes on, show a status line on stderr if it is a terminal: virtual "
+        "time, guest MIPS, interrupts per second of virtual time, the current task (or "
+        "core mode); erased at the end");
+    cmd->add_option_function<std::string>(
+           "--progress-interval",
+           [&run](const std::string& v) {
+               auto ns = parse_duration_ns(v);
+               if (!ns)
+                   throw CLI::ValidationError("--progress-interval",
+                                              v + ": expected a time such as 250ms or 1s");
+               run.progress_interval_ns = *ns;
+           },
+           "How often --progress redraws, in host time [default: 250ms]")
+        ->needs(flag);
+}
+
 int main(int argc, char** argv) {
     CLI::App app{"piemu: a Raspberry Pi 2/3 emulator with a model of Linux's interrupt "
                  "subsystem",
@@ -520,11 +548,13 @@ int main(int argc, char** argv) {
     run_cmd->add_flag("--gdb-allow-remote", run.gdb_allow_remote,
                       "With --gdb: allow a HOST that is not a loopback address");
     add_timeout_option(run_cmd, run);
+    add_progress_options(run_cmd, run);
     CLI::App* irq_cmd = app.add_subcommand(
         "interrupts", "Run with the kernel model, then print its /proc/interrupts (as `run "
                       "--kernel-model --dump-interrupts`)");
     add_run_options(irq_cmd, run);
     add_timeout_option(irq_cmd, run);
+    add_progress_options(irq_cmd, run);
 
     RunArgs step_run;
     piemu::cli::StepOptions step;
@@ -575,6 +605,10 @@ int main(int argc, char** argv) {
         return fail(fmt::format("{} (see `piemu --help`)", e.what()));
     }
 
+    // --progress on a terminal: stdout and stderr erase the status line before they
+    // write, so they must be replaced before the logger takes stderr.
+    if ((*run_cmd || *irq_cmd) && run.progress)
+        piemu::cli::claim_terminal();
     auto logger = spdlog::stderr_logger_st("piemu");
     logger->set_pattern("piemu: %l: %v");
     spdlog::set_default_logger(logger);

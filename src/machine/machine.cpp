@@ -532,6 +532,7 @@ void Machine::deliver_interrupts(ArmCore& c) {
 void Machine::exception_taken(ArmCore& c, ExceptionType type, uint32_t preferred_return) {
     trace_exception(c, type, preferred_return);
     ++exceptions_taken_;
+    ++exception_counts_.at(size_t(type));
     if (debug_observer_)
         debug_observer_->exception_taken(c, type, preferred_return);
     if (exception_breaks_ & (1u << int(type)))
@@ -752,6 +753,11 @@ void Machine::request_interrupts_dump() {
     }
 }
 
+void Machine::set_progress(std::function<void()> poll, uint64_t max_slice) {
+    progress_ = std::move(poll);
+    progress_slice_ = max_slice;
+}
+
 void Machine::request_stop() {
     stop_requested_ = true;
     clock_.request_attention();
@@ -786,6 +792,8 @@ std::optional<RunOutcome> Machine::idle_until_event() {
         if (next > clock_.now())
             clock_.set_now(next);
         clock_.run_due();
+        if (progress_)
+            progress_();
     }
     return std::nullopt;
 }
@@ -889,6 +897,10 @@ std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c, bool deliver) {
                               fmt::format("instruction limit reached ({} instructions)", done)};
         }
         stop_at = std::min(stop_at, clock_.now() + (options_.max_insns - done));
+    }
+    if (progress_) {
+        progress_();
+        stop_at = std::min(stop_at, clock_.now() + progress_slice_);
     }
     clock_.set_stop_at(stop_at);
     return std::nullopt;

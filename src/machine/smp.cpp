@@ -253,6 +253,10 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
                 return outcome;
             stop_at = std::min(stop_at, clock_.now() + (options_.max_insns - instructions()));
         }
+        if (progress_) {
+            progress_();
+            stop_at = std::min(stop_at, clock_.now() + progress_slice_);
+        }
         clock_.set_stop_at(stop_at);
         StopInfo s = c.run();
         broadcast_sev(c);
@@ -292,6 +296,8 @@ std::optional<RunOutcome> Machine::idle_all_cores() {
         if (next > clock_.now())
             clock_.set_now(next);
         clock_.run_due();
+        if (progress_)
+            progress_();
     }
 }
 

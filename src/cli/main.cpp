@@ -156,6 +156,7 @@ struct RunArgs {
     uint64_t timeout_ns = 0;
     bool progress = false;                       ///< --progress: the status line on a terminal
     uint64_t progress_interval_ns = 250'000'000; ///< --progress-interval (host time)
+    bool progress_interval_set = false;
 };
 
 /// The gdb server's endpoint from --gdb, checked before anything else is done.
@@ -254,6 +255,8 @@ std::unique_ptr<piemu::Machine> create_machine(RunArgs& a, int& status) {
 
 int cmd_run(RunArgs a) {
     int status = 0;
+    if (a.progress_interval_set && !a.progress)
+        return fail("--progress-interval needs --progress");
     auto gdb_at = parse_gdb_options(a, status);
     if (status)
         return status;
@@ -508,22 +511,22 @@ void add_timeout_option(CLI::App* cmd, RunArgs& run) {
 
 /// --progress for `run` and `interrupts`.
 void add_progress_options(CLI::App* cmd, RunArgs& run) {
-    CLI::Option* flag = cmd->add_flag(
+    cmd->add_flag(
         "--progress", run.progress,
         "While the run goes on, show a status line on stderr if it is a terminal: virtual "
         "time, guest MIPS, interrupts per second of virtual time, the current task (or "
         "core mode); erased at the end");
     cmd->add_option_function<std::string>(
-           "--progress-interval",
-           [&run](const std::string& v) {
-               auto ns = parse_duration_ns(v);
-               if (!ns)
-                   throw CLI::ValidationError("--progress-interval",
-                                              v + ": expected a time such as 250ms or 1s");
-               run.progress_interval_ns = *ns;
-           },
-           "How often --progress redraws, in host time [default: 250ms]")
-        ->needs(flag);
+        "--progress-interval",
+        [&run](const std::string& v) {
+            auto ns = parse_duration_ns(v);
+            if (!ns)
+                throw CLI::ValidationError("--progress-interval",
+                                           v + ": expected a time such as 250ms or 1s");
+            run.progress_interval_ns = *ns;
+            run.progress_interval_set = true;
+        },
+        "How often --progress redraws, in host time [default: 250ms]");
 }
 
 int main(int argc, char** argv) {

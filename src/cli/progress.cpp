@@ -21,17 +21,19 @@ namespace {
 constexpr uint64_t kMaxSliceCycles = 1u << 20;
 constexpr const char* kErase = "\r\033[K"; // to column 0, erase to the end of the line
 
-void write_all(int fd, const char* p, size_t n) {
+/// False (errno set) if the descriptor refused the bytes.
+bool write_all(int fd, const char* p, size_t n) {
     while (n) {
         ssize_t w = ::write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return; // the terminal is gone: nothing to show it on
+            return false;
         }
         p += w;
         n -= size_t(w);
     }
+    return true;
 }
 
 // The terminal's state, shared by the replaced streams and the status. Trivially
@@ -47,7 +49,7 @@ int g_fds[2] = {1, 2}; // the cookies: stdout's and stderr's descriptors
 void hide() {
     if (!g_terminal.shown)
         return;
-    write_all(2, kErase, std::char_traits<char>::length(kErase));
+    write_all(2, kErase, std::char_traits<char>::length(kErase)); // a lost terminal shows nothing
     g_terminal.shown = false;
 }
 
@@ -56,7 +58,8 @@ ssize_t write_through(void* cookie, const char* buf, size_t size) {
     if (size == 0)
         return 0;
     hide();
-    write_all(*static_cast<int*>(cookie), buf, size);
+    if (!write_all(*static_cast<int*>(cookie), buf, size))
+        return -1; // the stream's error, as the descriptor's own would be
     g_terminal.line_started = buf[size - 1] != '\n';
     return ssize_t(size);
 }

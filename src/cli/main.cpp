@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "piemu/loader.hpp"
 #include "piemu/machine.hpp"
 #include "piemu/trace.hpp"
+#include "trace/plot.hpp"
 
 namespace {
 
@@ -584,6 +586,14 @@ int main(int argc, char** argv) {
     diff_cmd->allow_extras();
     diff_cmd->footer("Usage: piemu trace diff EXPECTED ACTUAL [--ignore-timestamps] "
                      "[--events LIST] [--context N]");
+    CLI::App* plot_cmd = trace_cmd->add_subcommand(
+        "plot", "Draw a trace as an SVG timeline: a row per CPU and per IRQ line, handler "
+                "spans as boxes; exit 0 when written, 2 on bad arguments, an unreadable "
+                "trace or an unwritable output");
+    plot_cmd->allow_extras();
+    plot_cmd->footer("Usage: piemu trace plot TRACE -o FILE.svg [--from T] [--to T] "
+                     "[--width PX] (T: seconds as the trace prints them, or 1.5ms, 250us, "
+                     "20ns; default: the whole trace; --width default 1200)");
 
     CLI::App* boards_cmd = app.add_subcommand("boards", "List the boards piemu emulates");
     std::string show_board;
@@ -630,5 +640,7 @@ int main(int argc, char** argv) {
         return cmd_boards(show_board, show_board_dtb);
     if (*diff_cmd)
         return piemu::trace::trace_diff_main(diff_cmd->remaining());
+    if (*plot_cmd)
+        return piemu::trace::trace_plot_main(plot_cmd->remaining(), std::cout, std::cerr);
     return piemu::kExitBadInput;
 }

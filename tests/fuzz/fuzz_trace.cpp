@@ -1,7 +1,9 @@
-// Fuzz target: the ftrace text reader and `piemu trace diff` (src/trace/reader.cpp,
-// diff.cpp). The input is two trace texts separated by the first NUL byte (or one
-// text compared with itself); the first bytes also choose diff options. A text
-// either parses or fails with "LINE: reason"; a text always equals itself.
+// Fuzz target: the ftrace text reader, `piemu trace diff` and `piemu trace plot`'s
+// layout and SVG (src/trace/reader.cpp, diff.cpp, plot_*.cpp). The input is two
+// trace texts separated by the first NUL byte (or one text compared with itself);
+// the first bytes also choose diff options and the plot's width. A text either
+// parses or fails with "LINE: reason"; a text always equals itself; a parsed text
+// plots or fails with "line N: reason".
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "fuzz_input.hpp"
 #include "piemu/trace.hpp"
+#include "trace/plot.hpp"
 
 using namespace piemu;
 
@@ -38,6 +41,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(!filter.is_error());
         options.events = filter.release_value();
     }
+    // `piemu trace plot`: a one-line error naming a line, or a whole SVG document.
+    auto layout = trace::layout_plot(ta.value(), {.width = 400u + (flags & 0xf0u) * 8u});
+    if (layout.is_error()) {
+        const auto& m = layout.error().message;
+        FUZZ_CHECK(m.starts_with("line ") && m.find('\n') == std::string::npos);
+    } else {
+        std::string svg = trace::render_svg(layout.value());
+        FUZZ_CHECK(svg.starts_with("<?xml") && svg.ends_with("</svg>\n"));
+        FUZZ_CHECK(layout.value().ticks.size() <= 1000);
+    }
+
     auto self = trace::diff_traces(ta.value(), ta.value(), options);
     FUZZ_CHECK(self.equal);
     FUZZ_CHECK(trace::format_diff(self, "a", "a", options.context).empty());

@@ -188,8 +188,9 @@ public:
     void request_interrupts_dump();
 
     /// --progress: `poll` runs at slice boundaries, between translation blocks (never
-    /// inside one), and no slice runs more than `max_slice` cycles, so that it runs even
-    /// when no timer is armed. It may read the machine and must change nothing. Where a
+    /// inside one; with several cores between rounds, where the clock is the machine's
+    /// time), and no one-core slice runs more than `max_slice` cycles, so that it runs
+    /// even when no timer is armed. It may read the machine and must change nothing. Where a
     /// slice ends is invisible to the guest: it ends at a block start, the next slice
     /// starts at that block, and the events and interrupts between them are the ones
     /// due anyway; so instructions, traces and output are those of a run without it.

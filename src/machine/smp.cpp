@@ -177,6 +177,10 @@ std::optional<RunOutcome> Machine::prepare_round() {
         return std::nullopt; // a reset parked the secondaries: back to one core
     if (start_pending_)
         start_parked_cores();
+    // --progress between rounds only: the clock is then the machine's time, while in a
+    // core's share it is that core's (a little behind another's).
+    if (progress_)
+        progress_();
     if (clock_.now() >= duration_end()) {
         flush_outputs();
         return RunOutcome{RunOutcome::Kind::Duration, kExitOk, "run duration reached"};
@@ -252,10 +256,6 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
             if (auto outcome = insn_limit_reached())
                 return outcome;
             stop_at = std::min(stop_at, clock_.now() + (options_.max_insns - instructions()));
-        }
-        if (progress_) {
-            progress_();
-            stop_at = std::min(stop_at, clock_.now() + progress_slice_);
         }
         clock_.set_stop_at(stop_at);
         StopInfo s = c.run();

@@ -325,6 +325,13 @@ private:
         bool eret = false; ///< ends in an exception return (only while watched)
     };
     std::array<BlockCount, 4096> thumb_counts_{};
+    // The fingerprint of each entry's bytes (block_hash in arm_core.cpp), apart from
+    // the table the block hook reads. run() moves its first block's entry and
+    // fingerprint to first_saved_*; count_block() puts the entry back if the block's
+    // bytes still have that fingerprint, instead of scanning it again.
+    std::array<uint64_t, 4096> block_hash_{};
+    BlockCount first_saved_{};
+    uint64_t first_saved_hash_ = 0;
 
     // The registers a translation table walk reads (translate(), take_exception()),
     // kept here: reading one through uc_reg_read(UC_ARM_REG_CP_REG) costs a hash

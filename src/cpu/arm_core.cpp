@@ -518,19 +518,49 @@ bool ArmCore::fetch_insn(uint32_t pc, bool thumb, uint32_t& insn, unsigned& size
     return true;
 }
 
+namespace {
+/// A fingerprint of a block's bytes and instruction set (FNV-1a over 32-bit words).
+uint64_t block_hash(const uint8_t* p, uint32_t size, bool thumb) {
+    uint64_t h = thumb ? 0x84222325cbf29ce4ull : 0xcbf29ce484222325ull;
+    uint32_t i = 0;
+    for (; i + 4 <= size; i += 4) {
+        uint32_t w;
+        std::memcpy(&w, p + i, 4);
+        h = (h ^ w) * 0x100000001b3ull;
+    }
+    for (; i < size; ++i)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+} // namespace
+
 unsigned ArmCore::count_block(uint64_t addr, uint32_t size) {
-    BlockCount& e = thumb_counts_[(addr >> 1) & (thumb_counts_.size() - 1)];
+    const size_t slot = (addr >> 1) & (thumb_counts_.size() - 1);
+    BlockCount& e = thumb_counts_[slot];
     if (e.addr == uint32_t(addr) && e.size == size)
         return e.count;
     unsigned n;
     bool t = thumb();
     // A miss is taken at the start of every run (run() forgets the first block):
     // read the block once for the scans below.
+    bool have_bytes = false;
     if (size <= block_bytes_.size() &&
         read_virt(uint32_t(addr), std::span<uint8_t>(block_bytes_.data(), size))) {
         block_bytes_va_ = uint32_t(addr);
         block_bytes_len_ = size;
+        have_bytes = true;
     }
+    const uint64_t hash = have_bytes ? block_hash(block_bytes_.data(), size, t) : 0;
+    const BlockCount first = std::exchange(first_saved_, BlockCount{});
+    if (have_bytes && first.addr == uint32_t(addr) && first.size == size &&
+        first_saved_hash_ == hash) {
+        // The run's first block, as counted and scanned before with the same bytes:
+        // its c14 and hint instructions have their hooks already.
+        block_bytes_len_ = 0;
+        e = first;
+        return e.count;
+    }
+    block_hash_[slot] = hash;
     scan_block_for_c14(uint32_t(addr), size, t);
     if (!t) {
         n = size / 4;
@@ -571,6 +601,7 @@ void ArmCore::watch_exception_returns(std::function<void(uint32_t, uint32_t)> fn
     // Blocks counted so far were not classified: count them again.
     for (auto& e : thumb_counts_)
         e.addr = ~0u;
+    first_saved_ = {};
 }
 
 StopInfo ArmCore::run() {
@@ -593,8 +624,12 @@ StopInfo ArmCore::run() {
     bool t = thumb();
     run_start_pc_ = start;
     skip_bp_pc_ = std::exchange(skip_bp_, false) ? start : ~0u;
-    // The first block of a run gets no new-TB notification: look at it afresh.
-    thumb_counts_[(start >> 1) & (thumb_counts_.size() - 1)].addr = ~0u;
+    // The first block of a run gets no new-TB notification: look at it afresh. (So
+    // that it takes the hook's slow path, which knows about first_block_; count_block
+    // takes the entry back if the block's bytes are the ones it scanned.)
+    const size_t slot = (start >> 1) & (thumb_counts_.size() - 1);
+    first_saved_ = std::exchange(thumb_counts_[slot], BlockCount{});
+    first_saved_hash_ = block_hash_[slot];
     // A line held high while masked: the hook must look at CPSR after every block.
     if (irq_line_ || fiq_line_)
         clock_.force_check();

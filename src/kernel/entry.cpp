@@ -97,9 +97,10 @@ Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a
     case Gate::HandleArchIrq: {
         pt_regs regs{a.r[0]};
         // The function tracer's first line: the driver's entry and the vector code
-        // that called it (its return address, as the kernel's parent_ip).
-        auto frame =
-            irq_.ftrace_entry("bcm2836_arm_irqchip_handle_irq", vector_page_symbol_name(a.lr));
+        // that called it (its return address, as the kernel's parent_ip). The symbol
+        // lookup is a scan of the vector page's symbols: only when tracing.
+        auto frame = irq_.ftrace_entry("bcm2836_arm_irqchip_handle_irq",
+                                       irq_.trace_hooks() ? vector_page_symbol_name(a.lr) : "");
         co_await chip_.handle_irq(&regs);
         co_return 0;
     }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdlib>
 #include <exception>
 #include <optional>
@@ -26,8 +27,18 @@ class Task;
 
 namespace detail {
 
+/// Coroutine frames come from per-thread free lists by size class (task.cpp): every
+/// interrupt through the kernel model starts a dozen tasks, and malloc/free for each
+/// frame cost more than the C++ they run. Under AddressSanitizer they are plain
+/// operator new/delete, so a use of a freed frame is still reported.
+void* frame_alloc(std::size_t size);
+void frame_free(void* p, std::size_t size) noexcept;
+
 struct PromiseBase {
     std::coroutine_handle<> continuation; ///< the awaiting parent, if any
+
+    static void* operator new(std::size_t size) { return frame_alloc(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
 
     struct FinalAwaiter {
         bool await_ready() noexcept { return false; }

@@ -183,6 +183,11 @@ def trace_seeds():
             b"prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120\n"
             b"  <idle>-0 [001] d.h. 12.5: handle_irq <-gic_handle_irq\n  x-1 [0] .... 1.0: foo\n")
     put("trace", "hand-written", b"\x01" + hand)
+    # `piemu trace plot`'s inputs: every lane (tests/data/plot_small.trace), and a
+    # kernel-model trace with IRQ threads and softirqs.
+    put("trace", "plot-small", b"\x00" + (REPO / "tests/data/plot_small.trace").read_bytes())
+    put("trace", "plot-threaded",
+        b"\x30" + (REPO / "tests/golden/trace_kernel_km_threaded.txt").read_bytes())
 
 
 # ---- elf and dtb: built files

@@ -10,6 +10,7 @@ enum ExitStatus : int {
     kExitOk = 0,
     kExitBadInput = 2,             ///< command line, image, DTB or other input rejected
     kExitInternal = 70,            ///< a piemu bug (EX_SOFTWARE); please report it
+    kExitOutputError = 74,         ///< an output file could not be written (EX_IOERR)
     kExitHostTimeout = 121,        ///< --timeout (host time) expired; outputs are complete
     kExitKernelPanic = 122,        ///< the kernel model panicked (Oops in a guest, bad state)
     kExitInsnLimit = 124,          ///< --max-insns reached (as timeout(1) uses 124)

@@ -223,8 +223,11 @@ public:
     uint64_t instructions() const;
     /// Exceptions of type `t` taken by all cores since the machine was created.
     uint64_t exceptions_taken(ExceptionType t) const { return exception_counts_.at(size_t(t)); }
-    /// Flushes every output piemu writes (UART log, semihosting console).
+    /// Flushes every output piemu writes (UART logs, trace, VCD, kernel log, stdout).
     void flush_outputs();
+    /// After flush_outputs(): one message per output file a write to which failed
+    /// ("--uart FILE: write failed: No space left on device"); empty if none did.
+    std::vector<std::string> output_errors() const;
 
 private:
     Machine(const BoardInfo& board, const MachineOptions& options);
@@ -261,6 +264,11 @@ private:
     /// `run_events`), a pending reset, power-off or exit.
     std::optional<RunOutcome> between_slices(bool run_events);
     void write_trace();
+    /// Writes to an output file (a UART log, the kernel log), remembering the first
+    /// failure's errno for output_errors().
+    void out_write(FILE* f, const void* data, size_t n);
+    void out_putc(FILE* f, int c);
+    int& out_error(FILE* f);
     /// Takes a pending interrupt: into the kernel model, or the guest's vectors.
     void deliver_interrupts(ArmCore& core);
     /// A watchdog reset with --reboot: every device and core back to reset, the image
@@ -372,6 +380,9 @@ private:
     FILE* uart1_out_ = nullptr;
     bool uart1_out_owned_ = false;
     int uart1_in_fd_ = -1;
+    // errno of the first failed write to each output (0: none), for output_errors().
+    int uart_out_error_ = 0, uart1_out_error_ = 0, dmesg_error_ = 0, trace_error_ = 0,
+        stdout_error_ = 0, other_error_ = 0;
     std::atomic<bool> stop_requested_{false}; // set from signal handlers
     std::atomic<bool> dump_requested_{false};
     bool dump_on_signal_ = false;

@@ -1,11 +1,13 @@
 // The piemu command line: `piemu run`, `piemu boards`.
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -142,6 +144,33 @@ int fail(const std::string& message, int status = piemu::kExitBadInput) {
     return status;
 }
 
+/// errno of the first failed flush of stdout after the run (the dumps), for
+/// with_output_errors().
+int g_stdout_errno = 0;
+
+void flush_stdout() {
+    errno = 0;
+    if (std::fflush(stdout) == EOF && !g_stdout_errno)
+        g_stdout_errno = errno ? errno : EIO;
+}
+
+/// Reports each output file a write to which failed (disk full, I/O error), one line
+/// each, after the run's own messages: the status is then kExitOutputError.
+int with_output_errors(piemu::Machine& machine, int status) {
+    std::vector<std::string> errors = machine.output_errors();
+    // What was printed to stdout after the run (dumps) fails here if stdout does.
+    bool stdout_reported = false;
+    for (const auto& e : errors)
+        stdout_reported = stdout_reported || e.starts_with("stdout:");
+    flush_stdout();
+    if ((g_stdout_errno || std::ferror(stdout)) && !stdout_reported)
+        errors.push_back(fmt::format("stdout: write failed: {}",
+                                     std::strerror(g_stdout_errno ? g_stdout_errno : EIO)));
+    for (const auto& e : errors)
+        std::fprintf(stderr, "piemu: %s\n", e.c_str());
+    return errors.empty() ? status : piemu::kExitOutputError;
+}
+
 struct RunArgs {
     std::string image;
     piemu::MachineOptions machine;
@@ -196,13 +225,13 @@ listen_for_gdb(const RunArgs& a, const piemu::gdb::Endpoint& at, int& status) {
     return transport;
 }
 
-/// The output files a run creates (UART logs, trace, kernel log): those that did not
+/// The output files a run creates (UART logs, trace, VCD, kernel log): those that did not
 /// exist before are removed again if the run is rejected before it starts, so that bad
 /// input leaves no partial output behind. keep() once the guest runs.
 class NewOutputs {
 public:
     explicit NewOutputs(const piemu::MachineOptions& o) {
-        for (const std::string* p : {&o.uart, &o.uart1, &o.trace_file, &o.dmesg})
+        for (const std::string* p : {&o.uart, &o.uart1, &o.trace_file, &o.vcd_file, &o.dmesg})
             if (!p->empty() && *p != "stdio" && *p != "none" && *p != "-" &&
                 ::access(p->c_str(), F_OK) != 0)
                 paths_.push_back(*p);
@@ -307,39 +336,45 @@ int cmd_run(RunArgs a) {
     }
     timeout.reset();
     machine->flush_outputs();
-    if (a.dump_dmesg) {
-        if (!machine->kernel_model())
-            return fail("--dump-dmesg needs the kernel model (--kernel-model or a tiny guest)");
-        std::fputs(machine->kernel_model()->log().dmesg().c_str(), stdout);
-        std::fflush(stdout);
-    }
-    if (a.dump_tasks) {
-        if (!machine->kernel_model())
-            return fail("--dump-tasks needs the kernel model (--kernel-model or a tiny guest)");
-        std::fputs(machine->kernel_model()->dump_tasks().c_str(), stdout);
-        std::fflush(stdout);
-    }
-    if (dump.at_exit) {
-        std::fputs(machine->kernel_model()->irq().show_interrupts().c_str(), stdout);
-        std::fflush(stdout);
-    }
-    if (a.stats) {
-        // Deterministic numbers only: the determinism tests compare this line.
-        uint64_t ns = machine->clock().now_ns();
-        std::fprintf(
-            stderr, "piemu: stats: %llu instructions, %llu cycles, %llu.%09llu s virtual\n",
-            (unsigned long long)machine->instructions(), (unsigned long long)machine->clock().now(),
-            (unsigned long long)(ns / 1000000000), (unsigned long long)(ns % 1000000000));
-    }
-    using Kind = piemu::RunOutcome::Kind;
-    if (outcome.kind == Kind::PowerOff || outcome.kind == Kind::Reset ||
-        outcome.kind == Kind::Duration) {
-        spdlog::info("{}", outcome.message); // as QEMU -no-reboot: a normal end
+    // The dumps, the stats line and the outcome's status; then any output that could
+    // not be written overrides it.
+    auto finish = [&]() -> int {
+        if (a.dump_dmesg) {
+            if (!machine->kernel_model())
+                return fail("--dump-dmesg needs the kernel model (--kernel-model or a tiny guest)");
+            std::fputs(machine->kernel_model()->log().dmesg().c_str(), stdout);
+            flush_stdout();
+        }
+        if (a.dump_tasks) {
+            if (!machine->kernel_model())
+                return fail("--dump-tasks needs the kernel model (--kernel-model or a tiny guest)");
+            std::fputs(machine->kernel_model()->dump_tasks().c_str(), stdout);
+            flush_stdout();
+        }
+        if (dump.at_exit) {
+            std::fputs(machine->kernel_model()->irq().show_interrupts().c_str(), stdout);
+            flush_stdout();
+        }
+        if (a.stats) {
+            // Deterministic numbers only: the determinism tests compare this line.
+            uint64_t ns = machine->clock().now_ns();
+            std::fprintf(
+                stderr, "piemu: stats: %llu instructions, %llu cycles, %llu.%09llu s virtual\n",
+                (unsigned long long)machine->instructions(),
+                (unsigned long long)machine->clock().now(), (unsigned long long)(ns / 1000000000),
+                (unsigned long long)(ns % 1000000000));
+        }
+        using Kind = piemu::RunOutcome::Kind;
+        if (outcome.kind == Kind::PowerOff || outcome.kind == Kind::Reset ||
+            outcome.kind == Kind::Duration) {
+            spdlog::info("{}", outcome.message); // as QEMU -no-reboot: a normal end
+            return outcome.exit_status;
+        }
+        if (outcome.kind != Kind::GuestExit)
+            return fail(outcome.message, outcome.exit_status);
         return outcome.exit_status;
-    }
-    if (outcome.kind != Kind::GuestExit)
-        return fail(outcome.message, outcome.exit_status);
-    return outcome.exit_status;
+    };
+    return with_output_errors(*machine, finish());
 }
 
 int cmd_step(RunArgs a, const piemu::cli::StepOptions& options) {
@@ -352,7 +387,7 @@ int cmd_step(RunArgs a, const piemu::cli::StepOptions& options) {
     status = piemu::cli::step_session(*machine, options);
     g_running = nullptr;
     machine->flush_outputs();
-    return status;
+    return with_output_errors(*machine, status);
 }
 
 int cmd_boards(const std::string& show, const std::string& board_dtb) {
@@ -377,6 +412,8 @@ const char* kExitStatusHelp = R"(Exit status of `piemu run`:
          0 also when the guest resets the board (watchdog) or powers it off
   2      bad input: command line, image, DTB or output file rejected
   70     internal error in piemu
+  74     an output file (UART log, trace, VCD, kernel log, stdout) could not be
+         written (disk full, I/O error); the run itself ended as its message says
   122    the kernel model panicked (an Oops in kernel-model guest code)
   123    the guest waits (WFI/WFE) for an interrupt nothing can raise
   121    --timeout (host time) expired (outputs are complete)

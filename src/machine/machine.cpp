@@ -199,7 +199,7 @@ ErrorOr<void> Machine::init() {
         return Error{fmt::format("{}: /chosen stdout-path names no PL011", dtb_name)};
     uart0_->set_tx_sink([this](uint8_t c) {
         if (uart_out_)
-            std::fputc(c, uart_out_);
+            out_putc(uart_out_, c);
     });
     setup_firmware_state();
     // The secondaries' boot mailboxes (the firmware's spin loop, smp.cpp).
@@ -312,7 +312,7 @@ ErrorOr<void> Machine::setup_trace() {
         trace::StrId dev = recorder_->intern(uart0_->name());
         uart0_->set_tx_sink([this, dev](uint8_t c) {
             if (uart_out_)
-                std::fputc(c, uart_out_);
+                out_putc(uart_out_, c);
             recorder_->record(trace_context(current_cpu_),
                               trace::ev::uart_tx{.device = dev, .ch = c});
         });
@@ -320,7 +320,7 @@ ErrorOr<void> Machine::setup_trace() {
             trace::StrId dev1 = recorder_->intern(uart1_->name());
             uart1_->set_tx_sink([this, dev1](uint8_t c) {
                 if (uart1_out_)
-                    std::fputc(c, uart1_out_);
+                    out_putc(uart1_out_, c);
                 recorder_->record(trace_context(current_cpu_),
                                   trace::ev::uart_tx{.device = dev1, .ch = c});
             });
@@ -432,13 +432,60 @@ void Machine::write_trace() {
         if (trace_written_)
             return;
         trace_written_ = true;
+        errno = 0;
         std::fflush(stdout); // after the console output written through stdio
         recorder_->write(std::cout);
         std::cout.flush();
+        if (!std::cout && !stdout_error_)
+            stdout_error_ = errno ? errno : EIO;
         return;
     }
+    errno = 0;
     std::ofstream out(options_.trace_file, std::ios::trunc);
     recorder_->write(out);
+    out.close();
+    if (!out && !trace_error_)
+        trace_error_ = errno ? errno : EIO;
+}
+
+int& Machine::out_error(FILE* f) {
+    if (f == stdout) // --uart stdio, --uart1 stdio
+        return stdout_error_;
+    if (f == uart_out_) // also --uart1 naming the same file
+        return uart_out_error_;
+    if (f == uart1_out_)
+        return uart1_out_error_;
+    if (f == dmesg_)
+        return dmesg_error_;
+    return other_error_;
+}
+
+void Machine::out_write(FILE* f, const void* data, size_t n) {
+    if (std::fwrite(data, 1, n, f) != n && !out_error(f))
+        out_error(f) = errno ? errno : EIO;
+}
+
+void Machine::out_putc(FILE* f, int c) {
+    if (std::fputc(c, f) == EOF && !out_error(f))
+        out_error(f) = errno ? errno : EIO;
+}
+
+std::vector<std::string> Machine::output_errors() const {
+    std::vector<std::string> out;
+    auto add = [&](int err, const std::string& what) {
+        if (err)
+            out.push_back(fmt::format("{}: write failed: {}", what, std::strerror(err)));
+    };
+    // A UART on stdio reports as stdout (out_error()).
+    add(uart_out_error_, "--uart " + options_.uart);
+    add(uart1_out_ != uart_out_ ? uart1_out_error_ : 0, "--uart1 " + options_.uart1);
+    add(dmesg_error_, "--dmesg " + options_.dmesg);
+    add(trace_error_, "--trace " + options_.trace_file);
+    add(vcd_ ? vcd_->write_error() : 0, "--vcd " + options_.vcd_file);
+    // Semihosting's console is stdout too; its exit flushes first, with the errno.
+    int stdout_error = semihosting_ ? semihosting_->console_error() : 0;
+    add(stdout_error ? stdout_error : stdout_error_, "stdout");
+    return out;
 }
 
 ErrorOr<void> Machine::boot_kernel_model() {
@@ -503,12 +550,13 @@ ErrorOr<void> Machine::boot_kernel_model() {
         if (!dmesg_)
             return Error{fmt::format("{}: cannot open for writing: {}", options_.dmesg,
                                      std::strerror(errno))};
+        std::setvbuf(dmesg_, nullptr, _IOLBF, BUFSIZ); // as the UART logs: whole lines at once
     }
     kernel_->log().add_sink([this](const kernel::LogRecord& rec, std::string_view text) {
         if (dmesg_)
-            std::fwrite(text.data(), 1, text.size(), dmesg_);
+            out_write(dmesg_, text.data(), text.size());
         if (console_ && uart_out_) // console=ttyAMA0: the log on the UART output
-            std::fwrite(text.data(), 1, text.size(), uart_out_);
+            out_write(uart_out_, text.data(), text.size());
         else if (rec.level <= int(kernel::KERN_WARNING)) // warnings mirrored to stderr
             std::fwrite(text.data(), 1, text.size(), stderr);
     });
@@ -558,6 +606,9 @@ ErrorOr<void> Machine::open_uart_output(const std::string& option, const std::st
     if (!out)
         return Error{
             fmt::format("{} {}: cannot open for writing: {}", option, spec, std::strerror(errno))};
+    // Line-buffered: every line the guest completed is in the file at once, so even a
+    // run killed outright (SIGKILL, a host crash) leaves the log up to its last line.
+    std::setvbuf(out, nullptr, _IOLBF, BUFSIZ);
     owned = true;
     return {};
 }
@@ -603,7 +654,7 @@ ErrorOr<void> Machine::connect_uart1() {
     TRY(open_uart_output("--uart1", options_.uart1, uart1_out_, uart1_out_owned_));
     uart1_->set_tx_sink([this](uint8_t c) {
         if (uart1_out_)
-            std::fputc(c, uart1_out_);
+            out_putc(uart1_out_, c);
     });
     if (auto input = TRY(open_uart_input("--uart1-input", options_.uart1_input, uart1_in_fd_)))
         uart1_->set_input(std::move(input));
@@ -670,7 +721,7 @@ ErrorOr<void> Machine::load(const std::string& path, std::optional<uint32_t> loa
         console_ = true;
         if (uart_out_) {
             std::string boot_log = kernel_->log().dmesg();
-            std::fwrite(boot_log.data(), 1, boot_log.size(), uart_out_);
+            out_write(uart_out_, boot_log.data(), boot_log.size());
         }
         return {};
     }
@@ -726,11 +777,19 @@ void Machine::flush_outputs() {
     write_trace();
     if (vcd_)
         vcd_->flush();
+    auto flush = [](FILE* f, int& err) {
+        if (std::fflush(f) == EOF && !err)
+            err = errno;
+        if (std::ferror(f) && !err)
+            err = EIO; // a failure whose errno is gone
+    };
     if (uart_out_)
-        std::fflush(uart_out_);
+        flush(uart_out_, out_error(uart_out_));
     if (uart1_out_)
-        std::fflush(uart1_out_);
-    std::fflush(stdout);
+        flush(uart1_out_, out_error(uart1_out_));
+    if (dmesg_)
+        flush(dmesg_, dmesg_error_);
+    flush(stdout, stdout_error_);
 }
 
 void Machine::set_interrupts_dump(uint64_t every_ns, bool on_signal, std::function<void()> dump) {

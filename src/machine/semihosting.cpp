@@ -73,7 +73,7 @@ std::optional<int> Semihosting::handle(ArmCore& core) {
     case SYS_WRITEC: {
         uint8_t c;
         if (core.read_virt(arg, {&c, 1})) {
-            std::fputc(c, console_);
+            note(std::fputc(c, console_) != EOF);
             result = 0;
         }
         break;
@@ -81,7 +81,7 @@ std::optional<int> Semihosting::handle(ArmCore& core) {
     case SYS_WRITE0: {
         uint8_t c;
         for (uint32_t p = arg; core.read_virt(p, {&c, 1}) && c; ++p)
-            std::fputc(c, console_);
+            note(std::fputc(c, console_) != EOF);
         result = 0;
         break;
     }
@@ -101,7 +101,9 @@ std::optional<int> Semihosting::handle(ArmCore& core) {
             uint32_t n = std::min<uint32_t>(left, sizeof buf);
             if (!core.read_virt(p, {buf, n}))
                 break;
-            std::fwrite(buf, 1, n, out);
+            bool ok = std::fwrite(buf, 1, n, out) == n;
+            if (out == console_)
+                note(ok);
             p += n;
             left -= n;
         }
@@ -184,10 +186,10 @@ std::optional<int> Semihosting::handle(ArmCore& core) {
         break;
     }
     case SYS_EXIT: // AArch32: r1 is the reason itself, not a pointer
-        std::fflush(console_);
+        note(std::fflush(console_) != EOF);
         return arg == ADP_Stopped_ApplicationExit ? 0 : 1;
     case SYS_EXIT_EXTENDED:
-        std::fflush(console_);
+        note(std::fflush(console_) != EOF);
         if (!args(2))
             return 1;
         return a[0] == ADP_Stopped_ApplicationExit ? int(a[1] & 0xff) : 1;

@@ -8,6 +8,7 @@
 // SYS_TIME, SYS_ELAPSED) is virtual time, so runs stay deterministic.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -28,12 +29,20 @@ public:
     /// Performs the call and sets r0. Returns the exit status when the guest asked
     /// to exit (SYS_EXIT, SYS_EXIT_EXTENDED).
     std::optional<int> handle(ArmCore& core);
+    /// errno of the first write to the console that failed (0: none).
+    int console_error() const { return console_error_; }
 
 private:
     enum class Stream { Closed, In, Out, Err };
     bool read_u32(const ArmCore& core, uint32_t va, uint32_t& out) const;
     VirtualClock& clock_;
     FILE* console_;
+    int console_error_ = 0;
+    /// Notes a failed console write's errno (the first one).
+    void note(bool ok) {
+        if (!ok && !console_error_)
+            console_error_ = errno ? errno : EIO;
+    }
     std::vector<Stream> handles_{Stream::Closed}; // handle 0 is never given out
 };
 

@@ -75,16 +75,23 @@ void VcdWriter::begin() {
 void VcdWriter::change(uint32_t index, uint64_t ns, bool level) {
     if (!out_)
         return;
+    int n = 0;
     if (ns != last_ns_) {
-        std::fprintf(out_, "#%llu\n", static_cast<unsigned long long>(ns));
+        n = std::fprintf(out_, "#%llu\n", static_cast<unsigned long long>(ns));
         last_ns_ = ns;
     }
-    std::fprintf(out_, "%d%s\n", level ? 1 : 0, id_code(index).c_str());
+    if ((std::fprintf(out_, "%d%s\n", level ? 1 : 0, id_code(index).c_str()) < 0 || n < 0) &&
+        !error_)
+        error_ = errno;
 }
 
 void VcdWriter::flush() {
-    if (out_)
-        std::fflush(out_);
+    if (!out_)
+        return;
+    if (std::fflush(out_) == EOF && !error_)
+        error_ = errno;
+    if (std::ferror(out_) && !error_)
+        error_ = EIO; // a write failed whose errno is gone (the header's)
 }
 
 } // namespace piemu::trace

@@ -32,6 +32,8 @@ public:
     /// Wire `index` changed to `level` at virtual time `ns`.
     void change(uint32_t index, uint64_t ns, bool level);
     void flush();
+    /// errno of the first write to the file that failed (0: none), after flush().
+    int write_error() const { return error_; }
 
     /// VCD identifier code of the n-th wire: printable ASCII from '!' in base 94.
     static std::string id_code(uint32_t n);
@@ -45,6 +47,7 @@ private:
     std::vector<Wire> wires_;
     uint64_t last_ns_ = 0;
     bool began_ = false;
+    int error_ = 0;
 };
 
 } // namespace piemu::trace

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <elf.h>
+#include <sys/stat.h>
 #include <utility>
 
 #include "loader/elf_internal.hpp"
@@ -189,6 +190,11 @@ void copy_segments(const ElfBytes& elf, const std::vector<LoadSegment>& segs, Bu
 } // namespace
 
 bool image_declares_kernel_model(const std::string& path) {
+    // Only a regular file is read twice (here and by the loader): a pipe's bytes would
+    // be gone.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
     auto data = loader::read_file(path);
     if (data.is_error())
         return false;

@@ -22,6 +22,16 @@ struct Fd {
 };
 } // namespace
 
+static const char* file_kind(mode_t mode) {
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
 ErrorOr<std::vector<uint8_t>> read_file(const std::string& path) {
     Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
     if (f.fd < 0)
@@ -31,6 +41,14 @@ ErrorOr<std::vector<uint8_t>> read_file(const std::string& path) {
         return file_error(path, "cannot read: {}", std::strerror(errno));
     if (S_ISDIR(st.st_mode))
         return file_error(path, "cannot read: {}", std::strerror(EISDIR));
+    // Regular files, and pipes (`piemu run /dev/stdin < image`); never a device such as
+    // /dev/zero, which would be read until memory runs out.
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+        return file_error(path, "cannot read: {}, not a file", file_kind(st.st_mode));
+    // Checked before reading: a huge file must not exhaust host memory (std::bad_alloc).
+    if (S_ISREG(st.st_mode) && uint64_t(st.st_size) > kMaxFileSize)
+        return file_error(path, "too large: {:#x} bytes, more than any guest memory ({:#x})",
+                          uint64_t(st.st_size), kMaxFileSize);
 
     std::vector<uint8_t> data;
     if (S_ISREG(st.st_mode))
@@ -44,6 +62,9 @@ ErrorOr<std::vector<uint8_t>> read_file(const std::string& path) {
             return file_error(path, "cannot read: {}", std::strerror(errno));
         if (n == 0)
             break;
+        if (data.size() + size_t(n) > kMaxFileSize) // a pipe, or a file that grew
+            return file_error(path, "too large: more than any guest memory ({:#x} bytes)",
+                              kMaxFileSize);
         data.insert(data.end(), chunk, chunk + n);
     }
     if (data.empty())

@@ -15,8 +15,13 @@ class Bus;
 
 namespace loader {
 
-/// Reads the whole file. Fails with "<path>: cannot open: <strerror>",
-/// "<path>: cannot read: ..." or "<path>: empty file".
+/// The largest input file read (1 GiB): more than the RAM of any board, and more than
+/// any kernel, initrd, DTB or ELF image for a 32-bit guest needs.
+constexpr uint64_t kMaxFileSize = uint64_t(1) << 30;
+
+/// Reads the whole file, a regular file or a pipe of at most kMaxFileSize bytes. Fails
+/// with "<path>: cannot open: <strerror>", "<path>: cannot read: ..." (also for a
+/// directory or a device), "<path>: too large: ..." or "<path>: empty file".
 ErrorOr<std::vector<uint8_t>> read_file(const std::string& path);
 
 /// "0x00000000-0x3fffffff": the RAM range for error messages (inclusive end).

@@ -26,6 +26,7 @@
 #include "devices/sd_card.hpp"
 #include "kernel/kernel_model.hpp"
 #include "kernel/vector_page.hpp"
+#include "loader/internals.hpp"
 #include "machine/boot_stub.hpp"
 #include "machine/semihosting.hpp"
 #include "piemu/exit_status.hpp"
@@ -176,13 +177,13 @@ ErrorOr<void> Machine::init() {
     std::span<const uint8_t> dtb = builtin_dtb(board_.name);
     std::string dtb_name = fmt::format("board {}", board_.name);
     if (!options_.board_dtb.empty()) {
-        std::ifstream in(options_.board_dtb, std::ios::binary);
-        if (!in)
-            return Error{
-                fmt::format("{}: cannot read: {}", options_.board_dtb, std::strerror(errno))};
-        board_dtb_.assign(std::istreambuf_iterator<char>(in), {});
-        if (board_dtb_.empty())
-            return Error{fmt::format("{}: empty file, not a device tree blob", options_.board_dtb)};
+        // As every input file: a device or a huge file is refused before it is read.
+        auto data = loader::read_file(options_.board_dtb);
+        if (data.is_error())
+            return Error{data.error().message + (data.error().message.ends_with(": empty file")
+                                                     ? ", not a device tree blob"
+                                                     : "")};
+        board_dtb_ = data.release_value();
         dtb = board_dtb_;
         dtb_name = options_.board_dtb;
     }

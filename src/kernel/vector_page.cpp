@@ -16,6 +16,12 @@ uint32_t vector_page_symbol(std::string_view name) {
 }
 
 const char* vector_page_symbol_name(uint32_t addr) {
+    // The function tracer asks this for the same return address on every interrupt:
+    // remember the last answer (the symbol table is constant).
+    thread_local uint32_t last_addr = 0;
+    thread_local const char* last_name = nullptr;
+    if (last_name && addr == last_addr)
+        return last_name;
     const char* best = "";
     uint32_t best_addr = 0;
     for (const auto& s : vector_page_symbols())
@@ -23,6 +29,8 @@ const char* vector_page_symbol_name(uint32_t addr) {
             best = s.name;
             best_addr = s.addr;
         }
+    last_addr = addr;
+    last_name = best;
     return best;
 }
 

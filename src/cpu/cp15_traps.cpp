@@ -96,10 +96,8 @@ void ArmCore::sync_alignment_checking() {
         uc_hook_del(uc_, align_hook_);
         align_hook_ = 0;
     }
-    // Code translated earlier has no call to the new hook: drop it. (uc_ctl_flush_tb
-    // would too, but costs ~0.6 s in Unicorn 2.1; this costs ~4 ms for 1 GiB.)
-    for (auto [begin, end] : bus_.memory_ranges())
-        uc_ctl_remove_cache(uc_, begin, end);
+    // Code translated earlier has no call to the new hook: drop it.
+    drop_translations();
 }
 
 // Installed only while SCTLR.A is set: faults a misaligned load/store before it

@@ -162,6 +162,9 @@ public:
     /// `bus` is where property buffers live (guest RAM, ARM physical addresses).
     Bcm2835Mbox(std::string name, VirtualClock& clock, Bus& bus, const MboxBoardInfo& info);
 
+    /// What the firmware reports (the Linux loader writes the ARM memory into /memory).
+    const MboxBoardInfo& board_info() const { return info_; }
+
     uint32_t mmio_size() const override { return kMmioSize; }
     uint32_t read(uint32_t offset, unsigned size) override;
     void write(uint32_t offset, uint32_t value, unsigned size) override;

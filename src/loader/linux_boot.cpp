@@ -1,6 +1,7 @@
 // The 32-bit ARM Linux boot protocol (Documentation/arch/arm/booting.rst): kernel image,
 // optional initrd and a device tree, entered with r0 = 0, r1 = machine type (~0: DT
-// only), r2 = physical address of the DTB.
+// only), r2 = physical address of the DTB. As the Pi firmware does, /memory's `reg` is
+// set to the ARM's memory when the caller gives it (linux_boot.hpp).
 //
 // Placement, the same as QEMU's arm_setup_direct_kernel_boot() for a 32-bit guest:
 //   kernel  0x8000 (where the Pi firmware puts kernel7.img; QEMU uses 0x10000)
@@ -18,6 +19,7 @@
 #include <libfdt.h>
 
 #include "loader/internals.hpp"
+#include "loader/linux_boot.hpp"
 #include "piemu/bus.hpp"
 #include "piemu/loader.hpp"
 
@@ -72,11 +74,43 @@ ErrorOr<void> check_fdt(const std::string& path, int err, const char* what) {
     return {};
 }
 
+/// Sets the `reg` of the DTB's memory node (device_type "memory", created as /memory@0
+/// when there is none) to one range, in the root's #address-cells/#size-cells.
+ErrorOr<void> set_memory(const std::string& path, void* fdt, std::pair<uint32_t, uint32_t> mem) {
+    int node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", sizeof "memory");
+    if (node == -FDT_ERR_NOTFOUND) {
+        node = fdt_add_subnode(fdt, 0, "memory@0");
+        if (node >= 0)
+            TRY(check_fdt(path, fdt_setprop_string(fdt, node, "device_type", "memory"),
+                          "set /memory@0/device_type"));
+        node = fdt_path_offset(fdt, "/memory@0");
+    }
+    if (node < 0)
+        return file_error(path, "cannot find or create the memory node ({})", fdt_strerror(node));
+    // Devicetree specification 2.3.5: without the properties, 2 address and 1 size cell.
+    int ac = fdt_address_cells(fdt, 0);
+    int sc = fdt_size_cells(fdt, 0);
+    if (ac < 1 || ac > 2 || sc < 1 || sc > 2)
+        return file_error(path, "unsupported #address-cells {} / #size-cells {} at the root", ac,
+                          sc);
+    std::vector<fdt32_t> reg;
+    if (ac == 2)
+        reg.push_back(cpu_to_fdt32(0));
+    reg.push_back(cpu_to_fdt32(mem.first));
+    if (sc == 2)
+        reg.push_back(cpu_to_fdt32(0));
+    reg.push_back(cpu_to_fdt32(mem.second));
+    return check_fdt(path,
+                     fdt_setprop(fdt, node, "reg", reg.data(), int(reg.size() * sizeof(fdt32_t))),
+                     "set the memory node's reg");
+}
+
 /// A copy of `dtb` with /chosen bootargs and the initrd range set. Without an initrd,
 /// linux,initrd-start/end are removed: a stale range would point at whatever lies there.
 ErrorOr<std::vector<uint8_t>> patch_dtb(const std::string& path, const std::vector<uint8_t>& dtb,
                                         const std::optional<std::string>& append,
-                                        std::optional<std::pair<uint32_t, uint32_t>> initrd) {
+                                        std::optional<std::pair<uint32_t, uint32_t>> initrd,
+                                        std::optional<std::pair<uint32_t, uint32_t>> memory) {
     uint64_t size =
         uint64_t(fdt_totalsize(dtb.data())) + kDtbHeadroom + (append ? append->size() + 1 : 0);
     if (size > INT32_MAX)
@@ -104,13 +138,17 @@ ErrorOr<std::vector<uint8_t>> patch_dtb(const std::string& path, const std::vect
         TRY(check_fdt(path, fdt_delprop(fdt, node, "linux,initrd-end"),
                       "remove /chosen/linux,initrd-end"));
     }
+    if (memory)
+        TRY(set_memory(path, fdt, *memory));
     out.resize(fdt_totalsize(fdt));
     return out;
 }
 
 } // namespace
 
-ErrorOr<LoadedImage> load_linux(const LinuxBootParams& params, Bus& bus) {
+namespace {
+ErrorOr<LoadedImage> load(const LinuxBootParams& params, Bus& bus,
+                          std::optional<std::pair<uint32_t, uint32_t>> memory) {
     auto kernel = TRY(loader::read_file(params.kernel));
     if (kernel.size() >= SELFMAG && std::memcmp(kernel.data(), ELFMAG, SELFMAG) == 0)
         return file_error(params.kernel, "is an ELF file (vmlinux?); Linux boot needs the zImage "
@@ -132,7 +170,7 @@ ErrorOr<LoadedImage> load_linux(const LinuxBootParams& params, Bus& bus) {
     std::optional<std::pair<uint32_t, uint32_t>> initrd_range;
     if (params.initrd)
         initrd_range = {{uint32_t(initrd_start), uint32_t(initrd_end)}};
-    auto fdt = TRY(patch_dtb(params.dtb, dtb, params.append, initrd_range));
+    auto fdt = TRY(patch_dtb(params.dtb, dtb, params.append, initrd_range, memory));
     TRY(loader::check_fits(params.dtb, "device tree", dtb_addr, fdt.size(), bus));
 
     bus.write_phys(kDefaultLoadAddr, kernel);
@@ -152,6 +190,17 @@ ErrorOr<LoadedImage> load_linux(const LinuxBootParams& params, Bus& bus) {
     image.boot_r2 = uint32_t(dtb_addr);
     image.use_boot_stub = true;
     return image;
+}
+
+} // namespace
+
+ErrorOr<LoadedImage> load_linux(const LinuxBootParams& params, Bus& bus) {
+    return load(params, bus, std::nullopt);
+}
+
+ErrorOr<LoadedImage> load_linux(const LinuxBootParams& params, Bus& bus,
+                                std::pair<uint32_t, uint32_t> memory) {
+    return load(params, bus, memory);
 }
 
 } // namespace piemu

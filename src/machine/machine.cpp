@@ -18,6 +18,7 @@
 #include "board/builtin_dtbs.hpp"
 #include "board/fdt_view.hpp"
 #include "devices/bcm2835_aux.hpp"
+#include "devices/bcm2835_mbox.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
 #include "devices/bcm2835_sdhci.hpp"
 #include "devices/bcm2835_sdhost.hpp"
@@ -27,6 +28,7 @@
 #include "kernel/kernel_model.hpp"
 #include "kernel/vector_page.hpp"
 #include "loader/internals.hpp"
+#include "loader/linux_boot.hpp"
 #include "machine/boot_stub.hpp"
 #include "machine/semihosting.hpp"
 #include "piemu/exit_status.hpp"
@@ -761,7 +763,14 @@ void Machine::start_image() {
 }
 
 ErrorOr<void> Machine::load_linux(const LinuxBootParams& params) {
-    image_ = TRY(piemu::load_linux(params, bus_));
+    // The Pi firmware rewrites /memory with the ARM's share of the RAM (what its
+    // mailbox reports as "ARM memory"): the VideoCore's part below the peripherals
+    // must not be System RAM, or the kernel's ioremap() of the peripherals, which
+    // the DTBs' /memory (all 1 GiB) would cover, fails.
+    std::pair<uint32_t, uint32_t> memory{0, bus_.ram_size()};
+    if (auto* mbox = built_->find_model<Bcm2835Mbox>())
+        memory = {mbox->board_info().arm_mem_base, mbox->board_info().arm_mem_size};
+    image_ = TRY(piemu::load_linux(params, bus_, memory));
     linux_ = params;
     start_image();
     return {};

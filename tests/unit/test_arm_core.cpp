@@ -325,6 +325,41 @@ TEST_F(MmuTest, SmallPagesThroughASecondLevelTable) {
     EXPECT_EQ(t.fsr, fsc::TranslationPage);
 }
 
+// Stepping with the MMU on, as a kernel at 0xc0000000 runs: the step hook must reach
+// code translated earlier at a virtual address that differs from its physical one,
+// and dropping translations must not walk addresses the guest has not mapped (that
+// walk's fault was once reported as a prefetch abort of the stepped instruction).
+TEST_F(MmuTest, StepAtAVirtualAddressOtherThanThePhysicalOne) {
+    put(kTable + 0xc00 * 4, {0x00000000 | (0x3u << 10) | 0x2}); // VA 0xc0000000 -> PA 0
+    put(kTable + 0, {0});                                       // VA 0 unmapped
+    // mov r0,#1; mov r1,#2; add r2,r0,r1; wfi (one block), at PA 0x8000
+    put(0x8000, {0xe3a00001, 0xe3a01002, 0xe0802001, 0xe320f003});
+    enter(CpuMode::Svc, psr::I | psr::F);
+    core.set_pc(0xc0008000, false);
+    StopInfo s = core.run(); // translates the block without a step hook
+    EXPECT_EQ(s.reason, StopReason::Wfi);
+    EXPECT_EQ(core.reg(2), 3u);
+    core.set_reg(0, 0);
+    core.set_reg(2, 0);
+    core.set_pc(0xc0008000, false);
+    s = core.step();
+    EXPECT_EQ(s.reason, StopReason::Yield);
+    EXPECT_EQ(core.pc(), 0xc0008004u) << "exactly one instruction";
+    EXPECT_EQ(core.reg(0), 1u);
+    EXPECT_EQ(core.reg(2), 0u);
+    s = core.step();
+    EXPECT_EQ(s.reason, StopReason::Yield);
+    EXPECT_EQ(core.pc(), 0xc0008008u);
+    // A breakpoint on code already translated at the virtual address stops there.
+    core.set_pc(0xc0008000, false);
+    core.run(); // back to full speed; translates again
+    core.add_breakpoint(0xc0008008);
+    core.set_pc(0xc0008000, false);
+    s = core.run();
+    EXPECT_EQ(s.reason, StopReason::Breakpoint);
+    EXPECT_EQ(s.pc, 0xc0008008u);
+}
+
 // Guest writes to SCTLR are trapped (HCR.TVM) and emulated; with SCTLR.A set, a
 // misaligned word load is an alignment fault taken before the load executes.
 TEST_F(CoreTest, GuestSctlrWriteEnablesAlignmentFaults) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <libfdt.h>
 
+#include "loader/linux_boot.hpp"
 #include "loader_elf_builder.hpp"
 #include "loader_fdt_helpers.hpp"
 #include "loader_temp_dir.hpp"
@@ -516,6 +517,61 @@ TEST(LoaderLinux, CreatesChosenWhenMissing) {
     auto dtb = guest_dtb(bus, r.value().boot_r2);
     EXPECT_GE(fdt_path_offset(dtb.data(), "/chosen"), 0);
     EXPECT_EQ(chosen_string(dtb, "bootargs"), "quiet");
+}
+
+namespace {
+/// The words of the memory node's `reg` (found by device_type, as Linux does).
+std::vector<uint32_t> memory_reg(const std::vector<uint8_t>& dtb) {
+    int node = fdt_node_offset_by_prop_value(dtb.data(), -1, "device_type", "memory", 7);
+    if (node < 0)
+        return {};
+    int len = 0;
+    auto* p = static_cast<const fdt32_t*>(fdt_getprop(dtb.data(), node, "reg", &len));
+    std::vector<uint32_t> out;
+    for (int i = 0; p && i < len / 4; ++i)
+        out.push_back(fdt32_to_cpu(p[i]));
+    return out;
+}
+} // namespace
+
+// The Pi firmware writes the ARM's memory into /memory: the Debian DTBs say 1 GiB,
+// which would make the peripherals at 0x3f000000 System RAM.
+TEST(LoaderLinux, MemoryNodeSetToTheGivenArmMemory) {
+    TempDir dir;
+    Bus bus(kRam);
+    auto kernel = dir.write("zImage", pattern(0x100, 1));
+    // No memory node: /memory@0 is created, in the root's cells (1 address, 1 size).
+    auto p = boot(kernel, dir.write("a.dtb", make_dtb(false)));
+    auto r = load_linux(p, bus, {0, 0x03000000});
+    ASSERT_FALSE(r.is_error()) << r.error().message;
+    auto dtb = guest_dtb(bus, r.value().boot_r2);
+    EXPECT_GE(fdt_path_offset(dtb.data(), "/memory@0"), 0);
+    EXPECT_EQ(memory_reg(dtb), (std::vector<uint32_t>{0, 0x03000000}));
+
+    // An existing node keeps its name and gets the new range; 2 address + 2 size cells.
+    std::vector<uint8_t> buf(4096);
+    void* fdt = buf.data();
+    ASSERT_EQ(fdt_create_empty_tree(fdt, int(buf.size())), 0);
+    ASSERT_EQ(fdt_setprop_u32(fdt, 0, "#address-cells", 2), 0);
+    ASSERT_EQ(fdt_setprop_u32(fdt, 0, "#size-cells", 2), 0);
+    int mem = fdt_add_subnode(fdt, 0, "memory@0");
+    ASSERT_GE(mem, 0);
+    ASSERT_EQ(fdt_setprop_string(fdt, mem, "device_type", "memory"), 0);
+    const fdt32_t gib[4] = {0, 0, 0, cpu_to_fdt32(0x40000000)};
+    ASSERT_EQ(fdt_setprop(fdt, mem, "reg", gib, sizeof gib), 0);
+    ASSERT_EQ(fdt_pack(fdt), 0);
+    buf.resize(fdt_totalsize(fdt));
+    p = boot(kernel, dir.write("b.dtb", buf));
+    r = load_linux(p, bus, {0, 0x3b400000});
+    ASSERT_FALSE(r.is_error()) << r.error().message;
+    dtb = guest_dtb(bus, r.value().boot_r2);
+    EXPECT_EQ(memory_reg(dtb), (std::vector<uint32_t>{0, 0, 0, 0x3b400000}));
+
+    // Without a memory range the DTB's own node is left alone.
+    r = load_linux(p, bus);
+    ASSERT_FALSE(r.is_error()) << r.error().message;
+    dtb = guest_dtb(bus, r.value().boot_r2);
+    EXPECT_EQ(memory_reg(dtb), (std::vector<uint32_t>{0, 0, 0, 0x40000000}));
 }
 
 TEST(LoaderLinux, InitrdAt128MiBOnLargeRamAndAboveABigKernel) {

@@ -99,6 +99,10 @@ sys_call_table:
 	.long	sys_dump_stack		@ 32
 	.long	sys_piemu_firmware_property	@ 33
 	.long	sys_piemu_mmc_read		@ 34
+	.long	sys_kthread_bind		@ 35
+	.long	sys_smp_call_function_single	@ 36
+	.long	sys_set_cpus_allowed_ptr	@ 37
+	.long	sys_irq_set_affinity		@ 38
 	.size	sys_call_table, . - sys_call_table
 	.if	(. - sys_call_table) != __NR_piemu_syscalls * 4
 	.error	"sys_call_table and __NR_piemu_syscalls (guest_abi.h) disagree"

@@ -77,6 +77,10 @@ __gates_start:
 	gate	sys_dump_stack
 	gate	sys_piemu_firmware_property
 	gate	sys_piemu_mmc_read
+	gate	sys_kthread_bind
+	gate	sys_smp_call_function_single
+	gate	sys_set_cpus_allowed_ptr
+	gate	sys_irq_set_affinity
 	/* Built-in drivers: dwc_otg's FIQ function (called from its FIQ stub in FIQ
 	 * mode) and the USB hub driver's work function (run by a kworker). */
 	gate	dwc_otg_fiq_fsm

@@ -25,12 +25,24 @@
  * images must not overlap it (the loader refuses). */
 #define PIEMU_KM_RAM 0x3e000000
 #define PIEMU_KM_RAM_SIZE 0x01000000
-#define PIEMU_KM_STACKS_SCRATCH (PIEMU_KM_RAM)             /* struct stack[NR_CPUS] */
-#define PIEMU_KM_TASKS (PIEMU_KM_RAM + 0x1000)             /* task_struct slots */
-#define PIEMU_KM_TASK_SLOT 0x100                           /* bytes per task_struct */
-#define PIEMU_KM_KSTACKS (PIEMU_KM_RAM + 0x100000)         /* 8 KiB kernel stacks */
+#define PIEMU_KM_STACKS_SCRATCH (PIEMU_KM_RAM)     /* struct stack[NR_CPUS] */
+#define PIEMU_KM_TASKS (PIEMU_KM_RAM + 0x1000)     /* task_struct slots */
+#define PIEMU_KM_TASK_SLOT 0x100                   /* bytes per task_struct */
+#define PIEMU_KM_KSTACKS (PIEMU_KM_RAM + 0x100000) /* 8 KiB kernel stacks */
 #define PIEMU_KM_MAX_TASKS 256
 #define PIEMU_KM_DRIVERS (PIEMU_KM_RAM + 0x800000) /* built-in drivers' DMA buffers */
+/* secondary_data.stack per CPU: the sp secondary_startup gives a secondary core (its
+ * idle task's, THREAD_START_SP into the stack), written before its mailbox 3 is. */
+#define PIEMU_KM_SECONDARY_DATA (PIEMU_KM_RAM + 0x800)
+/* struct call_single_data[2 * NR_CPUS] (kernel/smp.c): per CPU, the csd of its
+ * synchronous smp_call_function_single() (Linux's csd_stack), then its csd_data. */
+#define PIEMU_KM_CSD (PIEMU_KM_RAM + 0x900)
+#define PIEMU_KM_CSD_SIZE 16
+#define CSD_FUNC 4   /* smp_call_func_t func (after the llist node) */
+#define CSD_INFO 8   /* void *info */
+#define CSD_FLAGS 12 /* unsigned int flags */
+#define CSD_FLAG_LOCK 0x01
+#define CSD_FLAG_SYNCHRONOUS 0x02
 
 /* ---- arch/arm/include/asm/thread_info.h (4.14): 8 KiB stacks, thread_info at the base. */
 #define THREAD_SIZE 0x2000
@@ -86,11 +98,11 @@
 
 /* ---- struct task_struct as piemu lays it out (Linux's layout depends on the config;
  * these are the members guest code may read through thread_info->task). */
-#define TSK_STATE 0    /* long: 0 running, 1 interruptible, 2 uninterruptible */
-#define TSK_STACK 4    /* void *stack: the thread_info / stack base */
-#define TSK_PID 8      /* pid_t */
-#define TSK_PRIO 12    /* int prio (120 for normal tasks) */
-#define TSK_COMM 16    /* char comm[TASK_COMM_LEN] */
+#define TSK_STATE 0            /* long: 0 running, 1 interruptible, 2 uninterruptible */
+#define TSK_STACK 4            /* void *stack: the thread_info / stack base */
+#define TSK_PID 8              /* pid_t */
+#define TSK_PRIO 12            /* int prio (120 for normal tasks) */
+#define TSK_COMM 16            /* char comm[TASK_COMM_LEN] */
 #define PIEMU_TASK_COMM_LEN 16 /* TASK_COMM_LEN */
 
 /* ---- Syscall ABI: `svc #0`, number in r7, arguments r0-r5, result in r0 (negative
@@ -127,11 +139,16 @@
 #define __NR_schedule_work 28       /* (struct work_struct *) -> queued? */
 #define __NR_flush_work 29          /* (struct work_struct *) -> waited? */
 #define __NR_preempt_schedule 30    /* () preempt_enable()'s reschedule */
-#define __NR_piemu_sched_setscheduler 31 /* (task, policy, rt_priority); the host has __NR_sched_setscheduler */
-#define __NR_dump_stack 32          /* () */
-#define __NR_piemu_firmware_property 33 /* (tag, buf, len) -> answered length */
-#define __NR_piemu_mmc_read 34      /* (mmc index, lba, count, buf) -> bytes */
-#define __NR_piemu_syscalls 35
+#define __NR_piemu_sched_setscheduler                                                              \
+    31                     /* (task, policy, rt_priority); the host has __NR_sched_setscheduler */
+#define __NR_dump_stack 32 /* () */
+#define __NR_piemu_firmware_property 33  /* (tag, buf, len) -> answered length */
+#define __NR_piemu_mmc_read 34           /* (mmc index, lba, count, buf) -> bytes */
+#define __NR_kthread_bind 35             /* (task, cpu): a thread not yet woken, on cpu */
+#define __NR_smp_call_function_single 36 /* (cpu, func, info, wait) */
+#define __NR_set_cpus_allowed_ptr 37     /* (task, cpumask) */
+#define __NR_irq_set_affinity 38         /* (irq, cpumask) */
+#define __NR_piemu_syscalls 39
 
 /* Scheduling policies (include/uapi/linux/sched.h). */
 #define PIEMU_SCHED_NORMAL 0
@@ -157,17 +174,17 @@
 #define MUTEX_OWNER 0
 
 /* struct piemu_irq_desc_info: what the reference's irq_desc debug patch prints. */
-#define PIEMU_IRQ_DESC_IRQ 0         /* u32 irq_data.irq */
-#define PIEMU_IRQ_DESC_HWIRQ 4       /* u32 irq_data.hwirq */
-#define PIEMU_IRQ_DESC_DEPTH 8       /* u32 depth (nested disables) */
-#define PIEMU_IRQ_DESC_COUNT 12      /* u32 kstat_irqs summed over CPUs */
-#define PIEMU_IRQ_DESC_NR_ACTIONS 16 /* u32 actions on the line */
-#define PIEMU_IRQ_DESC_HANDLER 20    /* u32 first action's handler (0: built-in C++) */
-#define PIEMU_IRQ_DESC_DEV_ID 24     /* u32 its dev_id (0 for built-in drivers) */
-#define PIEMU_IRQ_DESC_THREAD_FN 28  /* u32 its thread_fn */
-#define PIEMU_IRQ_DESC_NAME 32       /* char[32] first action's name */
-#define PIEMU_IRQ_DESC_CHIP 64       /* char[16] irq_chip name */
-#define PIEMU_IRQ_DESC_FLOW 80       /* char[24] flow handler name */
+#define PIEMU_IRQ_DESC_IRQ 0           /* u32 irq_data.irq */
+#define PIEMU_IRQ_DESC_HWIRQ 4         /* u32 irq_data.hwirq */
+#define PIEMU_IRQ_DESC_DEPTH 8         /* u32 depth (nested disables) */
+#define PIEMU_IRQ_DESC_COUNT 12        /* u32 kstat_irqs summed over CPUs */
+#define PIEMU_IRQ_DESC_NR_ACTIONS 16   /* u32 actions on the line */
+#define PIEMU_IRQ_DESC_HANDLER 20      /* u32 first action's handler (0: built-in C++) */
+#define PIEMU_IRQ_DESC_DEV_ID 24       /* u32 its dev_id (0 for built-in drivers) */
+#define PIEMU_IRQ_DESC_THREAD_FN 28    /* u32 its thread_fn */
+#define PIEMU_IRQ_DESC_NAME 32         /* char[32] first action's name */
+#define PIEMU_IRQ_DESC_CHIP 64         /* char[16] irq_chip name */
+#define PIEMU_IRQ_DESC_FLOW 80         /* char[24] flow handler name */
 #define PIEMU_IRQ_DESC_HANDLER_SYM 104 /* char[40] handler symbol (guest or built-in) */
 #define PIEMU_IRQ_DESC_SIZE 144
 
@@ -223,6 +240,7 @@
 #define ENOENT 2
 #define EINTR 4
 #define EIO 5
+#define ENXIO 6
 #define ENOMEM 12
 #define EFAULT 14
 #define EBUSY 16

@@ -87,6 +87,9 @@ struct MachineOptions {
     /// While more than one core runs: the instructions (cycles of virtual time) each
     /// core runs per round of the round-robin (docs/architecture.md, "Several cores").
     uint64_t quantum = 1000;
+    /// The kernel model: CPUs it brings up, as Linux's maxcpus= boot option (0: every
+    /// core of the board, as a Pi's kernel; `piemu step` and --gdb use 1).
+    unsigned maxcpus = 0;
     std::string vcd_file; ///< --vcd: the interrupt lines as a Value Change Dump ("" = none)
 };
 
@@ -363,8 +366,9 @@ private:
     class MmioTracer;   ///< piemu:mmio (machine.cpp)
     std::unique_ptr<MmioTracer> mmio_tracer_;
     std::unique_ptr<KernelTracer> kernel_tracer_;
-    const void* trace_comm_task_ = nullptr; ///< the task trace_comm_ names
-    uint32_t trace_comm_ = 0;
+    /// Per CPU: the task whose comm trace_comm_ holds, interned.
+    std::vector<const void*> trace_comm_task_;
+    std::vector<uint32_t> trace_comm_;
     bool console_ = false; ///< the kernel log goes to the UART output (a guest runs)
     FILE* dmesg_ = nullptr;
     Pl011* uart0_ = nullptr;

@@ -250,10 +250,21 @@ private:
 
 /// Creates the machine `a` describes and loads its image (or starts the kernel model
 /// idle). On failure, prints the error and returns null with the exit status in `status`.
-std::unique_ptr<piemu::Machine> create_machine(RunArgs& a, int& status) {
+/// `debugger`: piemu step or --gdb, which drive core 0 alone.
+std::unique_ptr<piemu::Machine> create_machine(RunArgs& a, int& status, bool debugger) {
     // A tiny guest (ELF note) runs on the kernel model without being told to.
     if (!a.image.empty() && piemu::image_declares_kernel_model(a.image))
         a.machine.kernel_model = true;
+    // A debugger drives core 0 alone: the kernel model brings up that CPU only.
+    if (debugger && a.machine.kernel_model) {
+        if (a.machine.maxcpus > 1) {
+            status = fail(fmt::format("--maxcpus {}: piemu step and --gdb run core 0 alone "
+                                      "(use --maxcpus 1)",
+                                      a.machine.maxcpus));
+            return nullptr;
+        }
+        a.machine.maxcpus = 1;
+    }
     auto created = piemu::Machine::create(a.machine);
     if (created.is_error()) {
         status = fail(created.error().message);
@@ -292,7 +303,7 @@ int cmd_run(RunArgs a) {
     if (status)
         return status;
     NewOutputs outputs(a.machine);
-    auto machine = create_machine(a, status);
+    auto machine = create_machine(a, status, gdb_at.has_value());
     if (!machine)
         return status;
 
@@ -379,7 +390,7 @@ int cmd_run(RunArgs a) {
 
 int cmd_step(RunArgs a, const piemu::cli::StepOptions& options) {
     int status = 0;
-    auto machine = create_machine(a, status);
+    auto machine = create_machine(a, status, true);
     if (!machine)
         return status;
     g_running = machine.get();
@@ -479,6 +490,10 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
                     "While several cores run: instructions each core runs per round of the "
                     "deterministic round-robin")
         ->capture_default_str();
+    cmd->add_option("--maxcpus", run.machine.maxcpus,
+                    "Kernel model: CPUs to bring up, as Linux's maxcpus= boot option "
+                    "[default: every core of the board]")
+        ->check(CLI::PositiveNumber);
     cmd->add_option("--max-insns", run.machine.max_insns,
                     "Stop after N guest instructions (exit status 124); 0 = no limit");
     cmd->add_option_function<std::string>(

@@ -442,6 +442,28 @@ void Stepper::softirq_exit(unsigned vec) {
         say(fmt::format("     softirq_exit: vec={}", vec));
 }
 
+void Stepper::ipi_raise(uint32_t target_cpus, unsigned reason) {
+    if (prev_sched_hooks_)
+        prev_sched_hooks_->ipi_raise(target_cpus, reason);
+    if (stepping_)
+        say(fmt::format("     ipi_raise: target_mask={:08x} ({})", target_cpus,
+                        kernel::ipi_types.at(reason)));
+}
+
+void Stepper::ipi_entry(unsigned reason) {
+    if (prev_sched_hooks_)
+        prev_sched_hooks_->ipi_entry(reason);
+    if (stepping_)
+        say(fmt::format("     ipi_entry: ({})", kernel::ipi_types.at(reason)));
+}
+
+void Stepper::ipi_exit(unsigned reason) {
+    if (prev_sched_hooks_)
+        prev_sched_hooks_->ipi_exit(reason);
+    if (stepping_)
+        say(fmt::format("     ipi_exit: ({})", kernel::ipi_types.at(reason)));
+}
+
 void Stepper::preempt_count_changed(unsigned cpu, uint32_t old, uint32_t now) {
     if (!stepping_ || old == now)
         return;

@@ -83,6 +83,9 @@ public:
     void softirq_raise(unsigned vec) override;
     void softirq_entry(unsigned vec) override;
     void softirq_exit(unsigned vec) override;
+    void ipi_raise(uint32_t target_cpus, unsigned reason) override;
+    void ipi_entry(unsigned reason) override;
+    void ipi_exit(unsigned reason) override;
     // kernel::KernelDebugHooks
     void preempt_count_changed(unsigned cpu, uint32_t old, uint32_t now) override;
     void guest_call(unsigned cpu, uint32_t fn, const kernel::GuestCallInfo& info,

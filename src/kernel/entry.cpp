@@ -78,17 +78,19 @@ Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     uint32_t ret = co_await gate_body(cpu, gate, a);
     // A syscall that woke a more important task ends, as the kernel function would,
     // in preempt_enable(): the switch happens before the caller resumes.
-    if (gate == Gate::Syscall && !stop_ && !(a.cpsr & psr::I) && preempt().get(cpu) == 0 &&
-        need_resched(cpu)) {
+    if (gate == Gate::Syscall && !stop_ && !(a.cpsr & psr::I) && preempt().get(t->cpu) == 0 &&
+        need_resched(t->cpu)) {
         preempting_ = true;
-        co_await schedule(cpu);
+        co_await schedule(t->cpu);
     }
     t->gate_frames.pop_back();
     if (stop_)
         co_return; // the run ends here; leave the core where it stopped
-    c.set_reg(13, a.sp);
-    c.set_reg(0, ret);
-    c.set_pc(a.lr & ~1u, a.lr & 1);
+    // The task may have moved to another CPU while the gate slept: it returns there.
+    ArmCore& on = *cfg_.cores.at(t->cpu);
+    on.set_reg(13, a.sp);
+    on.set_reg(0, ret);
+    on.set_pc(a.lr & ~1u, a.lr & 1);
 }
 
 Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a) {
@@ -126,7 +128,7 @@ Task<uint32_t> KernelModel::gate_body(unsigned cpu, Gate gate, const GateArgs& a
     case Gate::KthreadBody: {
         // kthread(): the C++ thread function, then do_exit() with its result.
         uint32_t ret = co_await t->body(t);
-        co_await do_exit(cpu, int(ret));
+        co_await do_exit(t->cpu, int(ret));
         co_return 0;
     }
     case Gate::DoDataAbort:

@@ -9,6 +9,7 @@
 
 #include "cpu/generic_timer.hpp"
 #include "kernel/drivers/drivers.hpp"
+#include "kernel/irq/internals.hpp"
 #include "kernel/vector_page.hpp"
 #include "piemu/arm_core.hpp"
 #include "piemu/bus.hpp"
@@ -89,6 +90,9 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
         idle->pid = 0;
         wr32(idle->addr + TSK_PID, 0);
         idle->is_idle = true;
+        idle->cpu = cpu;
+        idle->cpus_allowed = 1u << cpu;
+        idle->no_setaffinity = true;
         wr32(idle->stack + TI_CPU, cpu);
         wr32(idle->stack + TI_PREEMPT, PREEMPT_OFFSET);
         // Where it starts when first switched to: the idle loop on its own stack.
@@ -121,6 +125,8 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
             return -ENOMEM;
         sched_setscheduler(t, kSchedFifo, 50);
         t->wchan = "irq_thread";
+        // Its first run takes the line's affinity (irq_thread_check_affinity).
+        test_and_set_bit(IRQTF_AFFINITY, &action.thread_flags);
         action.thread = t;
         wake_up_process(t);
         return 0;
@@ -138,6 +144,8 @@ KernelModel::KernelModel(const KernelModelConfig& cfg)
     open_softirq(TIMER_SOFTIRQ, [this](unsigned cpu) { return run_timer_softirq(cpu); });
     open_softirq(TASKLET_SOFTIRQ, [this](unsigned cpu) { return tasklet_action(cpu, false); });
     open_softirq(HI_SOFTIRQ, [this](unsigned cpu) { return tasklet_action(cpu, true); });
+    chip_.set_handle_ipi([this](unsigned ipinr, pt_regs* regs) { return handle_IPI(ipinr, regs); });
+    call_single_queue_.assign(cfg.nr_cpus, {});
     h.stop_irq_thread = [this](irqaction& action) {
         // kthread_stop() from free_irq(): the thread sees should_stop when it runs.
         if (task_struct* t = action.thread) {
@@ -209,22 +217,71 @@ void KernelModel::setup_vectors(ArmCore& core) {
     core.set_cp15(1, 0, 0, 0, core.sctlr() | (1u << 13));
 }
 
+void KernelModel::reserve_pids(std::initializer_list<const char*> what) {
+    // NOTE: these threads do nothing the model shows (RCU, CPU hotplug, the
+    // high-priority and unbound worker pools, mm's per-CPU workqueue): they are left
+    // out, and their pids with them, so the others keep 4.14's numbers.
+    next_pid_ += int(what.size());
+}
+
+task_struct* KernelModel::create_percpu_kthread(std::string comm, unsigned cpu, const char* wchan,
+                                                std::function<Task<uint32_t>(task_struct*)> body) {
+    task_struct* t = kthread_create(std::move(comm), 0, 0, std::move(body));
+    kthread_bind(t, cpu);
+    set_task_state(t, TASK_INTERRUPTIBLE);
+    t->wchan = wchan;
+    return t;
+}
+
+void KernelModel::spawn_kworker(unsigned cpu) {
+    kworker_[cpu] =
+        create_percpu_kthread(fmt::format("kworker/{}:0", cpu), cpu, "worker_thread",
+                              [this, cpu](task_struct* self) { return worker_thread(self, cpu); });
+}
+
+void KernelModel::spawn_ksoftirqd(unsigned cpu) {
+    ksoftirqd_[cpu] =
+        create_percpu_kthread(fmt::format("ksoftirqd/{}", cpu), cpu, "smpboot_thread_fn",
+                              [this, cpu](task_struct* self) { return run_ksoftirqd(self, cpu); });
+}
+
+void KernelModel::spawn_migration(unsigned cpu) {
+    migration_[cpu] = create_percpu_kthread(
+        fmt::format("migration/{}", cpu), cpu, "smpboot_thread_fn",
+        [this, cpu](task_struct* self) { return cpu_stopper_thread(self, cpu); });
+    // SCHED_FIFO at MAX_RT_PRIO - 1 (cpu_stop_create): ps's PRI -40.
+    sched_setscheduler(migration_[cpu], kSchedFifo, MAX_RT_PRIO - 1);
+}
+
 void KernelModel::create_kthreads() {
-    // What runs by the time init starts (spawn_ksoftirqd, workqueue_init): each
-    // thread has run and gone to sleep; the first wake-up starts its loop.
-    for (unsigned cpu = 0; cpu < cfg_.cores.size(); ++cpu) {
-        task_struct* t =
-            kthread_create(fmt::format("ksoftirqd/{}", cpu), 0, 0,
-                           [this, cpu](task_struct* self) { return run_ksoftirqd(self, cpu); });
-        set_task_state(t, TASK_INTERRUPTIBLE);
-        t->wchan = "smpboot_thread_fn";
-        ksoftirqd_.push_back(t);
-    }
-    ksoftirqd_.resize(cfg_.nr_cpus, nullptr);
-    kworker_ = kthread_create("kworker/0:0", 0, 0,
-                              [this](task_struct* self) { return worker_thread(self); });
-    set_task_state(kworker_, TASK_INTERRUPTIBLE);
-    kworker_->wchan = "worker_thread";
+    // What exists by the time init starts, in 4.14's creation order (the reference's
+    // ksoftirqd/0..3 are pids 7, 14, 19, 24): workqueue_init() starts the boot CPU's
+    // pools' first workers, init_mm_internals() mm_percpu_wq's rescuer, the early
+    // initcalls ksoftirqd/0 (spawn_ksoftirqd), RCU's kthreads and migration/0
+    // (cpu_stop_init), smp_init() cpuhp/0. Each thread has run and gone to sleep; the
+    // first wake-up starts its loop.
+    ksoftirqd_.assign(cfg_.nr_cpus, nullptr);
+    kworker_.assign(cfg_.nr_cpus, nullptr);
+    migration_.assign(cfg_.nr_cpus, nullptr);
+    work_list_.assign(cfg_.nr_cpus, {});
+    work_running_.assign(cfg_.nr_cpus, 0);
+    stop_work_.assign(cfg_.nr_cpus, {});
+    spawn_kworker(0);
+    reserve_pids({"kworker/0:0H", "kworker/u8:0", "mm_percpu_wq"});
+    spawn_ksoftirqd(0);
+    reserve_pids({"rcu_sched", "rcu_bh"});
+    spawn_migration(0);
+    reserve_pids({"cpuhp/0"});
+}
+
+void KernelModel::create_percpu_kthreads(unsigned cpu) {
+    // smpboot's hotplug_threads list holds the latest registered first (cpuhp, then
+    // cpu_stop, then ksoftirqd); then the CPU's two worker pools.
+    reserve_pids({"cpuhp/N"});
+    spawn_migration(cpu);
+    spawn_ksoftirqd(cpu);
+    spawn_kworker(cpu);
+    reserve_pids({"kworker/N:0H"});
 }
 
 void KernelModel::start_init(uint32_t entry, bool thumb, const LoadedImage* image) {
@@ -253,9 +310,9 @@ void KernelModel::boot() {
         setup_vectors(*core);
     create_kthreads();
     irq_.set_current_cpu(0);
-    // Only the cores that run are online (the others come up with the SMP work);
+    // The boot CPU alone is online until smp_init() brings the others up;
     // /proc/interrupts has a column per online CPU, as in Linux.
-    for (unsigned cpu = unsigned(cfg_.cores.size()); cpu < cfg_.nr_cpus; ++cpu)
+    for (unsigned cpu = 1; cpu < cfg_.nr_cpus; ++cpu)
         irq_.set_cpu_online(cpu, false);
     // init_IRQ() -> irqchip_init(): the DT order, root controller first.
     chip_.l1_intc_of_init();
@@ -264,6 +321,8 @@ void KernelModel::boot() {
          vector_page_symbol("bcm2836_arm_irqchip_handle_irq"));
     chip_.armctrl_of_init();
     arch_timer_init();
+    // kernel_init(): the secondaries come up before the drivers probe.
+    smp_init();
 
     // arm-pmu: the PMU's per-CPU line is requested; perf events would enable it.
     irq_.request_percpu_irq(
@@ -318,16 +377,70 @@ void KernelModel::arch_timer_init() {
     period_ticks_ = rate / cfg_.hz;
     log_.printk(KERN_INFO, "arch_timer: cp15 timer(s) running at %lu.%02luMHz (phys).\n",
                 (unsigned long)(rate / 1000000), (unsigned long)(rate / 10000 % 100));
-    // arch_timer_starting_cpu() on each CPU that runs: both PPIs enabled, then the
-    // periodic tick programmed (clockevents, CONFIG_HZ).
-    for (unsigned cpu = 0; cpu < cfg_.cores.size(); ++cpu) {
-        irq_.set_current_cpu(cpu);
-        irq_.enable_percpu_irq(ps, 0);
-        irq_.enable_percpu_irq(pns, 0);
-        timer_evt_[cpu].next_cval = cntp(cpu, true, 14, 0, 0, true) + period_ticks_; // CNTPCT
-        arch_timer_program(cpu);
-    }
-    irq_.set_current_cpu(0);
+    arch_timer_starting_cpu(0);
+}
+
+void KernelModel::arch_timer_starting_cpu(unsigned cpu) {
+    // Both PPIs enabled on the CPU (enable_percpu_irq acts on the current one), then
+    // its periodic tick programmed (clockevents, CONFIG_HZ).
+    const unsigned saved = irq_.smp_processor_id();
+    irq_.set_current_cpu(cpu);
+    irq_.enable_percpu_irq(chip_.local_irq(Bcm2836Irqchip::LOCAL_IRQ_CNTPSIRQ), 0);
+    irq_.enable_percpu_irq(chip_.local_irq(Bcm2836Irqchip::LOCAL_IRQ_CNTPNSIRQ), 0);
+    irq_.set_current_cpu(saved);
+    timer_evt_[cpu].next_cval = cntp(cpu, true, 14, 0, 0, true) + period_ticks_; // CNTPCT
+    arch_timer_program(cpu);
+}
+
+void KernelModel::store_cpu_topology(unsigned cpu) {
+    // arch/arm/kernel/topology.c: a core without MPIDR.MT: thread -1, core = Aff0,
+    // socket = Aff1 (15 on the Pi 2's 0x80000f0n, 0 on the Pi 3's 0x8000000n).
+    uint32_t mpidr = cfg_.cores.at(cpu)->cp15(0, 0, 0, 5);
+    log_.printk(KERN_INFO, "CPU%u: thread %d, cpu %d, socket %d, mpidr %x\n", cpu, -1,
+                int(mpidr & 0xff), int((mpidr >> 8) & 0xff), mpidr);
+}
+
+void KernelModel::smp_init() {
+    // smp_prepare_cpus(): the boot CPU's topology; then smp_init() brings up the
+    // others one at a time (maxcpus= caps them), smp_announce(), smp_cpus_done().
+    const unsigned max =
+        std::min<unsigned>(cfg_.maxcpus ? cfg_.maxcpus : unsigned(cfg_.cores.size()),
+                           std::min<unsigned>(unsigned(cfg_.cores.size()), cfg_.nr_cpus));
+    store_cpu_topology(0);
+    log_.printk(KERN_INFO, "smp: Bringing up secondary CPUs ...\n");
+    for (unsigned cpu = 1; cpu < max; ++cpu)
+        cpu_up(cpu);
+    unsigned online = 0;
+    for (unsigned cpu = 0; cpu < cfg_.nr_cpus; ++cpu)
+        online += irq_.cpu_online(cpu) ? 1 : 0;
+    log_.printk(KERN_INFO, "smp: Brought up 1 node, %u CPU%s\n", online, online > 1 ? "s" : "");
+    // The delay loop runs off the arch timer: loops_per_jiffy = rate / HZ on every CPU
+    // (38.40 BogoMIPS each at 19.2 MHz).
+    uint64_t bogosum = uint64_t(online) * period_ticks_;
+    log_.printk(KERN_INFO, "SMP: Total of %u processors activated (%lu.%02lu BogoMIPS).\n", online,
+                (unsigned long)(bogosum / (500000 / cfg_.hz)),
+                (unsigned long)((bogosum / (5000 / cfg_.hz)) % 100));
+    // hyp_mode_check(): piemu's cores start in SVC mode, not HYP.
+    log_.printk(KERN_INFO, "CPU: All CPU(s) started in SVC mode.\n");
+}
+
+void KernelModel::cpu_up(unsigned cpu) {
+    // CPUHP_CREATE_THREADS and CPUHP_WORKQUEUE_PREP on the boot CPU.
+    create_percpu_kthreads(cpu);
+    // __cpu_up(): secondary_data.stack = the idle task's, then boot_secondary():
+    // bcm2836_boot_secondary writes secondary_startup to the core's mailbox 3, where
+    // the firmware's boot loop waits (the machine starts the core there).
+    task_struct* idle = idle_.at(cpu);
+    wr32(PIEMU_KM_SECONDARY_DATA + 4 * cpu, idle->stack + THREAD_START_SP);
+    chip_.boot_secondary(cpu, vector_page_symbol("secondary_startup"));
+    // secondary_start_kernel(), done here for the CPU before it first runs:
+    // smp_store_cpu_info(), notify_cpu_starting() (the irqchip's and the arch timer's
+    // CPUHP_AP_*_STARTING), set_cpu_online(). The CPU then enables FIQs and IRQs and
+    // idles (secondary_startup, do_idle).
+    store_cpu_topology(cpu);
+    chip_.cpu_starting(cpu);
+    arch_timer_starting_cpu(cpu);
+    irq_.set_cpu_online(cpu, true);
 }
 
 void KernelModel::arch_timer_program(unsigned cpu) {
@@ -343,15 +456,17 @@ Task<irqreturn_t> KernelModel::arch_timer_handler_phys(unsigned, void* dev) {
     if (!(ctrl & ARCH_TIMER_CTRL_IT_STAT))
         co_return IRQ_NONE;
     cntp(evt->cpu, false, 2, 0, 1, false, ctrl | ARCH_TIMER_CTRL_IT_MASK);
-    // evt->event_handler: tick_handle_periodic(); the boot CPU does do_timer().
-    if (evt->cpu == 0) {
+    // evt->event_handler: tick_handle_periodic(); the boot CPU (tick_do_timer_cpu)
+    // does do_timer(), every CPU update_process_times(): run_local_timers() raises
+    // TIMER_SOFTIRQ when one of its CPU's timers is due, scheduler_tick().
+    const unsigned cpu = evt->cpu;
+    if (cpu == 0)
         ++ticks_;
-        // run_local_timers(): TIMER_SOFTIRQ only when a timer is due.
-        if (std::any_of(tasks_.begin(), tasks_.end(),
-                        [this](const auto& t) { return timer_expired(*t); }))
-            raise_softirq(0, TIMER_SOFTIRQ);
-        scheduler_tick(0);
-    }
+    if (std::any_of(tasks_.begin(), tasks_.end(), [this, cpu](const auto& t) {
+            return t->timer_cpu == cpu && timer_expired(*t);
+        }))
+        raise_softirq(cpu, TIMER_SOFTIRQ);
+    scheduler_tick(cpu);
     evt->next_cval += period_ticks_;
     arch_timer_program(evt->cpu);
     co_return IRQ_HANDLED;

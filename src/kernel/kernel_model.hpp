@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -86,12 +87,17 @@ struct task_struct {
     uint32_t stack = 0;      ///< thread_info / stack base (8 KiB aligned)
     task_struct* parent = nullptr;
     bool is_idle = false;
+    unsigned cpu = 0;                   ///< task_cpu(): the runqueue it is on
+    uint32_t cpus_allowed = ~0u;        ///< the CPUs it may run on (a cpumask)
+    bool no_setaffinity = false;        ///< PF_NO_SETAFFINITY: bound to its CPU (kthread_bind)
+    bool woken = false;                 ///< has been woken at least once (kthread_bind refuses)
     CpuContext ctx;                     ///< valid while switched out
     std::coroutine_handle<> resume;     ///< C++ to resume when switched back in
     std::vector<Task<void>> gates;      ///< gate calls in progress, innermost last
     std::vector<GuestCallFrame*> calls; ///< guest calls in progress, innermost last
     std::vector<GateFrame> gate_frames; ///< gate calls in progress, innermost last
     std::optional<uint64_t> timeout;    ///< msleep: wake at this tick count
+    unsigned timer_cpu = 0;             ///< the CPU whose timer wheel holds `timeout`
     /// A kernel thread whose function is C++ (an IRQ thread): run by the
     /// kthread_body gate when the task first runs.
     std::function<Task<uint32_t>(task_struct*)> body;
@@ -114,6 +120,23 @@ public:
     virtual void softirq_raise(unsigned vec) = 0;
     virtual void softirq_entry(unsigned vec) = 0;
     virtual void softirq_exit(unsigned vec) = 0;
+    /// include/trace/events/ipi.h: `reason` indexes ipi_types[].
+    virtual void ipi_raise(uint32_t target_cpus, unsigned reason) {
+        (void)target_cpus, (void)reason;
+    }
+    virtual void ipi_entry(unsigned reason) { (void)reason; }
+    virtual void ipi_exit(unsigned reason) { (void)reason; }
+};
+
+// The IPIs of arch/arm/kernel/smp.c (4.14), in the order of the IPI0-IPI6 rows.
+enum : unsigned {
+    IPI_WAKEUP = 0,
+    IPI_TIMER,
+    IPI_RESCHEDULE,
+    IPI_CALL_FUNC,
+    IPI_CPU_STOP,
+    IPI_IRQ_WORK,
+    IPI_COMPLETION,
 };
 
 // The softirq vectors (include/linux/interrupt.h of 4.14).
@@ -184,8 +207,11 @@ enum class MmcKind { Sdhost, Sdhci };
 struct KernelModelConfig {
     Bus* bus = nullptr;
     VirtualClock* clock = nullptr;
-    std::vector<ArmCore*> cores;
-    unsigned nr_cpus = 4; ///< possible CPUs (columns of /proc/interrupts)
+    std::vector<ArmCore*> cores; ///< the board's cores; CPU n runs on cores[n]
+    unsigned nr_cpus = 4;        ///< possible CPUs
+    /// CPUs smp_init() brings up (Linux's maxcpus= boot option); 0: one per core.
+    /// /proc/interrupts has a column per online CPU.
+    unsigned maxcpus = 0;
     uint32_t local_intc_base = 0x40000000;
     uint32_t armctrl_base = 0x3f00b200;
     uint32_t uart_base = 0x3f201000;
@@ -211,6 +237,9 @@ public:
     /// No guest: CPU 0 runs the idle task.
     void start_idle();
 
+    /// The CPU the run loop is running (smp_processor_id() of what the C++ does next).
+    void set_current_cpu(unsigned cpu) { irq_.set_current_cpu(cpu); }
+    bool cpu_online(unsigned cpu) const { return irq_.cpu_online(cpu); }
     /// True when `pc` is one of the vector page's gates.
     bool is_gate(uint32_t pc) const { return gates_.count(pc) != 0; }
     /// The core stopped on a gate (an UDF in gates.S): runs the C++ behind it.
@@ -290,8 +319,28 @@ private:
 
     // kernel_model.cpp: boot and built-in drivers
     void setup_vectors(ArmCore& core);
+    /// The boot CPU's kernel threads, in 4.14's creation order (pids 3-11).
     void create_kthreads();
+    /// smpboot_create_threads() and workqueue_prepare_cpu() for `cpu`: its per-CPU
+    /// threads, bound to it (cpuhp/N, migration/N, ksoftirqd/N, kworker/N:0, :0H).
+    void create_percpu_kthreads(unsigned cpu);
+    task_struct* create_percpu_kthread(std::string comm, unsigned cpu, const char* wchan,
+                                       std::function<Task<uint32_t>(task_struct*)> body);
+    void spawn_kworker(unsigned cpu);
+    void spawn_ksoftirqd(unsigned cpu);
+    void spawn_migration(unsigned cpu);
+    /// Pids of 4.14 threads the model does not have: `what` names them.
+    void reserve_pids(std::initializer_list<const char*> what);
+    /// smp_prepare_cpus() and smp_init(): CPUs 1 .. maxcpus-1 up, one after the other.
+    void smp_init();
+    /// __cpu_up(): the CPU's threads, secondary_data, its boot mailbox; then what its
+    /// secondary_start_kernel() does before it idles (done here, on its behalf).
+    void cpu_up(unsigned cpu);
+    /// store_cpu_topology()'s line for `cpu` (from its MPIDR).
+    void store_cpu_topology(unsigned cpu);
     void arch_timer_init();
+    /// arch_timer_starting_cpu(): both PPIs enabled on `cpu`, its tick programmed.
+    void arch_timer_starting_cpu(unsigned cpu);
     void arch_timer_program(unsigned cpu);
     Task<irqreturn_t> arch_timer_handler_phys(unsigned irq, void* dev);
     Task<irqreturn_t> pl011_int(unsigned irq, void* dev);
@@ -353,6 +402,17 @@ private:
     /// read or -errno.
     Task<int> mmc_read(unsigned cpu, unsigned index, uint32_t lba, uint32_t count, uint32_t buf);
 
+    // smp.cpp: IPIs and cross-CPU function calls (arch/arm/kernel/smp.c, kernel/smp.c)
+    /// smp_cross_call(): the ipi_raise event, then the irqchip's send_ipi.
+    void smp_cross_call(uint32_t cpumask, unsigned ipi);
+    void smp_send_reschedule(unsigned cpu);
+    /// handle_IPI() on the current CPU (hard irq entry, without irq_enter()).
+    Task<void> handle_IPI(unsigned ipinr, pt_regs* regs);
+    /// smp_call_function_single(): `func(info)` (guest code) on `cpu`, in its hard irq
+    /// context when it is another CPU; with `wait`, returns when it has run. 0 or -ENXIO.
+    Task<int> smp_call_function_single(unsigned cpu, uint32_t func, uint32_t info, bool wait);
+    Task<void> flush_smp_call_function_queue(unsigned cpu);
+
     // entry.cpp: gates and guest calls
     Task<void> run_gate(unsigned cpu, Gate gate);
     Task<uint32_t> gate_body(unsigned cpu, Gate gate, const GateArgs& a);
@@ -373,6 +433,25 @@ private:
     /// function `fn(arg)` or, when `body` is set, runs that C++ function; not yet woken.
     task_struct* kthread_create(std::string comm, uint32_t fn, uint32_t arg,
                                 std::function<Task<uint32_t>(task_struct*)> body);
+    /// kthread_bind(): a thread that has not run yet, on `cpu` for good.
+    void kthread_bind(task_struct* t, unsigned cpu);
+    /// set_task_cpu(): moves a task that is not running to `cpu`'s runqueue.
+    void set_task_cpu(task_struct* t, unsigned cpu);
+    /// select_task_rq(): where a waking task runs: where it was, if it may still run
+    /// there; else the first allowed online CPU. (No load balancing: see sched.cpp.)
+    unsigned select_task_rq(const task_struct* t) const;
+    /// resched_curr(): TIF_NEED_RESCHED for `cpu`'s current task.
+    void resched_curr(unsigned cpu);
+    /// set_cpus_allowed_ptr() (__set_cpus_allowed_ptr with check: per-CPU threads are
+    /// refused): a running task leaves a CPU it may no longer use through that CPU's
+    /// stopper (migration/N), a queued one moves at once, a sleeping one where it
+    /// wakes. 0 or -EINVAL.
+    Task<int> set_cpus_allowed_ptr(task_struct* p, uint32_t new_mask);
+    /// move_queued_task(): a runnable task that is not running onto `dest`'s runqueue.
+    void move_queued_task(task_struct* p, unsigned dest);
+    /// stop_one_cpu(): `fn` runs on `cpu` in its migration/N thread, which preempts
+    /// whatever runs there; the calling task sleeps until it has run.
+    Task<void> stop_one_cpu(unsigned cpu, std::function<Task<void>(unsigned cpu)> fn);
     /// kthread_stop(): asks the thread to stop, wakes it, waits for its exit code.
     Task<int> kthread_stop(unsigned cpu, task_struct* t);
     /// do_exit() of the current task: it never runs again.
@@ -388,7 +467,7 @@ private:
     Task<void> schedule(unsigned cpu); ///< __schedule()
     Task<void> preempt_schedule_irq(unsigned cpu);
     void wake_up_process(task_struct* t);
-    void run_local_timers();
+    void run_local_timers(unsigned cpu);
     /// An msleep()/schedule_timeout() sleeper whose timeout has passed.
     bool timer_expired(const task_struct& t) const;
     void set_task_state(task_struct* t, uint32_t state);
@@ -427,7 +506,11 @@ private:
     // workqueue (kernel/workqueue.c, one system_wq with one worker)
     bool queue_work(uint32_t work);
     Task<void> flush_work(unsigned cpu, uint32_t work);
-    Task<uint32_t> worker_thread(task_struct* self);
+    Task<uint32_t> worker_thread(task_struct* self, unsigned cpu);
+    /// cpu_stopper_thread(): migration/N runs the stop work queued on its CPU.
+    Task<uint32_t> cpu_stopper_thread(task_struct* self, unsigned cpu);
+    /// The work queued or running on any CPU's pool.
+    bool work_busy(uint32_t work) const;
     // completions and mutexes of guest memory (kernel/sched/completion.c,
     // kernel/locking/mutex.c): the wait lists are the model's, the state the guest's.
     Task<void> wait_for_completion(unsigned cpu, uint32_t x);
@@ -489,10 +572,15 @@ private:
     std::vector<uint32_t> softirq_pending_;                           ///< per CPU
     std::vector<task_struct*> ksoftirqd_;                             ///< per CPU
     std::vector<std::vector<uint32_t>> tasklet_vec_, tasklet_hi_vec_; ///< per CPU
-    std::deque<uint32_t> work_list_;                                  ///< queued work_structs
-    uint32_t work_running_ = 0;                                       ///< the work being run
-    task_struct* kworker_ = nullptr;                                  ///< kworker/0:0
-    std::map<uint32_t, std::deque<task_struct*>> waitq_;              ///< sleepers by wait key
+    std::vector<std::deque<uint32_t>> work_list_; ///< per CPU: queued work_structs
+    std::vector<uint32_t> work_running_;          ///< per CPU: the work being run
+    std::vector<task_struct*> kworker_;           ///< per CPU: kworker/N:0
+    std::vector<task_struct*> migration_;         ///< per CPU: migration/N (the stopper)
+    /// per CPU: call_single_data (guest addresses) queued for it, oldest first.
+    std::vector<std::deque<uint32_t>> call_single_queue_;
+    /// per CPU: stop_one_cpu() work for migration/N, run in order.
+    std::vector<std::deque<std::function<Task<void>(unsigned cpu)>>> stop_work_;
+    std::map<uint32_t, std::deque<task_struct*>> waitq_; ///< sleepers by wait key
     std::vector<ArchTimerEvt> timer_evt_;
     int pmu_dev_ = 0;
     uint64_t period_ticks_ = 0;

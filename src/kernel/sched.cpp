@@ -1,7 +1,13 @@
-// The kernel model's tasks and scheduler, reduced to what the entry path needs: the
-// idle task per CPU, init, sleeping in msleep() and being woken by the tick, and the
-// context switch. (A full scheduler with priorities, kernel threads and IRQ threads
-// builds on this.)
+// The kernel model's tasks and scheduler: the idle task per CPU, init, kernel and IRQ
+// threads, sleeping and waking, priorities and time slices, the context switch.
+//
+// Runqueues are per CPU: a task is on one CPU's runqueue (task_struct::cpu) and only
+// that CPU runs it. The model does no load balancing: a new task starts on the CPU
+// that created it, and a task stays on its CPU unless its affinity (kthread_bind,
+// set_cpus_allowed_ptr) excludes that CPU. (Linux's select_task_rq() would also move
+// woken and new tasks to idle CPUs; that placement is a heuristic of CFS this model
+// leaves out, so that a guest decides where its tasks run.) Waking a task on another
+// CPU that should preempt what runs there sends that CPU IPI_RESCHEDULE.
 //
 // A task that is switched out is always inside a gate (schedule, msleep,
 // preempt_schedule_irq): its registers are saved in task_struct::ctx and the C++
@@ -61,7 +67,9 @@ task_struct* KernelModel::create_task(std::string comm, task_struct* parent) {
     cfg_.bus->write_phys(t->stack, zero);
     wr32(t->stack + TI_ADDR_LIMIT, KERNEL_DS);
     wr32(t->stack + TI_TASK, t->addr);
-    wr32(t->stack + TI_CPU, 0);
+    // A new task starts where its creator runs (wake_up_new_task without balancing).
+    t->cpu = parent ? irq_.smp_processor_id() : 0;
+    wr32(t->stack + TI_CPU, t->cpu);
     wr32(t->stack + TI_CPU_DOMAIN, 0x00000015); // DACR of a kernel thread (reference dump)
 
     std::vector<uint8_t> ts(PIEMU_KM_TASK_SLOT, 0);
@@ -126,15 +134,100 @@ task_struct* KernelModel::kthread_create(std::string comm, uint32_t fn, uint32_t
     return t;
 }
 
+void KernelModel::kthread_bind(task_struct* t, unsigned cpu) {
+    t->cpus_allowed = 1u << cpu;
+    t->no_setaffinity = true;
+    set_task_cpu(t, cpu);
+}
+
+void KernelModel::set_task_cpu(task_struct* t, unsigned cpu) {
+    t->cpu = cpu;
+    wr32(t->stack + TI_CPU, cpu);
+}
+
+unsigned KernelModel::select_task_rq(const task_struct* t) const {
+    if ((t->cpus_allowed >> t->cpu) & 1 && irq_.cpu_online(t->cpu))
+        return t->cpu;
+    for (unsigned cpu = 0; cpu < cfg_.nr_cpus; ++cpu)
+        if ((t->cpus_allowed >> cpu) & 1 && irq_.cpu_online(cpu))
+            return cpu;
+    return t->cpu; // no allowed CPU online (select_fallback_rq would widen the mask)
+}
+
+void KernelModel::resched_curr(unsigned cpu) {
+    task_struct* cur = current_.at(cpu);
+    uint32_t flags = ti_flags(cur);
+    if (flags & _TIF_NEED_RESCHED)
+        return;
+    set_ti_flags(cur, flags | _TIF_NEED_RESCHED);
+    // Another CPU notices at its next interrupt: smp_send_reschedule() makes one.
+    if (cpu != irq_.smp_processor_id())
+        smp_send_reschedule(cpu);
+}
+
+void KernelModel::move_queued_task(task_struct* p, unsigned dest) {
+    set_task_cpu(p, dest);
+    task_struct* cur = current_.at(dest);
+    if (cur->is_idle || p->prio < cur->prio)
+        resched_curr(dest);
+}
+
+Task<void> KernelModel::stop_one_cpu(unsigned cpu, std::function<Task<void>(unsigned)> fn) {
+    // cpu_stop_queue_work(): the work on the CPU's stopper list, its thread woken (at
+    // MAX_RT_PRIO - 1 it preempts anything); then wait_for_completion(&done).
+    task_struct* self = current_.at(irq_.smp_processor_id());
+    bool done = false;
+    stop_work_.at(cpu).push_back(
+        [this, fn = std::move(fn), self, &done](unsigned on) -> Task<void> {
+            co_await fn(on);
+            done = true;
+            wake_up_process(self);
+        });
+    wake_up_process(migration_.at(cpu));
+    while (!done) {
+        set_task_state(self, TASK_UNINTERRUPTIBLE);
+        self->wchan = "stop_one_cpu";
+        co_await schedule(self->cpu);
+    }
+}
+
+Task<int> KernelModel::set_cpus_allowed_ptr(task_struct* p, uint32_t new_mask) {
+    uint32_t online = 0;
+    for (unsigned cpu = 0; cpu < cfg_.nr_cpus; ++cpu)
+        online |= irq_.cpu_online(cpu) ? 1u << cpu : 0;
+    if (p->no_setaffinity || !(new_mask & online))
+        co_return -EINVAL;
+    p->cpus_allowed = new_mask; // do_set_cpus_allowed()
+    if ((new_mask >> p->cpu) & 1)
+        co_return 0;                                                     // it may stay where it is
+    const unsigned dest = unsigned(std::countr_zero(new_mask & online)); // cpumask_any_and
+    if (current_.at(p->cpu) == p) {
+        // task_running(): only its CPU's stopper can take it off (migration_cpu_stop).
+        co_await stop_one_cpu(p->cpu, [this, p, dest](unsigned cpu) -> Task<void> {
+            if (p->cpu == cpu) {
+                if (p->state == TASK_RUNNING && current_.at(cpu) != p)
+                    move_queued_task(p, dest); // __migrate_task()
+                else if (p->state != TASK_RUNNING)
+                    set_task_cpu(p, dest); // p->wake_cpu: it wakes there
+            }
+            co_return;
+        });
+    } else if (p->state == TASK_RUNNING) {
+        move_queued_task(p, dest); // task_on_rq_queued()
+    }
+    // A sleeping task is placed when it wakes (select_task_rq).
+    co_return 0;
+}
+
 Task<int> KernelModel::kthread_stop(unsigned cpu, task_struct* t) {
     t->should_stop = true;
     wake_up_process(t);
     // The caller sleeps until the thread has exited (wait_for_completion(&kthread->exited)).
+    task_struct* self = current_[cpu];
     while (!t->exit_code) {
-        task_struct* self = current_[cpu];
         set_task_state(self, TASK_UNINTERRUPTIBLE);
         waiting_for_exit_[t].push_back(self);
-        co_await schedule(cpu);
+        co_await schedule(self->cpu);
     }
     co_return *t->exit_code;
 }
@@ -189,11 +282,13 @@ std::coroutine_handle<> KernelModel::context_switch(unsigned cpu, task_struct* p
 }
 
 task_struct* KernelModel::pick_next_task(unsigned cpu, task_struct* prev) {
-    // The runnable task of the best (lowest) prio; among equals, round robin from
-    // the one after prev (a FIFO task that stays runnable keeps the CPU: it is
-    // first in that order only when nobody of its prio follows it... so it is
-    // picked explicitly). The idle task when nothing else can run.
-    auto runnable = [](const task_struct* t) { return !t->is_idle && t->state == TASK_RUNNING; };
+    // The runnable task of the best (lowest) prio on this CPU's runqueue; among
+    // equals, round robin from the one after prev (a FIFO task that stays runnable
+    // keeps the CPU: it is first in that order only when nobody of its prio follows
+    // it... so it is picked explicitly). The idle task when nothing else can run.
+    auto runnable = [cpu](const task_struct* t) {
+        return !t->is_idle && t->state == TASK_RUNNING && t->cpu == cpu;
+    };
     size_t n = tasks_.size();
     size_t at = 0;
     while (at < n && tasks_[at].get() != prev)
@@ -224,12 +319,13 @@ Task<void> KernelModel::schedule(unsigned cpu) {
 Task<void> KernelModel::preempt_schedule_irq(unsigned cpu) {
     // Entered from svc_preempt with IRQs off and preempt_count 0: __schedule(true)
     // while the count says "preempt active", as long as a reschedule is pending.
+    // The task may come back on another CPU (moved while preempted): t->cpu.
     task_struct* t = current_[cpu];
     do {
-        preempt().add(cpu, PREEMPT_OFFSET);
+        preempt().add(t->cpu, PREEMPT_OFFSET);
         preempting_ = true;
-        co_await schedule(cpu);
-        preempt().sub(cpu, PREEMPT_OFFSET);
+        co_await schedule(t->cpu);
+        preempt().sub(t->cpu, PREEMPT_OFFSET);
     } while (ti_flags(t) & _TIF_NEED_RESCHED);
 }
 
@@ -238,13 +334,18 @@ void KernelModel::wake_up_process(task_struct* t) {
         return;
     set_task_state(t, TASK_RUNNING);
     t->timeout.reset();
+    t->woken = true;
+    // try_to_wake_up(): onto the runqueue select_task_rq() picks.
+    unsigned cpu = select_task_rq(t);
+    if (cpu != t->cpu)
+        set_task_cpu(t, cpu);
     if (sched_trace_)
-        sched_trace_->sched_wakeup(*t, 0);
+        sched_trace_->sched_wakeup(*t, cpu);
     // check_preempt_curr(): a woken task of better prio (or any task, for the idle
-    // task) makes the current one reschedule.
-    task_struct* cur = current_[0];
+    // task) makes the CPU's current one reschedule.
+    task_struct* cur = current_.at(cpu);
     if (cur != t && (cur->is_idle || t->prio < cur->prio))
-        set_ti_flags(cur, ti_flags(cur) | _TIF_NEED_RESCHED);
+        resched_curr(cpu);
 }
 
 bool KernelModel::timer_expired(const task_struct& t) const {
@@ -262,18 +363,19 @@ Task<bool> KernelModel::wait_event_timeout(unsigned cpu, std::function<bool()> c
             break;
         }
         t->timeout = expire;
+        t->timer_cpu = t->cpu;
         t->wchan = wchan;
         set_task_state(t, TASK_UNINTERRUPTIBLE);
-        co_await schedule(cpu);
+        co_await schedule(t->cpu);
     }
     t->timeout.reset();
     co_return ok;
 }
 
-void KernelModel::run_local_timers() {
-    // The expired timers of sleeping tasks (process_timeout).
+void KernelModel::run_local_timers(unsigned cpu) {
+    // The CPU's expired timers of sleeping tasks (process_timeout).
     for (auto& t : tasks_)
-        if (timer_expired(*t))
+        if (t->timer_cpu == cpu && timer_expired(*t))
             wake_up_process(t.get());
 }
 
@@ -290,8 +392,9 @@ void KernelModel::scheduler_tick(unsigned cpu) {
         return;
     cur->slice = slice;
     for (auto& t : tasks_)
-        if (t.get() != cur && !t->is_idle && t->state == TASK_RUNNING && t->prio <= cur->prio) {
-            set_ti_flags(cur, ti_flags(cur) | _TIF_NEED_RESCHED);
+        if (t.get() != cur && !t->is_idle && t->state == TASK_RUNNING && t->cpu == cpu &&
+            t->prio <= cur->prio) {
+            resched_curr(cpu);
             return;
         }
 }
@@ -299,8 +402,8 @@ void KernelModel::scheduler_tick(unsigned cpu) {
 Task<uint32_t> KernelModel::irq_thread(task_struct* self, irqaction* action) {
     // kernel/irq/manage.c irq_thread(): sleep until __irq_wake_thread() set
     // IRQTF_RUNTHREAD, run the thread function in process context (preempt_count 0),
-    // finish a oneshot line, account, and wake synchronize_irq() waiters.
-    unsigned cpu = 0;
+    // finish a oneshot line, account, and wake synchronize_irq() waiters. The thread
+    // may move between CPUs while it sleeps: its CPU is read after every sleep.
     // A thread stopped before it first ran never calls its function (kthread()
     // checks KTHREAD_SHOULD_STOP first): its request failed, and the irqaction is gone.
     if (self->should_stop)
@@ -319,23 +422,28 @@ Task<uint32_t> KernelModel::irq_thread(task_struct* self, irqaction* action) {
             }
             if (test_and_clear_bit(IRQTF_RUNTHREAD, &action->thread_flags))
                 break;
-            co_await schedule(cpu);
+            co_await schedule(self->cpu);
             set_task_state(self, TASK_INTERRUPTIBLE);
         }
         set_task_state(self, TASK_RUNNING);
         if (stop)
             break;
+        // irq_thread_check_affinity(): after irq_set_affinity() (and at the first
+        // run), the thread may run where the line's interrupts go; it moves now if
+        // its CPU is not among them.
+        if (test_and_clear_bit(IRQTF_AFFINITY, &action->thread_flags))
+            co_await set_cpus_allowed_ptr(self, irq_.irq_affinity(desc));
         irqreturn_t ret = IRQ_NONE;
         // irq_forced_thread_fn() runs a forced-threaded handler with bottom halves
         // disabled, as it would have run in hard irq context before.
         bool forced = test_bit(IRQTF_FORCED_THREAD, action->thread_flags);
         if (forced)
-            preempt().add(cpu, SOFTIRQ_DISABLE_OFFSET);
+            preempt().add(self->cpu, SOFTIRQ_DISABLE_OFFSET);
         if (action->thread_fn.fn)
             ret = co_await action->thread_fn.fn(action->irq, action->dev_id);
         co_await irq_.irq_finalize_oneshot(desc, action);
         if (forced)
-            co_await local_bh_enable(cpu);
+            co_await local_bh_enable(self->cpu);
         if (ret == IRQ_HANDLED)
             desc->threads_handled++;
         irq_.wake_threads_waitq(desc);

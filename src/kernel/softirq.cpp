@@ -1,6 +1,7 @@
 // Deferred work of the kernel model, after Linux 4.14: softirqs (kernel/softirq.c:
-// raise, __do_softirq on irq_exit with its restart limit, ksoftirqd), tasklets on
-// TASKLET/HI, one workqueue served by kworker/0:0 (kernel/workqueue.c), and the
+// raise, __do_softirq on irq_exit with its restart limit, ksoftirqd/N), tasklets on
+// TASKLET/HI, the system workqueue's per-CPU pools served by kworker/N:0
+// (kernel/workqueue.c), the CPU stopper (migration/N, kernel/stop_machine.c), and the
 // sleeping primitives guest code uses with them (completions, mutexes).
 //
 // Guest objects (tasklet_struct, work_struct, completion, mutex) live in guest memory
@@ -122,9 +123,9 @@ Task<uint32_t> KernelModel::run_ksoftirqd(task_struct* self, unsigned cpu) {
     }
 }
 
-Task<void> KernelModel::run_timer_softirq(unsigned) {
-    // The timer wheel's expired timers: here the sleepers' process_timeout().
-    run_local_timers();
+Task<void> KernelModel::run_timer_softirq(unsigned cpu) {
+    // The CPU's timer wheel's expired timers: here the sleepers' process_timeout().
+    run_local_timers(cpu);
     co_return;
 }
 
@@ -163,45 +164,78 @@ Task<void> KernelModel::tasklet_action(unsigned cpu, bool hi) {
 // ---- the workqueue
 
 bool KernelModel::queue_work(uint32_t work) {
+    // schedule_work() = queue_work_on(WORK_CPU_UNBOUND): the pool of the CPU that
+    // queues it.
     uint32_t data = rd32(work + WORK_DATA);
     if (data & (1u << WORK_STRUCT_PENDING_BIT))
         return false;
     wr32(work + WORK_DATA, data | (1u << WORK_STRUCT_PENDING_BIT));
-    work_list_.push_back(work);
-    if (kworker_)
-        wake_up_process(kworker_);
+    const unsigned cpu = irq_.smp_processor_id();
+    work_list_.at(cpu).push_back(work);
+    if (task_struct* worker = kworker_.at(cpu))
+        wake_up_process(worker);
     return true;
+}
+
+bool KernelModel::work_busy(uint32_t work) const {
+    for (unsigned cpu = 0; cpu < cfg_.nr_cpus; ++cpu)
+        if (work_running_[cpu] == work || std::find(work_list_[cpu].begin(), work_list_[cpu].end(),
+                                                    work) != work_list_[cpu].end())
+            return true;
+    return false;
 }
 
 Task<void> KernelModel::flush_work(unsigned cpu, uint32_t work) {
     // Waits until the work is neither queued nor running (a barrier in the kernel).
-    while (std::find(work_list_.begin(), work_list_.end(), work) != work_list_.end() ||
-           work_running_ == work)
-        co_await sleep_on(cpu, work, TASK_UNINTERRUPTIBLE);
+    task_struct* self = current_[cpu];
+    while (work_busy(work))
+        co_await sleep_on(self->cpu, work, TASK_UNINTERRUPTIBLE);
 }
 
-Task<uint32_t> KernelModel::worker_thread(task_struct* self) {
-    const unsigned cpu = 0;
+Task<uint32_t> KernelModel::worker_thread(task_struct* self, unsigned cpu) {
+    // kworker/N:0 is bound to its CPU: `cpu` stays right across schedule().
+    auto& list = work_list_.at(cpu);
     for (;;) {
-        while (work_list_.empty()) {
+        while (list.empty()) {
             if (self->should_stop)
                 co_return 0;
             set_task_state(self, TASK_INTERRUPTIBLE);
             co_await schedule(cpu);
         }
         set_task_state(self, TASK_RUNNING);
-        uint32_t work = work_list_.front();
-        work_list_.pop_front();
+        uint32_t work = list.front();
+        list.pop_front();
         // process_one_work(): clear PENDING before the function runs, so that it may
         // queue itself again.
         wr32(work + WORK_DATA, rd32(work + WORK_DATA) & ~(1u << WORK_STRUCT_PENDING_BIT));
-        work_running_ = work;
+        work_running_[cpu] = work;
         co_await call_guest(cpu, rd32(work + WORK_FUNC), {work, 0, 0, 0}, false,
                             {"work", {"work"}});
-        work_running_ = 0;
+        work_running_[cpu] = 0;
         wake_up_key(work, true);                // flush_work() waiters
         if (ti_flags(self) & _TIF_NEED_RESCHED) // cond_resched()
             co_await schedule(cpu);
+    }
+}
+
+// ---- the CPU stopper
+
+Task<uint32_t> KernelModel::cpu_stopper_thread(task_struct* self, unsigned cpu) {
+    // smpboot's loop around cpu_stopper_thread(): the stop work queued for this CPU
+    // (stop_one_cpu()), oldest first, at the highest RT prio, so nothing else runs
+    // on the CPU meanwhile.
+    auto& list = stop_work_.at(cpu);
+    for (;;) {
+        while (list.empty()) {
+            if (self->should_stop)
+                co_return 0;
+            set_task_state(self, TASK_INTERRUPTIBLE);
+            co_await schedule(cpu);
+        }
+        set_task_state(self, TASK_RUNNING);
+        auto fn = std::move(list.front());
+        list.pop_front();
+        co_await fn(cpu);
     }
 }
 
@@ -229,8 +263,9 @@ bool KernelModel::wake_up_key(uint32_t key, bool all) {
 }
 
 Task<void> KernelModel::wait_for_completion(unsigned cpu, uint32_t x) {
+    task_struct* self = current_[cpu];
     while (rd32(x + COMPLETION_DONE) == 0)
-        co_await sleep_on(cpu, x, TASK_UNINTERRUPTIBLE);
+        co_await sleep_on(self->cpu, x, TASK_UNINTERRUPTIBLE);
     uint32_t done = rd32(x + COMPLETION_DONE);
     if (done != 0xffffffffu) // UINT_MAX: complete_all()
         wr32(x + COMPLETION_DONE, done - 1);
@@ -257,7 +292,7 @@ Task<int> KernelModel::mutex_lock(unsigned cpu, uint32_t lock) {
                         self->comm.c_str(), self->pid);
             co_return -EDEADLK;
         }
-        co_await sleep_on(cpu, lock, TASK_UNINTERRUPTIBLE);
+        co_await sleep_on(self->cpu, lock, TASK_UNINTERRUPTIBLE);
     }
 }
 

@@ -111,6 +111,7 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
         task_struct* t = current_[cpu];
         uint64_t expire = ticks_ + r[0];
         t->timeout = expire;
+        t->timer_cpu = cpu;
         t->wchan = "schedule_timeout";
         set_task_state(t, TASK_INTERRUPTIBLE);
         co_await schedule(cpu);
@@ -184,8 +185,7 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
     case __NR_flush_work: {
         if (!writable(r[0], 16))
             co_return uint32_t(-EFAULT);
-        bool busy = work_running_ == r[0] ||
-                    std::find(work_list_.begin(), work_list_.end(), r[0]) != work_list_.end();
+        bool busy = work_busy(r[0]);
         if (busy && check_sleep(cpu, nullptr))
             co_await flush_work(cpu, r[0]);
         co_return busy ? 1 : 0;
@@ -220,6 +220,27 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
     case __NR_dump_stack:
         dump_stack(cpu);
         co_return 0;
+    case __NR_kthread_bind: {
+        // Only a thread that was never woken (kthread_bind() WARNs otherwise: it must
+        // be inactive) created by kthreadd, onto a CPU that exists.
+        task_struct* t = task_at(r[0]);
+        if (!t || t->parent != kthreadd_ || t->woken || r[1] >= cfg_.nr_cpus)
+            co_return uint32_t(-EINVAL);
+        kthread_bind(t, r[1]);
+        co_return 0;
+    }
+    case __NR_smp_call_function_single:
+        if (!in_guest_text(r[1]))
+            co_return uint32_t(-EINVAL);
+        co_return uint32_t(co_await smp_call_function_single(r[0], r[1], r[2], r[3] != 0));
+    case __NR_set_cpus_allowed_ptr: {
+        task_struct* t = task_at(r[0]);
+        if (!t)
+            co_return uint32_t(-EINVAL);
+        co_return uint32_t(co_await set_cpus_allowed_ptr(t, r[1]));
+    }
+    case __NR_irq_set_affinity:
+        co_return uint32_t(irq_.irq_set_affinity(r[0], r[1]));
     case __NR_kernel_power_off:
         log_.printk(KERN_EMERG, "reboot: Power down\n");
         stop({KernelStop::Kind::PowerOff, int(r[0] & 0xff), "guest powered off"});
@@ -358,6 +379,7 @@ Task<uint32_t> KernelModel::sys_msleep(unsigned cpu, uint32_t msecs) {
     uint64_t timeout = (uint64_t(msecs) * cfg_.hz + 999) / 1000 + 1;
     task_struct* t = current_[cpu];
     t->timeout = ticks_ + timeout;
+    t->timer_cpu = cpu;
     t->wchan = "msleep";
     set_task_state(t, TASK_UNINTERRUPTIBLE);
     co_await schedule(cpu);

@@ -63,7 +63,8 @@ public:
         // __schedule(): preemption off (schedule(), or preempt_schedule_irq()'s
         // PREEMPT_DISABLE_OFFSET, or the idle loop's own) and the runqueue lock: the
         // event shows depth 2 ("d..2") whatever the task's count was.
-        unsigned held = 2 - std::min(2u, m_.kernel_->preempt().get(0) & 0xff);
+        unsigned cpu = m_.kernel_->irq().smp_processor_id();
+        unsigned held = 2 - std::min(2u, m_.kernel_->preempt().get(cpu) & 0xff);
         record(held,
                trace::ev::sched_switch{.prev_comm = comm(prev),
                                        .prev_pid = prev.pid,
@@ -93,6 +94,14 @@ public:
     void softirq_raise(unsigned vec) override { record(0, trace::ev::softirq_raise{.vec = vec}); }
     void softirq_entry(unsigned vec) override { record(0, trace::ev::softirq_entry{.vec = vec}); }
     void softirq_exit(unsigned vec) override { record(0, trace::ev::softirq_exit{.vec = vec}); }
+    void ipi_raise(uint32_t target_cpus, unsigned reason) override {
+        // smp_send_reschedule() comes from resched_curr(), under p->pi_lock and the
+        // runqueue lock as the wake-up it follows; function calls hold none.
+        unsigned held = reason == kernel::IPI_RESCHEDULE ? 2 : 0;
+        record(held, trace::ev::ipi_raise{.target_cpus = target_cpus, .reason = reason});
+    }
+    void ipi_entry(unsigned reason) override { record(0, trace::ev::ipi_entry{.reason = reason}); }
+    void ipi_exit(unsigned reason) override { record(0, trace::ev::ipi_exit{.reason = reason}); }
 
 private:
     trace::StrId comm(const kernel::task_struct& t) { return m_.recorder_->intern_comm(t.comm); }
@@ -161,8 +170,15 @@ ErrorOr<void> Machine::init() {
     if (options_.quantum == 0)
         return Error{"--quantum 0: a round needs at least one instruction per core"};
     if (options_.smp_start == "all" && options_.kernel_model)
-        return Error{"--smp-start all: the kernel model runs on core 0 only (its secondaries "
-                     "stay parked)"};
+        return Error{"--smp-start all: the kernel model starts its secondaries itself "
+                     "(through their boot mailbox)"};
+    if (options_.maxcpus && !options_.kernel_model)
+        return Error{fmt::format("--maxcpus {}: only the kernel model brings CPUs up (a bare "
+                                 "image starts its secondaries itself)",
+                                 options_.maxcpus)};
+    if (options_.maxcpus > board_.cores)
+        return Error{fmt::format("--maxcpus {}: board {} has {} cores", options_.maxcpus,
+                                 board_.name, board_.cores)};
     // The board's cores (one Unicorn engine each, over the same RAM). Their generic
     // timers and interrupt pins are wired by the board's device tree.
     CoreLines lines;
@@ -289,7 +305,8 @@ ErrorOr<void> Machine::setup_trace() {
     }
     recorder_ = std::make_unique<trace::Recorder>(std::move(cfg));
     trace_idle_comm_ = recorder_->intern_comm("swapper/0");
-    trace_comm_task_ = nullptr;
+    trace_comm_task_.assign(cores_.size(), nullptr);
+    trace_comm_.assign(cores_.size(), 0);
     if (kernel_) {
         irq_tracer_ = std::make_unique<trace::IrqTracer>(
             *recorder_, [this] { return trace_context(kernel_->irq().smp_processor_id()); },
@@ -395,9 +412,9 @@ trace::Context Machine::trace_context(unsigned cpu, unsigned locks_held) {
     ArmCore& c = *cores_.at(cpu);
     trace::CpuState st;
     st.irqs_off = c.cpsr() & psr::I;
-    // Bare guests, and the cores the kernel model does not run (it runs core 0 only):
-    // everything runs "in the idle task" (pid 0).
-    if (!kernel_ || cpu != 0)
+    // Bare guests, and the cores the kernel model has not brought up: everything runs
+    // "in the idle task" (pid 0).
+    if (!kernel_ || !kernel_->cpu_online(cpu))
         return trace::make_context(clock_.now_ns(), cpu, 0, trace_idle_comm_, st);
     st.preempt_count = kernel_->preempt().get(cpu);
     const kernel::task_struct* t = kernel_->current(cpu);
@@ -408,11 +425,11 @@ trace::Context Machine::trace_context(unsigned cpu, unsigned locks_held) {
         st.irqs_off = true;
         st.preempt_count += locks_held;
     }
-    if (t != trace_comm_task_) {
-        trace_comm_task_ = t;
-        trace_comm_ = recorder_->intern_comm(t->comm);
+    if (t != trace_comm_task_[cpu]) {
+        trace_comm_task_[cpu] = t;
+        trace_comm_[cpu] = recorder_->intern_comm(t->comm);
     }
-    return trace::make_context(clock_.now_ns(), cpu, t->pid, trace_comm_, st);
+    return trace::make_context(clock_.now_ns(), cpu, t->pid, trace_comm_[cpu], st);
 }
 
 void Machine::trace_exception(ArmCore& c, ExceptionType type, uint32_t preferred_return) {
@@ -495,10 +512,11 @@ ErrorOr<void> Machine::boot_kernel_model() {
     kernel::KernelModelConfig cfg;
     cfg.bus = &bus_;
     cfg.clock = &clock_;
-    // The kernel model is single-CPU for now: core 0 only; the secondaries stay parked
-    // (nothing in the kernel model writes their boot mailbox).
-    cfg.cores.push_back(cores_.front().get());
+    // Every core; smp_init() starts maxcpus of them through their boot mailbox.
+    for (auto& c : cores_)
+        cfg.cores.push_back(c.get());
     cfg.nr_cpus = board_.cores;
+    cfg.maxcpus = options_.maxcpus;
     // The controllers and the console where the board's device tree put them.
     for (auto& d : built_->devices) {
         if (d.compatible == "brcm,bcm2836-l1-intc")
@@ -1009,6 +1027,10 @@ RunOutcome Machine::run() {
     // round-robin (smp.cpp) takes over for the rest of the run.
     ArmCore& c = core();
     for (;;) {
+        // A secondary's boot mailbox written before the run (the kernel model's
+        // smp_init()): it starts with core 0.
+        if (!smp_ && start_pending_ && !debugging_ && start_parked_cores())
+            smp_ = true;
         if (smp_) {
             if (auto outcome = run_smp())
                 return *outcome;

@@ -34,6 +34,7 @@
 #include "devices/bcm2835_aux.hpp"
 #include "devices/bcm2836_local_intc.hpp"
 #include "devices/pl011.hpp"
+#include "kernel/kernel_model.hpp"
 #include "piemu/exit_status.hpp"
 #include "piemu/machine.hpp"
 
@@ -69,14 +70,6 @@ void Machine::mailbox_written(unsigned core, unsigned mailbox) {
         return;
     if (local_intc_->mailbox(core, mailbox) == 0)
         return;
-    if (kernel_) {
-        static bool warned = false;
-        if (!std::exchange(warned, true))
-            spdlog::warn("cpu{}: boot mailbox written, but the kernel model runs on core 0 "
-                         "only: the core stays parked",
-                         core);
-        return;
-    }
     // Like an interrupt line: stop the running core at the next block boundary.
     start_pending_ = true;
     clock_.request_attention();
@@ -171,6 +164,8 @@ std::optional<RunOutcome> Machine::insn_limit_reached() {
 
 std::optional<RunOutcome> Machine::prepare_round() {
     current_cpu_ = 0;
+    if (kernel_)
+        kernel_->set_current_cpu(0);
     if (auto outcome = between_slices(true))
         return outcome;
     if (!smp_)
@@ -215,6 +210,8 @@ std::optional<RunOutcome> Machine::run_smp() {
             }
         }
         current_cpu_ = 0;
+        if (kernel_)
+            kernel_->set_current_cpu(0);
         if (round_cut_) {
             // A reset, power-off or host signal during the round: handled at once, at
             // the latest time any core reached.
@@ -240,6 +237,8 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
     ArmCore& c = *cores_[cpu];
     CoreRun& r = runs_[cpu];
     current_cpu_ = cpu;
+    if (kernel_)
+        kernel_->set_current_cpu(cpu);
     clock_.set_now(r.local);
     // Another core ran since this one last did: its exclusive monitor is cleared (ARM
     // ARM A3.4.4: a context switch may clear it), so an LDREX/STREX pair split by the

@@ -167,9 +167,10 @@ TEST_F(DwcOtgFiqTest, SourcesTheFiqDoesNotOwnAreMaskedAndPassedToTheIrq) {
 
 namespace {
 
-std::unique_ptr<Machine> make(const char* board, uint64_t duration_ns) {
+std::unique_ptr<Machine> make(const char* board, uint64_t duration_ns, unsigned maxcpus = 0) {
     MachineOptions o;
     o.board = board;
+    o.maxcpus = maxcpus;
     o.uart = "none";
     o.kernel_model = true;
     o.duration_ns = duration_ns;
@@ -186,39 +187,45 @@ std::vector<uint8_t> read_phys(Machine& m, uint32_t addr, uint32_t len) {
 
 } // namespace
 
+// With several CPUs online Raspbian's hcd_init_fiq runs on CPU 1 and enable_fiq() routes
+// the GPU FIQ to core 1 (routing register bits 3:2 = 1); with one, both stay on core 0.
 TEST(DwcOtgDriver, Raspi3bClaimsTheFiqForTheUsbCore) {
-    auto m = make("raspi3b", 0);
-    KernelModel& km = *m->kernel_model();
-    Bus& bus = m->bus();
-    // enable_fiq(): GPU IRQ 9 selected and enabled; one CPU online, so the GPU FIQ
-    // stays routed to core 0 (routing register 0).
-    EXPECT_EQ(bus.mmio_read(0x3f00b20c, 4), 0x89u);
-    EXPECT_EQ(bus.mmio_read(0x4000000c, 4), 0u);
-    // set_fiq_handler(): the stub's 36 bytes at the FIQ vector.
-    uint32_t stub = vector_page_symbol("_dwc_otg_fiq_stub");
-    uint32_t len = vector_page_symbol("_dwc_otg_fiq_stub_end") - stub;
-    EXPECT_EQ(len, 36u);
-    EXPECT_EQ(read_phys(*m, 0xffff001c, len), read_phys(*m, stub, len));
-    EXPECT_EQ(km.symbolize(0xffff001c), "_dwc_otg_fiq_stub+0x0/0x24");
-    EXPECT_EQ(km.symbolize(0xffff003c), "_dwc_otg_fiq_stub+0x20/0x24");
-    EXPECT_NE(km.irq().show_interrupts().find("FIQ:              usb_fiq\n"), std::string::npos);
-    // set_fiq_regs(): FIQ mode's banked registers (the current mode's are untouched).
-    ArmCore& c = m->core(0);
-    uint32_t cpsr = c.cpsr(), pc = c.pc(), svc_r8 = c.reg(8);
-    c.set_cpsr((cpsr & ~psr::M) | 0x11 | 0xc0);
-    uint32_t r8 = c.reg(8), r9 = c.reg(9), fp = c.reg(11), sp = c.reg(13);
-    c.set_cpsr(cpsr);
-    c.set_pc(pc, false);
-    EXPECT_EQ(c.reg(8), svc_r8);
-    EXPECT_EQ(r9, 8u) << "host channels";
-    EXPECT_EQ(fp, vector_page_symbol("dwc_otg_fiq_fsm"));
-    EXPECT_GE(r8, 0x3e800000u) << "struct fiq_state in kernel-model memory";
-    EXPECT_EQ(sp % 4, 0u);
-    EXPECT_GT(sp, r8);
-    // The core is up: DMA, INCR4, global interrupts on; the port powered; the MPHI on.
-    EXPECT_EQ(bus.mmio_read(0x3f980008, 4), 0x27u);
-    EXPECT_NE(bus.mmio_read(0x3f980440, 4) & kPwr, 0u);
-    EXPECT_EQ(bus.mmio_read(kMphi + CTRL, 4) & (1u << 31), 1u << 31);
+    for (unsigned maxcpus : {1u, 4u}) {
+        SCOPED_TRACE(maxcpus);
+        const unsigned fiq_cpu = maxcpus > 1 ? 1 : 0;
+        auto m = make("raspi3b", 0, maxcpus);
+        KernelModel& km = *m->kernel_model();
+        Bus& bus = m->bus();
+        // enable_fiq(): GPU IRQ 9 selected and enabled, the GPU FIQ routed to its core.
+        EXPECT_EQ(bus.mmio_read(0x3f00b20c, 4), 0x89u);
+        EXPECT_EQ(bus.mmio_read(0x4000000c, 4), fiq_cpu << 2);
+        // set_fiq_handler(): the stub's 36 bytes at the FIQ vector.
+        uint32_t stub = vector_page_symbol("_dwc_otg_fiq_stub");
+        uint32_t len = vector_page_symbol("_dwc_otg_fiq_stub_end") - stub;
+        EXPECT_EQ(len, 36u);
+        EXPECT_EQ(read_phys(*m, 0xffff001c, len), read_phys(*m, stub, len));
+        EXPECT_EQ(km.symbolize(0xffff001c), "_dwc_otg_fiq_stub+0x0/0x24");
+        EXPECT_EQ(km.symbolize(0xffff003c), "_dwc_otg_fiq_stub+0x20/0x24");
+        EXPECT_NE(km.irq().show_interrupts().find("FIQ:              usb_fiq\n"),
+                  std::string::npos);
+        // set_fiq_regs(): FIQ mode's banked registers (the current mode's are untouched).
+        ArmCore& c = m->core(fiq_cpu);
+        uint32_t cpsr = c.cpsr(), pc = c.pc(), svc_r8 = c.reg(8);
+        c.set_cpsr((cpsr & ~psr::M) | 0x11 | 0xc0);
+        uint32_t r8 = c.reg(8), r9 = c.reg(9), fp = c.reg(11), sp = c.reg(13);
+        c.set_cpsr(cpsr);
+        c.set_pc(pc, false);
+        EXPECT_EQ(c.reg(8), svc_r8);
+        EXPECT_EQ(r9, 8u) << "host channels";
+        EXPECT_EQ(fp, vector_page_symbol("dwc_otg_fiq_fsm"));
+        EXPECT_GE(r8, 0x3e800000u) << "struct fiq_state in kernel-model memory";
+        EXPECT_EQ(sp % 4, 0u);
+        EXPECT_GT(sp, r8);
+        // The core is up: DMA, INCR4, global interrupts on; the port powered; the MPHI on.
+        EXPECT_EQ(bus.mmio_read(0x3f980008, 4), 0x27u);
+        EXPECT_NE(bus.mmio_read(0x3f980440, 4) & kPwr, 0u);
+        EXPECT_EQ(bus.mmio_read(kMphi + CTRL, 4) & (1u << 31), 1u << 31);
+    }
 }
 
 TEST(DwcOtgDriver, Raspi2bHasNoFiqAndLeavesThePortAlone) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "devices/bcm2836_local_intc.hpp"
+#include "kernel/kernel_model.hpp"
 #include "piemu/exit_status.hpp"
 #include "piemu/machine.hpp"
 
@@ -239,9 +240,16 @@ TEST(Smp, OptionsAreChecked) {
     MachineOptions km_all;
     km_all.smp_start = "all";
     km_all.kernel_model = true;
+    MachineOptions bare_maxcpus;
+    bare_maxcpus.maxcpus = 1;
+    MachineOptions too_many;
+    too_many.kernel_model = true;
+    too_many.maxcpus = 5;
     for (auto& [what, o] : std::vector<Case>{{"--smp-start some", bad_start},
                                              {"--quantum 0", zero_quantum},
-                                             {"--smp-start all", km_all}}) {
+                                             {"--smp-start all", km_all},
+                                             {"--maxcpus 1", bare_maxcpus},
+                                             {"--maxcpus 5", too_many}}) {
         o.uart = "none";
         auto m = Machine::create(o);
         ASSERT_TRUE(m.is_error()) << what;
@@ -249,16 +257,49 @@ TEST(Smp, OptionsAreChecked) {
     }
 }
 
-// With the kernel model the secondaries stay parked whatever is written to their boot
-// mailbox: the kernel model runs on core 0 only.
-TEST(Smp, KernelModelKeepsTheSecondariesParked) {
+// The kernel model's smp_init() writes secondary_startup to cores 1-3's mailbox 3:
+// they leave the boot loop, idle in their swapper/N and take their own arch_timer
+// ticks (HZ=100: two each in 25 ms), counted in their own /proc/interrupts column.
+TEST(Smp, KernelModelBringsUpEveryCore) {
     MachineOptions o;
     o.kernel_model = true;
-    o.duration_ns = 1'000'000;
+    o.duration_ns = 25'000'000;
     auto m = make(o);
     m->start_idle();
-    m->bus().mmio_write(0x4000009c, 0x9000, 4); // core 1's mailbox 3
     m->run();
-    EXPECT_TRUE(m->core_parked(1));
-    EXPECT_FALSE(m->smp_active());
+    EXPECT_TRUE(m->smp_active());
+    auto& km = *m->kernel_model();
+    for (unsigned cpu = 0; cpu < 4; ++cpu) {
+        SCOPED_TRACE(cpu);
+        EXPECT_FALSE(m->core_parked(cpu));
+        EXPECT_TRUE(km.cpu_online(cpu));
+        EXPECT_EQ(km.current(cpu)->comm, "swapper/" + std::to_string(cpu));
+        EXPECT_EQ(km.irq().kstat_irqs_cpu(17, cpu), 2u) << km.irq().show_interrupts();
+        EXPECT_EQ(m->bus().mmio_read(0x4000008c + 16 * cpu, 4), 0u) << "mailbox 3 cleared";
+    }
+    EXPECT_EQ(km.irq().show_interrupts().rfind("           CPU0       CPU1       CPU2       CPU3"
+                                               "       \n",
+                                               0),
+              0u);
+}
+
+// --maxcpus 2: CPUs 0 and 1 come up (two columns, ticks on both); cores 2 and 3 stay
+// in the firmware's boot loop.
+TEST(Smp, KernelModelMaxcpus) {
+    MachineOptions o;
+    o.kernel_model = true;
+    o.maxcpus = 2;
+    o.duration_ns = 25'000'000;
+    auto m = make(o);
+    m->start_idle();
+    m->run();
+    auto& km = *m->kernel_model();
+    EXPECT_FALSE(m->core_parked(1));
+    EXPECT_TRUE(m->core_parked(2));
+    EXPECT_TRUE(m->core_parked(3));
+    EXPECT_FALSE(km.cpu_online(2));
+    EXPECT_EQ(km.irq().kstat_irqs_cpu(17, 1), 2u);
+    EXPECT_EQ(km.irq().kstat_irqs_cpu(17, 2), 0u);
+    EXPECT_EQ(km.irq().show_interrupts().rfind("           CPU0       CPU1       \n", 0), 0u);
+    EXPECT_NE(km.log().dmesg().find("smp: Brought up 1 node, 2 CPUs\n"), std::string::npos);
 }

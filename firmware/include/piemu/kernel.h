@@ -201,6 +201,45 @@ static inline void dump_stack(void) {
     piemu_syscall(__NR_dump_stack, 0, 0, 0, 0, 0, 0);
 }
 
+/* ---- Several CPUs (kernel/kthread.c, kernel/smp.c, kernel/sched/core.c, manage.c).
+ * A cpumask is a word here: bit n for CPU n. Tasks stay on the CPU they were created
+ * on (the creator's) unless bound or their allowed CPUs exclude it. */
+#define raw_smp_processor_id() (current_thread_info()->cpu)
+#define smp_processor_id() raw_smp_processor_id()
+#define cpumask_of(cpu) (1ul << (cpu))
+#define current ((struct task_struct*)current_thread_info()->task)
+/* kthread_bind(): a thread created but not yet woken runs on `cpu` only (-EINVAL once
+ * it was woken, or for a CPU that does not exist). */
+static inline int kthread_bind(struct task_struct* p, unsigned int cpu) {
+    return piemu_syscall(__NR_kthread_bind, (long)p, cpu, 0, 0, 0, 0);
+}
+/* kthread_create_on_cpu(): created and bound, not woken (names are not formatted). */
+static inline struct task_struct* kthread_create_on_cpu(int (*threadfn)(void* data), void* data,
+                                                        unsigned int cpu, const char* name) {
+    struct task_struct* p = kthread_create(threadfn, data, name);
+    if ((unsigned long)p < (unsigned long)-4095)
+        kthread_bind(p, cpu);
+    return p;
+}
+/* smp_call_function_single(): func(info) on `cpu`, in its hard interrupt context
+ * (IPI_CALL_FUNC) when it is another CPU; wait: return when it has run (the caller
+ * spins meanwhile). -ENXIO for a CPU that is not online. */
+typedef void (*smp_call_func_t)(void* info);
+static inline int smp_call_function_single(int cpu, smp_call_func_t func, void* info, int wait) {
+    return piemu_syscall(__NR_smp_call_function_single, cpu, (long)func, (long)info, wait, 0, 0);
+}
+/* set_cpus_allowed_ptr(): the CPUs `p` may run on; a running task moves at once
+ * (through its CPU's migration/N thread). -EINVAL when no allowed CPU is online or
+ * `p` is bound to its CPU. */
+static inline int set_cpus_allowed_ptr(struct task_struct* p, unsigned long cpumask) {
+    return piemu_syscall(__NR_set_cpus_allowed_ptr, (long)p, (long)cpumask, 0, 0, 0, 0);
+}
+/* irq_set_affinity(): the CPUs an interrupt may go to, when its chip can route it
+ * (-EINVAL otherwise: no interrupt controller of the Pi can route one GPU interrupt). */
+static inline int irq_set_affinity(unsigned int irq, unsigned long cpumask) {
+    return piemu_syscall(__NR_irq_set_affinity, irq, (long)cpumask, 0, 0, 0, 0);
+}
+
 /* preempt_disable()/preempt_enable() on thread_info->preempt_count, as the kernel's;
  * preempt_enable() reschedules when the count drops to 0 with TIF_NEED_RESCHED. */
 #define preempt_disable()                                                                          \

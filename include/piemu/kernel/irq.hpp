@@ -9,7 +9,8 @@
 // guest returns (DESIGN.md, "The two ways a guest runs").
 //
 // Not modelled (each a NOTE where it would be): locking (one host thread), CPU
-// hotplug, power management and wakeup sources, affinity beyond a stored mask,
+// hotplug, power management and wakeup sources, affinity beyond irq_set_affinity()
+// (irq_setup_affinity at startup, managed affinity, /proc/irq/N/smp_affinity),
 // hierarchical domains, the secondary thread of forced threading, the irqpoll/irqfixup
 // misrouted-interrupt poller, interrupt timings, debugfs/sysfs/proc directories.
 #pragma once
@@ -212,6 +213,16 @@ public:
     void disable_percpu_irq(unsigned irq);
     bool irq_percpu_is_enabled(unsigned irq) const;
     int can_request_irq(unsigned irq, unsigned long irqflags) const;
+    /// irq_set_affinity(): the CPUs the line may interrupt (a cpumask), through the
+    /// chip's irq_set_affinity; its threads follow when they next run. 0 or -EINVAL
+    /// (no descriptor, or a chip that cannot route the line).
+    int irq_set_affinity(unsigned irq, std::uint32_t cpumask);
+    /// irq_can_set_affinity(): neither per-CPU nor IRQF_NOBALANCING, and the chip routes.
+    bool irq_can_set_affinity(unsigned irq) const;
+    /// irq_thread_check_affinity()'s source: the line's affinity mask.
+    std::uint32_t irq_affinity(const irq_desc* desc) const {
+        return desc->irq_common_data.affinity;
+    }
     void irq_wake_thread(unsigned irq, void* dev_id);
     /// The end of a oneshot thread run: clears its threads_oneshot bit and unmasks
     /// the line when no other thread holds it (for the tasks layer's irq_thread).
@@ -289,6 +300,9 @@ private:
     void __irq_do_set_handler(irq_desc* desc, irq_flow_handler_t handle, bool is_chained,
                               std::string name);
     int __irq_set_trigger(irq_desc* desc, unsigned long flags);
+    bool __irq_can_set_affinity(const irq_desc* desc) const;
+    int irq_do_set_affinity(irq_data* data, std::uint32_t mask, bool force);
+    void irq_set_thread_affinity(irq_desc* desc);
     void __disable_irq(irq_desc* desc);
     void __enable_irq(irq_desc* desc);
     int __setup_irq(unsigned irq, irq_desc* desc, irqaction* new_action);

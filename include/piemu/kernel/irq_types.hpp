@@ -138,7 +138,7 @@ inline constexpr std::array<const char*, NR_IPI> ipi_types = {
 struct irq_common_data {
     unsigned state_use_accessors = 0; ///< IRQD_* bits; use the irqd_* accessors
     void* handler_data = nullptr;
-    std::uint32_t affinity = ~0u; ///< cpumask (stored only: no chip sets affinity)
+    std::uint32_t affinity = ~0u; ///< cpumask (irq_default_affinity: all; irq_set_affinity)
 };
 
 struct irq_chip;

@@ -73,6 +73,7 @@ Task<int> KernelModel::rpi_firmware_property(unsigned cpu, uint32_t tag, uint32_
         std::erase(drv_->fw_queue, self);
     }
     drv_->fw_busy = true;
+    cpu = self->cpu; // it may have moved while it waited
     // rpi_firmware_property(): header, one tag (id, value size, request code 0 and
     // the value), the end tag.
     uint32_t total = 5 * 4 + len + 4;

@@ -190,6 +190,7 @@ Task<irqreturn_t> KernelModel::bcm2835_mmc_irq(unsigned index) {
 
 Task<int> KernelModel::mmc_cmd(unsigned cpu, MmcHost& h, unsigned opcode, uint32_t arg,
                                MmcResp resp_kind, std::array<uint32_t, 4>* resp, uint32_t blocks) {
+    cpu = irq_.smp_processor_id(); // the caller's may have moved since it read its CPU
     h.error = 0;
     h.done = false;
     h.blocks_left = blocks;

@@ -147,6 +147,58 @@ int Irq::can_request_irq(unsigned irq, unsigned long irqflags) const {
     return !desc->action || (irqflags & desc->action->flags & IRQF_SHARED) ? 1 : 0;
 }
 
+// ---- affinity (4.14 manage.c, CONFIG_SMP without GENERIC_PENDING_IRQ) -----------------
+
+bool Irq::__irq_can_set_affinity(const irq_desc* desc) const {
+    // Per-CPU and IRQF_NOBALANCING lines, and chips that cannot route, are excluded.
+    return desc &&
+           !(desc->irq_data.common->state_use_accessors & (IRQD_PER_CPU | IRQD_NO_BALANCING)) &&
+           desc->irq_data.chip && desc->irq_data.chip->irq_set_affinity;
+}
+
+bool Irq::irq_can_set_affinity(unsigned irq) const {
+    return __irq_can_set_affinity(irq_to_desc(irq));
+}
+
+void Irq::irq_set_thread_affinity(irq_desc* desc) {
+    // The threads pick the new mask up when they next run (irq_thread_check_affinity).
+    for (irqaction* action = desc->action; action; action = action->next)
+        if (action->thread)
+            test_and_set_bit(IRQTF_AFFINITY, &action->thread_flags);
+}
+
+int Irq::irq_do_set_affinity(irq_data* data, std::uint32_t mask, bool force) {
+    irq_desc* desc = irq_to_desc(data->irq);
+    irq_chip* chip = data->chip;
+    if (!chip || !chip->irq_set_affinity)
+        return -EINVAL;
+    int ret = chip->irq_set_affinity(data, mask, force);
+    switch (ret) {
+    case IRQ_SET_MASK_OK:
+    case IRQ_SET_MASK_OK_DONE:
+        desc->irq_common_data.affinity = mask;
+        [[fallthrough]];
+    case IRQ_SET_MASK_OK_NOCOPY:
+        irq_set_thread_affinity(desc);
+        ret = 0;
+    }
+    return ret;
+}
+
+int Irq::irq_set_affinity(unsigned irq, std::uint32_t mask) {
+    // __irq_set_affinity(irq, mask, false) -> irq_set_affinity_locked(). A mask with
+    // no online CPU is refused by the chips (-EINVAL), as the GIC's is.
+    irq_desc* desc = irq_to_desc(irq);
+    if (!desc)
+        return -EINVAL;
+    irq_data* data = &desc->irq_data;
+    if (!data->chip || !data->chip->irq_set_affinity)
+        return -EINVAL;
+    int ret = irq_do_set_affinity(data, mask, false);
+    irqd_set(data, IRQD_AFFINITY_SET);
+    return ret;
+}
+
 int Irq::__irq_set_trigger(irq_desc* desc, unsigned long flags) {
     irq_chip* chip = desc->irq_data.chip;
     if (!chip || !chip->irq_set_type)

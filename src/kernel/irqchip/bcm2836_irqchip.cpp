@@ -10,7 +10,8 @@ namespace {
 // BCM2836 local controller registers (QA7; irq-bcm2836.c names).
 constexpr uint32_t LOCAL_PM_ROUTING_SET = 0x010, LOCAL_PM_ROUTING_CLR = 0x014;
 constexpr uint32_t LOCAL_TIMER_INT_CONTROL0 = 0x040, LOCAL_MAILBOX_INT_CONTROL0 = 0x050;
-constexpr uint32_t LOCAL_IRQ_PENDING0 = 0x060, LOCAL_MAILBOX0_CLR0 = 0x0c0;
+constexpr uint32_t LOCAL_IRQ_PENDING0 = 0x060, LOCAL_MAILBOX0_SET0 = 0x080;
+constexpr uint32_t LOCAL_MAILBOX3_SET0 = 0x08c, LOCAL_MAILBOX0_CLR0 = 0x0c0;
 constexpr uint32_t ARM_LOCAL_GPU_INT_ROUTING = 0x00c; ///< IRQ core [1:0], FIQ core [3:2]
 
 // ARMCTRL (irq-bcm2835.c): three banks; registers per bank.
@@ -122,9 +123,26 @@ void Bcm2836Irqchip::l1_intc_of_init() {
     register_local_irq(LOCAL_IRQ_CNTVIRQ, &timer_chip_);
     register_local_irq(LOCAL_IRQ_GPU_FAST, &gpu_chip_);
     register_local_irq(LOCAL_IRQ_PMU_FAST, &pmu_chip_);
-    // bcm2836_arm_irqchip_smp_init(): IPIs arrive through mailbox 0 of each core.
+    // bcm2836_arm_irqchip_smp_init(): IPIs arrive through mailbox 0; the
+    // CPUHP_AP_IRQ_BCM2836_STARTING state unmasks it on the boot CPU now and on each
+    // secondary as it comes up.
+    cpu_starting(irq_.smp_processor_id());
+}
+
+void Bcm2836Irqchip::cpu_starting(unsigned cpu) {
+    uint32_t reg = LOCAL_MAILBOX_INT_CONTROL0 + 4 * cpu;
+    local_write(reg, local_read(reg) | (1u << 0));
+}
+
+void Bcm2836Irqchip::boot_secondary(unsigned cpu, uint32_t entry) {
+    local_write(LOCAL_MAILBOX3_SET0 + 16 * cpu, entry);
+}
+
+void Bcm2836Irqchip::send_ipi(uint32_t cpumask, unsigned ipi) {
+    // smp_wmb() first in the kernel: memory is sequentially consistent here.
     for (unsigned cpu = 0; cpu < irq_.nr_cpu_ids(); ++cpu)
-        local_write(LOCAL_MAILBOX_INT_CONTROL0 + 4 * cpu, 1u << 0);
+        if (cpumask & (1u << cpu))
+            local_write(LOCAL_MAILBOX0_SET0 + 16 * cpu, 1u << ipi);
 }
 
 void Bcm2836Irqchip::armctrl_of_init() {
@@ -197,17 +215,18 @@ Task<void> Bcm2836Irqchip::chained_handle_irq(irq_desc*) {
         co_await irq_.generic_handle_irq(irq_.irq_find_mapping(armctrl_domain_, hwirq));
 }
 
-Task<void> Bcm2836Irqchip::handle_ipi(unsigned cpu, pt_regs*) {
-    // The lowest pending IPI in mailbox 0, acknowledged by writing its bit back.
+Task<void> Bcm2836Irqchip::handle_ipi(unsigned cpu, pt_regs* regs) {
+    // The lowest pending IPI in mailbox 0, acknowledged by writing its bit back, then
+    // handle_IPI(). (A read of 0, when the mailbox was cleared meanwhile, gives
+    // ffs(0) - 1 = -1: 4.14 passes that on and handle_IPI calls it unknown.)
     uint32_t box = LOCAL_MAILBOX0_CLR0 + 16 * cpu;
     uint32_t mbox = local_read(box);
-    if (mbox) {
-        unsigned ipi = ffs(mbox) - 1;
-        local_write(box, 1u << ipi);
-        if (ipi < NR_IPI)
-            irq_.inc_ipi_stat(cpu, ipi); // handle_IPI: the SMP work gives it meaning
-    }
-    co_return;
+    unsigned ipi = ffs(mbox) - 1;
+    local_write(box, mbox ? 1u << ipi : 0);
+    if (handle_ipi_)
+        co_await handle_ipi_(ipi, regs);
+    else if (ipi < NR_IPI)
+        irq_.inc_ipi_stat(cpu, ipi);
 }
 
 Task<void> Bcm2836Irqchip::handle_irq(pt_regs* regs) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "piemu/kernel/irq.hpp"
 #include "piemu/kernel/task.hpp"
@@ -53,6 +54,20 @@ public:
     /// then the FIQ control register selects the line's source with its enable bit.
     void enable_fiq(unsigned irq);
 
+    /// bcm2836_cpu_starting(): unmasks `cpu`'s mailbox 0 interrupt (its IPIs).
+    void cpu_starting(unsigned cpu);
+    /// bcm2836_boot_secondary() (arch/arm/mach-bcm/platsmp.c): `entry` into the
+    /// core's mailbox 3, where the firmware's boot loop waits for it.
+    void boot_secondary(unsigned cpu, uint32_t entry);
+    /// bcm2836_arm_irqchip_send_ipi(): bit `ipi` set in the mailbox 0 of every CPU in
+    /// `cpumask`.
+    void send_ipi(uint32_t cpumask, unsigned ipi);
+    /// The arch's handle_IPI(ipinr, regs), called with the IPI read from mailbox 0.
+    /// NOTE: without it the IPI is only counted.
+    void set_handle_ipi(std::function<Task<void>(unsigned, pt_regs*)> fn) {
+        handle_ipi_ = std::move(fn);
+    }
+
     /// The Linux irq of an ARMCTRL <bank bit> / local hwirq, as a DT lookup would give.
     unsigned armctrl_irq(unsigned bank, unsigned bit) const;
     unsigned local_irq(unsigned hwirq) const;
@@ -75,6 +90,7 @@ private:
     irq_domain* local_domain_ = nullptr;
     irq_domain* armctrl_domain_ = nullptr;
     irq_chip timer_chip_, pmu_chip_, gpu_chip_, armctrl_chip_;
+    std::function<Task<void>(unsigned, pt_regs*)> handle_ipi_;
 };
 
 } // namespace piemu::kernel

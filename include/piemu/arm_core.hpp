@@ -172,11 +172,19 @@ public:
     void set_irq_input(unsigned input, bool level) override;
     bool irq_line() const { return irq_line_; }
     bool fiq_line() const { return fiq_line_; }
-    /// Takes FIQ or IRQ if its line is high and CPSR.F/I allow it. Returns the
-    /// exception taken, if any.
+    /// When a line went high: the clock's time then. With several cores, that is the
+    /// time of the core whose action raised it, which may lie ahead of this core's
+    /// own time (it runs later in the round): this core sees the line only once its
+    /// time reaches that, so no interrupt is taken before it was raised.
+    /// VirtualClock::kNever when neither line is high.
+    uint64_t line_raised_at() const;
+    /// Takes FIQ or IRQ if its line is high (raised by now) and CPSR.F/I allow it.
+    /// Returns the exception taken, if any.
     std::optional<ExceptionType> deliver_interrupts();
-    /// True when a raised interrupt line is not masked by CPSR.I/F.
+    /// True when a raised interrupt line (raised by now) is not masked by CPSR.I/F.
     bool interrupt_unmasked() const;
+    /// line_raised_at() of the lines CPSR.I/F do not mask.
+    uint64_t unmasked_line_raised_at() const;
 
     /// Runs guest code until clock.stop_at(), an attention request, or a guest
     /// event the run loop must handle. Retired instructions advance the clock.
@@ -297,6 +305,8 @@ private:
 
     bool irq_line_ = false;
     bool fiq_line_ = false;
+    uint64_t irq_raised_at_ = 0; ///< clock time the line last went high
+    uint64_t fiq_raised_at_ = 0;
 
     // Run state shared with the hooks.
     uint64_t insns_ = 0;

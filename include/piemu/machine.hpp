@@ -307,8 +307,9 @@ private:
     std::optional<RunOutcome> core_waits(ArmCore& core, bool wfe);
     /// Signals the event of an SEV the core executed to every core.
     void broadcast_sev(ArmCore& core);
-    /// True if waiting core `cpu` has a reason to run again (consumes WFE's event).
-    bool core_wakes(unsigned cpu);
+    /// True if waiting core `cpu` has a reason to run again by time `by` (consumes
+    /// WFE's event); its local time moves to when that reason arose if later.
+    bool core_wakes(unsigned cpu, uint64_t by);
     /// The run loop once a second core runs: rounds of `quantum` cycles, until the
     /// run ends (the outcome) or a reset parks the secondaries again (nullopt).
     std::optional<RunOutcome> run_smp();
@@ -316,8 +317,10 @@ private:
     std::optional<RunOutcome> prepare_round();
     /// Core `cpu`'s share of the round that ends at `end`.
     std::optional<RunOutcome> run_core_slice(unsigned cpu, uint64_t end);
-    /// True if waiting core `cpu` would run again now (core_wakes() without consuming).
-    bool core_can_wake(unsigned cpu) const;
+    /// The earliest time waiting core `cpu` has a reason to run again (its wake-up
+    /// condition holds from then, considering what is pending now), or
+    /// VirtualClock::kNever (core_wakes() without consuming).
+    uint64_t core_wake_time(unsigned cpu) const;
     /// No core can run: time jumps from event to event until one can (or the run ends).
     std::optional<RunOutcome> idle_all_cores();
     std::optional<RunOutcome> insn_limit_reached();
@@ -335,6 +338,7 @@ private:
     bool round_cut_ = false;      ///< end the current round early (a reset, an exit)
     unsigned current_cpu_ = 0;    ///< the core whose guest code runs (0 between rounds)
     unsigned last_slice_cpu_ = 0; ///< the core that ran the last slice of a round
+    uint64_t round_end_ = 0;      ///< the end of the round being run
     bool debugging_ = false;      ///< a debugger drives core 0 alone (debug_step/continue)
     Bcm2836LocalIntc* local_intc_ = nullptr;
     std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised

@@ -465,9 +465,31 @@ void ArmCore::take_abort(const StopInfo& f) {
 }
 
 void ArmCore::set_irq_input(unsigned input, bool level) {
-    (input == kFiqInput ? fiq_line_ : irq_line_) = level;
+    bool& line = input == kFiqInput ? fiq_line_ : irq_line_;
+    if (level && !line)
+        (input == kFiqInput ? fiq_raised_at_ : irq_raised_at_) = clock_.now();
+    line = level;
     if (level)
         clock_.request_attention();
+}
+
+uint64_t ArmCore::line_raised_at() const {
+    uint64_t at = VirtualClock::kNever;
+    if (irq_line_)
+        at = irq_raised_at_;
+    if (fiq_line_)
+        at = std::min(at, fiq_raised_at_);
+    return at;
+}
+
+uint64_t ArmCore::unmasked_line_raised_at() const {
+    uint32_t c = cpsr();
+    uint64_t at = VirtualClock::kNever;
+    if (irq_line_ && !(c & psr::I))
+        at = irq_raised_at_;
+    if (fiq_line_ && !(c & psr::F))
+        at = std::min(at, fiq_raised_at_);
+    return at;
 }
 
 bool ArmCore::interrupt_unmasked() const {
@@ -475,18 +497,23 @@ bool ArmCore::interrupt_unmasked() const {
     // and exception returns end Unicorn's translation block, so the next block
     // boundary is the next instruction).
     uint32_t c = cpsr();
-    return (fiq_line_ && !(c & psr::F)) || (irq_line_ && !(c & psr::I));
+    const uint64_t now = clock_.now();
+    return (fiq_line_ && fiq_raised_at_ <= now && !(c & psr::F)) ||
+           (irq_line_ && irq_raised_at_ <= now && !(c & psr::I));
 }
 
 std::optional<ExceptionType> ArmCore::deliver_interrupts() {
-    if (!irq_line_ && !fiq_line_)
+    const uint64_t now = clock_.now();
+    const bool fiq = fiq_line_ && fiq_raised_at_ <= now;
+    const bool irq = irq_line_ && irq_raised_at_ <= now;
+    if (!irq && !fiq)
         return std::nullopt;
     uint32_t c = cpsr();
     // FIQ has priority over IRQ (ARM ARM B1.8.1).
     ExceptionType t;
-    if (fiq_line_ && !(c & psr::F))
+    if (fiq && !(c & psr::F))
         t = ExceptionType::Fiq;
-    else if (irq_line_ && !(c & psr::I))
+    else if (irq && !(c & psr::I))
         t = ExceptionType::Irq;
     else
         return std::nullopt;

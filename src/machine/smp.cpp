@@ -116,32 +116,40 @@ std::optional<RunOutcome> Machine::core_waits(ArmCore& c, bool wfe) {
     if (!smp_ || debugging_)
         return idle_until_event();
     runs_[c.index()].state = wfe ? CoreState::WaitEvent : CoreState::WaitIrq;
-    if (core_can_wake(c.index())) // an interrupt is pending already: no wait
+    // An interrupt pending already, or raised by a core that ran earlier in this round
+    // at a time this core has not reached yet: it waits until then, inside its share.
+    uint64_t wake = core_wake_time(c.index());
+    if (wake < round_end_) {
+        if (wake > clock_.now())
+            clock_.set_now(wake);
         runs_[c.index()].state = CoreState::Running;
+    }
     return std::nullopt;
 }
 
-bool Machine::core_can_wake(unsigned cpu) const {
+uint64_t Machine::core_wake_time(unsigned cpu) const {
     const ArmCore& c = *cores_[cpu];
     switch (runs_[cpu].state) {
     case CoreState::WaitIrq: // ARM ARM B1.8.13: any pending interrupt, masked or not
-        return c.irq_line() || c.fiq_line();
+        return c.line_raised_at();
     case CoreState::WaitEvent: // an event, or an interrupt CPSR.I/F would take
-        return c.event_register() || c.interrupt_unmasked();
+        return c.event_register() ? 0 : c.unmasked_line_raised_at();
     case CoreState::Running:
-        return true;
+        return 0;
     case CoreState::Parked:
-        return false;
+        return VirtualClock::kNever;
     }
-    return false;
+    return VirtualClock::kNever;
 }
 
-bool Machine::core_wakes(unsigned cpu) {
-    if (!core_can_wake(cpu))
+bool Machine::core_wakes(unsigned cpu, uint64_t by) {
+    uint64_t wake = core_wake_time(cpu);
+    if (wake > by || wake == VirtualClock::kNever)
         return false;
     if (runs_[cpu].state == CoreState::WaitEvent)
         cores_[cpu]->consume_event();
     runs_[cpu].state = CoreState::Running;
+    runs_[cpu].local = std::max(runs_[cpu].local, wake);
     return true;
 }
 
@@ -191,15 +199,16 @@ std::optional<RunOutcome> Machine::run_smp() {
             break;
         const uint64_t start = clock_.now();
         const uint64_t end = std::min(start + options_.quantum, duration_end());
+        round_end_ = end;
         bool ran = false;
         for (unsigned i = 0; i < runs_.size() && !round_cut_; ++i) {
             CoreRun& r = runs_[i];
             if (r.state == CoreState::Parked)
                 continue;
             if (r.state != CoreState::Running) {
-                if (!core_wakes(i))
-                    continue; // its share of the round passes idle
                 r.local = std::max(r.local, start);
+                if (!core_wakes(i, end - 1))
+                    continue; // its share of the round passes idle
             }
             ran = true;
             if (r.local >= end)
@@ -251,6 +260,9 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
             break;
         deliver_interrupts(c);
         uint64_t stop_at = end;
+        // A line another core raised at a time ahead of this core's: run up to it.
+        if (uint64_t raised = c.line_raised_at(); raised > clock_.now())
+            stop_at = std::min(stop_at, raised);
         if (options_.max_insns) {
             if (auto outcome = insn_limit_reached())
                 return outcome;
@@ -278,7 +290,7 @@ std::optional<RunOutcome> Machine::idle_all_cores() {
         if (stop_requested_ || pending_exit_ || start_pending_)
             return std::nullopt; // prepare_round() handles them
         for (unsigned i = 0; i < runs_.size(); ++i)
-            if (runs_[i].state != CoreState::Parked && core_can_wake(i))
+            if (core_wake_time(i) <= clock_.now())
                 return std::nullopt;
         uint64_t next = clock_.next_deadline();
         if (next >= duration_end()) {

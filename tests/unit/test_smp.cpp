@@ -139,6 +139,39 @@ TEST(Smp, WfeSleepsUntilAnotherCoreExecutesSev) {
     EXPECT_LT(m->core(1).instructions(), 50u) << "core 1 slept in WFE";
 }
 
+// Core 0 sets core 1's mailbox 0 after about 1,500 cycles, in the second round; core
+// 1, whose mailbox 0 interrupt is enabled, spins with IRQs on and runs after core 0 in
+// each round, from the round's start. It must take the IRQ no earlier than the time
+// core 0 raised it (its CNTPCT in the handler >= core 0's just before the write), not
+// at the start of its share.
+TEST(Smp, AnInterruptAnotherCoreRaisesIsNotTakenBeforeItWasRaised) {
+    MachineOptions o;
+    o.smp_start = "all";
+    o.max_insns = 1'000'000;
+    auto m = make(o);
+    // 0x18: b irq; irq: mrrc CNTPCT -> r4,r5; str r4,[r10,#4]; mov r1,#1;
+    // str r1,[r10,#8]; 1: wfi; b 1b
+    put(*m, 0x18,
+        {0xeaffffff, 0xec554f0e, 0xe58a4004, 0xe3a01001, 0xe58a1008, 0xe320f003, 0xeafffffd});
+    // mrc MPIDR -> r9; and r9,#3; movw/movt r10,#kData; cmp r9,#1; beq core1;
+    // cmp r9,#0; bne park; movw r6,#750; 2: subs r6,#1; bne 2b; mrrc CNTPCT -> r4,r5;
+    // str r4,[r10]; movw/movt r0,#0x40000090; mov r1,#1; str r1,[r0];
+    // park: wfi; b park;
+    // core1: movw/movt r0,#0x40000054; mov r1,#1; str r1,[r0]; cpsie i; 3: b 3b
+    put(*m, 0x100,
+        {0xee109fb0, 0xe2099003, 0xe300a000, 0xe340a002, 0xe3590001, 0x0a00000c, 0xe3590000,
+         0x1a000008, 0xe30062ee, 0xe2566001, 0x1afffffd, 0xec554f0e, 0xe58a4000, 0xe3000090,
+         0xe3440000, 0xe3a01001, 0xe5801000, 0xe320f003, 0xeafffffd, 0xe3000054, 0xe3440000,
+         0xe3a01001, 0xe5801000, 0xf1080080, 0xeafffffe});
+    start_all_at(*m, 0x100);
+    m->run();
+    ASSERT_EQ(word(*m, kData + 8), 1u) << "core 1 took the IRQ";
+    uint32_t raised = word(*m, kData), taken = word(*m, kData + 4);
+    EXPECT_GE(raised, 30u) << "core 0 wrote in the second round (1,500 cycles = 32 ticks)";
+    EXPECT_GE(taken, raised) << "taken at " << taken << " ticks, raised at " << raised;
+    EXPECT_LE(taken, raised + 2);
+}
+
 // An LDREX/STREX pair that a switch to another core splits fails (the monitor is
 // cleared), even though the other core did not touch the word (QEMU's STREX alone
 // compares values and would succeed). On one core the same pair succeeds.

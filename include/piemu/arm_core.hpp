@@ -244,6 +244,13 @@ public:
     bool consume_event() { return std::exchange(event_register_, false); }
     /// True once after this core executed one or more SEVs since the last call.
     bool take_sev() { return std::exchange(sev_executed_, false); }
+    /// True once after this core executed an Inner Shareable TLB maintenance operation
+    /// (TLBIALLIS, TLBIMVAIS, ...) since the last call: the machine then drops every
+    /// other core's cached translations too (cp15_traps.cpp).
+    bool take_tlb_broadcast() { return std::exchange(tlb_broadcast_, false); }
+    /// Forgets every cached virtual-to-physical translation (Unicorn's TLB), as a
+    /// TLBIALL would: the next access to any page walks the tables again.
+    void flush_tlb();
     /// Clears this core's local exclusive monitor, as CLREX does: its next STREX fails
     /// unless a new LDREX precedes it (ARM ARM A3.4.4 allows a context switch to do
     /// this). Reached through Unicorn's saved context at an offset found once by
@@ -263,7 +270,8 @@ public:
 private:
     friend struct CoreHooks;
     // HCR.TVM trapped writes and SCTLR.A alignment checking (cp15_traps.cpp).
-    /// Emulates a cp15 write that HCR.TVM trapped; false if `insn` is not one.
+    /// Emulates a cp15 write that HCR.TVM trapped, or a TLB maintenance operation that
+    /// HCR.TTLB trapped; false if `insn` is neither.
     bool emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsigned size);
     /// Installs or removes align_check to follow SCTLR.A.
     void sync_alignment_checking();
@@ -371,6 +379,7 @@ private:
     // monitor is cleared.
     bool event_register_ = false;
     bool sev_executed_ = false;
+    bool tlb_broadcast_ = false; // an IS TLB operation ran: see take_tlb_broadcast()
     std::unordered_map<uint32_t, size_t> hint_hooks_; // VA -> uc_hook; looked up only
     std::vector<uint32_t> pending_hints_;
     struct HintMark {

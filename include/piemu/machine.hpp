@@ -307,6 +307,11 @@ private:
     std::optional<RunOutcome> core_waits(ArmCore& core, bool wfe);
     /// Signals the event of an SEV the core executed to every core.
     void broadcast_sev(ArmCore& core);
+    /// After an Inner Shareable TLB maintenance operation the core executed: drops
+    /// every other core's TLB. Only the round-robin needs it: before it, the other
+    /// cores have not run (a secondary's MMU comes on through a trapped SCTLR write,
+    /// which drops its TLB), and the stepper and gdb run core 0 alone.
+    void broadcast_tlb_maintenance(ArmCore& core);
     /// True if waiting core `cpu` has a reason to run again by time `by` (consumes
     /// WFE's event); its local time moves to when that reason arose if later.
     bool core_wakes(unsigned cpu, uint64_t by);

@@ -1,7 +1,7 @@
 // ArmCore: the Unicorn engine and the hooks that must stay together (block counting
 // and stops, exceptions Unicorn raises, TLB fills, new translation blocks), register
 // access, exception entry, interrupt inputs and run() with the classification of why
-// emulation stopped. Elsewhere: the MMU walk (mmu.cpp), HCR.TVM trapped cp15 writes
+// emulation stopped. Elsewhere: the MMU walk (mmu.cpp), HCR.TVM/TTLB trapped cp15 writes
 // and SCTLR.A alignment checking (cp15_traps.cpp), c14 interception (c14_intercept.cpp).
 #include "piemu/arm_core.hpp"
 
@@ -278,8 +278,10 @@ ErrorOr<void> ArmCore::init() {
     // multiprocessor format and the core number; the board sets the cluster.
     set_cp15(0, 4, 0, 5, 0x80000000u | index_);
     // HCR.TVM: guest writes to SCTLR and the other MMU control registers trap (as
-    // undefined instructions, PC at the MCR) so that piemu sees them.
-    set_cp15(1, 4, 1, 0, 1u << 26);
+    // undefined instructions, PC at the MCR) so that piemu sees them; HCR.TTLB: so do
+    // TLB maintenance operations, which Unicorn would apply to 1 KiB only
+    // (cp15_traps.cpp).
+    set_cp15(1, 4, 1, 0, (1u << 26) | (1u << 25));
     // CNTHCTL = 0: PL1/PL0 accesses to the physical counter and timer trap (the
     // backstop of the c14 interception; the guest sees GenericTimer's CNTHCTL).
     set_cp15(14, 4, 1, 0, 0);
@@ -1026,6 +1028,10 @@ void ArmCore::sync_watch_hooks() {
     // Translated code keeps the hooks it was translated with (gdb removes and inserts
     // watchpoints around every step it takes over one).
     drop_translations();
+}
+
+void ArmCore::flush_tlb() {
+    uc_ctl_flush_tlb(uc_);
 }
 
 void ArmCore::drop_translations() {

@@ -4,6 +4,16 @@
 //    another MMU control register (ARM ARM B1.14.13) traps as an undefined instruction
 //    with PC at the MCR/MCRR. classify_invalid hands it to emulate_trapped_write, which
 //    performs the write through set_cp15 and steps past the instruction.
+//  - HCR.TTLB trapped TLB maintenance operations (MCR p15, 0, Rt, c8, CRm, opc2):
+//    Unicorn caches translations per 1 KiB page (its TARGET_PAGE_SIZE; piemu's
+//    tlb_fill answers for one such page), and QEMU's TLBIMVA and friends drop only the
+//    1 KiB page at the given address, while the guest's entry covers a 4 KiB page, a
+//    64 KiB page or a 1 MiB section. So every TLB operation drops this core's whole
+//    TLB (a superset of what the guest asked for, which the architecture allows); an
+//    Inner Shareable one (CRm = 3) also makes the machine drop every other core's
+//    (take_tlb_broadcast). Without this, Linux's patch_text(), which maps each text
+//    page it patches at the same fixmap address in turn, wrote through stale entries
+//    into the first page it had patched.
 //  - SCTLR.A alignment checking: Unicorn 2.1's TCG checks only LDREX/STREX, so while
 //    SCTLR.A is set a UC_HOOK_CODE (align_check) decodes every load/store before it
 //    executes and raises an exact alignment fault. set_cp15 on SCTLR calls
@@ -53,10 +63,16 @@ bool ArmCore::emulate_trapped_write(uint32_t pc, bool thumb, uint32_t insn, unsi
     if (mcr) {
         unsigned opc1 = (insn >> 21) & 7, crn = (insn >> 16) & 15, rt = (insn >> 12) & 15;
         unsigned opc2 = (insn >> 5) & 7, crm = insn & 15;
-        if (!tvm_trapped(crn, opc1, crm, opc2) || rt == 15)
+        if (crn == 8 && opc1 == 0 && crm >= 3 && crm <= 7 && crm != 4) {
+            // TLB maintenance (ARM ARM, "TLB maintenance operations"): CRm 3 = Inner Shareable,
+            // 5 = instruction, 6 = data, 7 = unified. Its operand does not matter here.
+            if (condition_passed(cond, cpsr_v) && crm == 3)
+                tlb_broadcast_ = true;
+        } else if (!tvm_trapped(crn, opc1, crm, opc2) || rt == 15) {
             return false;
-        if (condition_passed(cond, cpsr_v))
+        } else if (condition_passed(cond, cpsr_v)) {
             set_cp15(crn, opc1, crm, opc2, reg(rt));
+        }
     } else if (mcrr) {
         // MCRR p15, opc1, Rt, Rt2, c2: the 64-bit TTBR0 (opc1 0) / TTBR1 (opc1 1).
         unsigned opc1 = (insn >> 4) & 15, crm = insn & 15;

@@ -109,6 +109,16 @@ void Machine::broadcast_sev(ArmCore& c) {
         core->signal_event();
 }
 
+void Machine::broadcast_tlb_maintenance(ArmCore& c) {
+    if (!c.take_tlb_broadcast())
+        return;
+    // The other cores are between runs (one host thread runs them in turn), so their
+    // TLBs are dropped before any of them runs again (cp15_traps.cpp).
+    for (auto& core : cores_)
+        if (core.get() != &c)
+            core->flush_tlb();
+}
+
 std::optional<RunOutcome> Machine::core_waits(ArmCore& c, bool wfe) {
     // WFE completes at once if the event register was set (and clears it).
     if (wfe && c.consume_event())
@@ -271,6 +281,7 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
         clock_.set_stop_at(stop_at);
         StopInfo s = c.run();
         broadcast_sev(c);
+        broadcast_tlb_maintenance(c);
         if (auto outcome = handle_stop(c, s))
             return outcome;
         if (pending_exit_ || stop_requested_) {

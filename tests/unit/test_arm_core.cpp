@@ -1,6 +1,7 @@
 // ArmCore: exception entry against the ARM ARM (DDI 0406C B1.8.3, tables B1-6 and
 // B1-7), banked registers, and the stops Unicorn reports for guest events.
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -323,6 +324,43 @@ TEST_F(MmuTest, SmallPagesThroughASecondLevelTable) {
     t = core.translate(0x603000, Access::Read, true);
     EXPECT_FALSE(t.ok);
     EXPECT_EQ(t.fsr, fsc::TranslationPage);
+}
+
+// A guest TLB invalidation by address covers the whole entry (a 4 KiB page here), while
+// Unicorn caches translations per 1 KiB: remapping a page and invalidating it must
+// reach accesses anywhere in it. Linux's patch_text() remaps one fixmap page to each
+// text page it patches (the stale 1 KiB entries once sent ftrace's nops into the
+// wrong page and broke the Debian kernel's boot).
+TEST_F(MmuTest, TlbInvalidateByAddressCoversTheWhole4KPage) {
+    put(kTable + 6 * 4, {0x00c04000 | 0x1}); // VA 0x600000: a coarse table
+    // mov r1,#1; str r1,[r0,#0x400] (fills the entry of the page's 2nd KiB);
+    // str r3,[r2] (the new descriptor); dsb; TLBI... r0; dsb; isb;
+    // mov r1,#2; str r1,[r0,#0x400]; wfi
+    // TLBIMVA, TLBIMVAIS, TLBIMVAA, TLBIMVAAIS, DTLBIMVA: mcr p15,0,r0,c8,CRm,opc2
+    const uint32_t tlbis[] = {0xee080f37, 0xee080f33, 0xee080f77, 0xee080f73, 0xee080f36};
+    for (uint32_t page = 0; page < std::size(tlbis); ++page) {
+        SCOPED_TRACE(testing::Message() << "TLBI 0x" << std::hex << tlbis[page]);
+        const uint32_t va = 0x600000 + page * 0x1000, old_pa = 0x700000 + page * 0x1000;
+        const uint32_t new_pa = 0x710000 + page * 0x1000;
+        put(0x00c04000 + page * 4, {old_pa | (0x3u << 4) | 0x2});
+        put(0x8000, {0xe3a01001, 0xe5801400, 0xe5823000, 0xf57ff04f, tlbis[page], 0xf57ff04f,
+                     0xf57ff06f, 0xe3a01002, 0xe5801400, 0xe320f003});
+        enter(CpuMode::Svc, psr::I | psr::F);
+        core.set_reg(0, va);
+        core.set_reg(2, 0x00c04000 + page * 4);
+        core.set_reg(3, new_pa | (0x3u << 4) | 0x2);
+        core.set_pc(0x8000, false);
+        StopInfo s;
+        do {
+            s = core.run();
+        } while (s.reason == StopReason::Yield);
+        EXPECT_EQ(s.reason, StopReason::Wfi);
+        uint32_t in_old = 0, in_new = 0;
+        bus.read32(old_pa + 0x400, in_old);
+        bus.read32(new_pa + 0x400, in_new);
+        EXPECT_EQ(in_old, 1u) << "the store before the remap";
+        EXPECT_EQ(in_new, 2u) << "the store after the invalidation reaches the new page";
+    }
 }
 
 // Stepping with the MMU on, as a kernel at 0xc0000000 runs: the step hook must reach

@@ -199,6 +199,51 @@ TEST(Smp, StrexFailsWhenAnotherCoreRanSinceTheLdrex) {
     }
 }
 
+// An Inner Shareable TLB invalidation reaches every core of the domain: core 1
+// reads through a 4 KiB page (its TLB keeps the translation), core 0 remaps the page
+// and executes TLBIMVAIS, then core 1 reads through it again and must see the new
+// page. Each core's Unicorn has its own TLB, which a guest TLBI alone never reaches.
+TEST(Smp, InnerShareableTlbInvalidationReachesTheOtherCores) {
+    MachineOptions o;
+    o.smp_start = "all";
+    o.max_insns = 1'000'000;
+    auto m = make(o);
+    constexpr uint32_t kTable = 0x00c00000, kL2 = 0x00c04000;
+    for (uint32_t i = 0; i < 16; ++i) // sections: VA = PA for the first 16 MiB
+        put(*m, kTable + i * 4, {(i << 20) | (0x3u << 10) | 0x2});
+    put(*m, kTable + 6 * 4, {kL2 | 0x1});           // VA 0x600000: a coarse table
+    put(*m, kL2, {0x00700000 | (0x3u << 4) | 0x2}); // its page 0 -> PA 0x700000
+    put(*m, 0x700400, {0x11111111});
+    put(*m, 0x710400, {0x22222222});
+    // mrc MPIDR -> r9; and r9,#3; cmp r9,#1; beq core1; cmp r9,#0; bne park;
+    // 1: ldr r2,[r10,#8]; cmp r2,#0; beq 1b; str r3,[r4]; dsb; TLBIMVAIS r0; dsb; isb;
+    // mov r1,#1; str r1,[r10]; park: wfi; b park;
+    // core1: ldr r1,[r0,#0x400]; str r1,[r10,#8]; 2: ldr r2,[r10]; cmp r2,#0; beq 2b;
+    // ldr r1,[r0,#0x400]; str r1,[r10,#4]; b park
+    put(*m, 0x8000,
+        {0xee109fb0, 0xe2099003, 0xe3590001, 0x0a00000d, 0xe3590000, 0x1a000009, 0xe59a2008,
+         0xe3520000, 0x0afffffc, 0xe5843000, 0xf57ff04f, 0xee080f33, 0xf57ff04f, 0xf57ff06f,
+         0xe3a01001, 0xe58a1000, 0xe320f003, 0xeafffffd, 0xe5901400, 0xe58a1008, 0xe59a2000,
+         0xe3520000, 0x0afffffc, 0xe5901400, 0xe58a1004, 0xeafffff5});
+    start_all_at(*m, 0x8000);
+    for (unsigned i = 0; i < m->core_count(); ++i) {
+        ArmCore& c = m->core(i);
+        c.set_reg(0, 0x600000);
+        c.set_reg(3, 0x00710000 | (0x3u << 4) | 0x2); // the new descriptor: PA 0x710000
+        c.set_reg(4, kL2);
+        c.set_reg(10, kData);
+        c.set_cp15(2, 0, 0, 0, kTable); // TTBR0
+        c.set_cp15(2, 0, 0, 2, 0);      // TTBCR
+        c.set_cp15(3, 0, 0, 0, 0x1);    // DACR: domain 0 client
+        c.set_cp15(1, 0, 0, 0, c.sctlr() | 1);
+    }
+    RunOutcome out = m->run();
+    EXPECT_EQ(out.kind, RunOutcome::Kind::Deadlock);
+    EXPECT_EQ(word(*m, kData + 8), 0x11111111u) << "core 1's first read: the old page";
+    EXPECT_EQ(word(*m, kData), 1u) << "core 0 remapped the page";
+    EXPECT_EQ(word(*m, kData + 4), 0x22222222u) << "core 1's second read: the new page";
+}
+
 // The monitor itself: LDREX, a host clear, STREX fails; LDREX, STREX succeeds.
 TEST(Smp, ClearingTheExclusiveMonitorFailsTheNextStrex) {
     if (!ArmCore::exclusive_monitor_reachable())

@@ -8,6 +8,7 @@
 
 #include "devices/bcm2835_armctrl.hpp"
 #include "devices/bcm2835_aux.hpp"
+#include "devices/bcm2835_cprman.hpp"
 #include "devices/bcm2835_dma.hpp"
 #include "devices/bcm2835_mbox.hpp"
 #include "devices/bcm2835_mphi.hpp"
@@ -352,6 +353,9 @@ DeviceRegistry make_builtin() {
         return std::make_unique<Bcm2835Vchiq>(ctx.name);
     }));
     r.add_part(aux_uart_part());
+    r.add(DeviceEntry::simple("brcm,bcm2835-cprman", "Bcm2835Cprman", [](const DeviceContext& ctx) {
+        return std::make_unique<Bcm2835Cprman>(ctx.name);
+    }));
     r.add(DeviceEntry::simple("brcm,bcm2835-sdhost", "Bcm2835Sdhost", [](const DeviceContext& ctx) {
         return std::make_unique<Bcm2835Sdhost>(ctx.name, ctx.clock);
     }));

@@ -47,13 +47,15 @@ csd_lock_wait:
 	bx	lr
 	.size	csd_lock_wait, . - csd_lock_wait
 
-/* ipi_cpu_stop's endless loop, interrupts off (it never returns). */
+/* ipi_cpu_stop's endless loop, interrupts off (it never returns). 4.14 spins with
+   cpu_relax(); WFE waits the same (only SEV ends it, and it waits again) without
+   costing host time, where WFI with an interrupt pending would not wait at all. */
 	.align	2
 	.globl	ipi_cpu_stop_loop
 	.type	ipi_cpu_stop_loop, %function
 ipi_cpu_stop_loop:
 	cpsid	if			@ local_fiq_disable, local_irq_disable
-1:	wfi
+1:	wfe
 	b	1b
 	.size	ipi_cpu_stop_loop, . - ipi_cpu_stop_loop
 

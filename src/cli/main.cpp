@@ -506,7 +506,7 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
             run.machine.duration_ns = *ns;
         },
         "End the run normally (status 0) after this much virtual time (e.g. 2s, 500ms)");
-    cmd->add_option("--uart", run.machine.uart, "Where PL011 output goes: stdio, none, or a file")
+    cmd->add_option("--uart", run.machine.uart, "Where PL011 output goes: stdio (or -), none, or a file")
         ->capture_default_str();
     cmd->add_option("--sd", run.machine.sd_image,
                     "SD card image (a multiple of 512 bytes) in the SD host's slot; writes "
@@ -525,7 +525,7 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
     // QEMU's second -serial: the mini UART. `--uart none --uart1 stdio` makes it the
     // console, as `-serial null -serial stdio` does.
     cmd->add_option("--uart1", run.machine.uart1,
-                    "Where the mini UART's (UART1, serial1) output goes: stdio, none, or a file")
+                    "Where the mini UART's (UART1, serial1) output goes: stdio (or -), none, or a file")
         ->capture_default_str();
     cmd->add_option("--uart1-input", run.machine.uart1_input,
                     "What the mini UART receives: none, stdin, or a file (read at its baud rate "

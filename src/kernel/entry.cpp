@@ -59,9 +59,17 @@ void KernelModel::reap_gates(unsigned cpu) {
         t->gates.pop_back();
 }
 
-void KernelModel::stop(KernelStop s) {
-    if (!stop_)
-        stop_ = std::move(s);
+void KernelModel::stop(KernelStop s, std::vector<std::string> end_lines) {
+    if (stop_ || stopping_)
+        return;
+    if (s.kind != KernelStop::Kind::InitExit && smp_send_stop(irq_.smp_processor_id())) {
+        stopping_ = std::move(s);
+        stopping_end_lines_ = std::move(end_lines);
+        return;
+    }
+    for (const auto& line : end_lines)
+        log_.log(KERN_EMERG, line);
+    stop_ = std::move(s);
 }
 
 Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
@@ -86,6 +94,14 @@ Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     t->gate_frames.pop_back();
     if (stop_)
         co_return; // the run ends here; leave the core where it stopped
+    if (stopping_ && cpu == stopping_cpu_) {
+        // panic() and machine_power_off() go on with interrupts off while the other
+        // CPUs stop (panic's final loop; the power going off): a WFI loop here.
+        ArmCore& self = *cfg_.cores.at(cpu);
+        self.set_cpsr(self.cpsr() | psr::I | psr::F);
+        self.set_pc(vector_page_symbol("ipi_cpu_stop_loop"), false);
+        co_return;
+    }
     // The task may have moved to another CPU while the gate slept: it returns there.
     ArmCore& on = *cfg_.cores.at(t->cpu);
     on.set_reg(13, a.sp);

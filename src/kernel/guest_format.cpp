@@ -645,4 +645,13 @@ std::vector<std::string> panic_lines(std::string_view msg) {
     return lines;
 }
 
+std::vector<std::string> split_panic_end(std::vector<std::string>& lines) {
+    auto it = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.starts_with("---[ end Kernel panic");
+    });
+    std::vector<std::string> end(it, lines.end());
+    lines.erase(it, lines.end());
+    return end;
+}
+
 } // namespace piemu::kernel

@@ -141,5 +141,8 @@ std::string kernel_fault_line(uint32_t addr);
 /// panic's formatted buffer (at most 1023 bytes kept); a newline inside it starts a new
 /// line, so a message ending in '\n' is followed by an empty line as on a 4.14 console.
 std::vector<std::string> panic_lines(std::string_view msg);
+/// Removes panic_lines()' end marker (its last line or lines, from "---[ end Kernel
+/// panic") from `lines` and returns them: panic() prints them after smp_send_stop().
+std::vector<std::string> split_panic_end(std::vector<std::string>& lines);
 
 } // namespace piemu::kernel

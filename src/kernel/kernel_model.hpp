@@ -25,9 +25,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernel/irqchip/bcm2836_irqchip.hpp"
+#include "piemu/clock.hpp"
 #include "piemu/kernel/irq.hpp"
 #include "piemu/kernel/preempt.hpp"
 #include "piemu/kernel/printk.hpp"
@@ -245,6 +247,10 @@ public:
     /// The core stopped on a gate (an UDF in gates.S): runs the C++ behind it.
     /// Returns why the run must end, if it must.
     std::optional<KernelStop> enter_gate(unsigned cpu);
+    /// Why the run must end, when that was decided outside a gate (smp_send_stop()'s
+    /// one-second timeout); checked by the run loop between slices.
+    std::optional<KernelStop> take_stop() { return std::exchange(stop_, std::nullopt); }
+    bool stop_pending() const { return stop_.has_value(); }
 
     Irq& irq() { return irq_; }
     Printk& log() { return log_; }
@@ -425,7 +431,15 @@ private:
     void begin_guest_call(unsigned cpu, uint32_t fn, const std::array<uint32_t, 4>& args,
                           bool irqs_on, const GuestCallInfo& info, GuestCallFrame& frame);
     void reap_gates(unsigned cpu);
-    void stop(KernelStop s);
+    /// Ends the run. A panic or a power-off with other CPUs online first stops them,
+    /// as panic() and machine_power_off() do with smp_send_stop(): `end_lines` (the
+    /// panic's "---[ end Kernel panic" marker) are printed once they stopped.
+    void stop(KernelStop s, std::vector<std::string> end_lines = {});
+    /// smp_send_stop(): IPI_CPU_STOP to every other online CPU; the run ends when they
+    /// are offline or after a second. False when no other CPU is online.
+    bool smp_send_stop(unsigned cpu);
+    /// The CPUs stopped (or the second passed): the held stop ends the run.
+    void smp_send_stop_done();
 
     // sched.cpp: tasks and the scheduler
     task_struct* create_task(std::string comm, task_struct* parent);
@@ -566,6 +580,13 @@ private:
     int next_pid_ = 0;
     std::vector<GuestAction> guest_actions_;
     std::optional<KernelStop> stop_;
+    /// A stop held while smp_send_stop() waits for the other CPUs, its end line, and
+    /// the CPU that stops them.
+    std::optional<KernelStop> stopping_;
+    std::vector<std::string> stopping_end_lines_;
+    unsigned stopping_cpu_ = 0;
+    std::unique_ptr<TimerEvent> stop_timeout_;
+    bool system_running_ = true; ///< system_state <= SYSTEM_RUNNING (not powering off)
     int die_counter_ = 0;
     uint32_t taint_ = 0; ///< tainted_mask (TAINT_WARN after a BUG report)
     std::array<std::function<Task<void>(unsigned)>, NR_SOFTIRQS> softirq_vec_;

@@ -57,12 +57,15 @@ bool KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, cons
                           t->is_idle ? "the idle task" : "init", 0x0000000b); // SIGSEGV
     else
         return false;
-    for (const auto& line : panic_lines(msg))
+    auto lines = panic_lines(msg);
+    auto end = split_panic_end(lines);
+    for (const auto& line : lines)
         log_.log(KERN_EMERG, line);
     std::string summary = msg;
     while (!summary.empty() && summary.back() == '\n')
         summary.pop_back();
-    stop({KernelStop::Kind::Panic, kExitKernelPanic, "Kernel panic - not syncing: " + summary});
+    stop({KernelStop::Kind::Panic, kExitKernelPanic, "Kernel panic - not syncing: " + summary},
+         std::move(end));
     return true;
 }
 

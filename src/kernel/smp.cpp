@@ -12,7 +12,7 @@
 //                   stops on the Pi, so there is none (none)
 //   IPI_RESCHEDULE  smp_send_reschedule(): a wake-up that should preempt another CPU
 //   IPI_CALL_FUNC   smp_call_function_single() to another CPU
-//   IPI_CPU_STOP    smp_send_stop() (panic, reboot): the run ends first here (none)
+//   IPI_CPU_STOP    smp_send_stop(): panic() and kernel_power_off() stop the others
 //   IPI_IRQ_WORK    irq_work_queue_on() (klogd wake-ups, perf): not modelled (none)
 //   IPI_COMPLETION  register_ipi_completion(): CPU hotplug's death (none)
 // handle_IPI() handles each as 4.14 does whoever sends it.
@@ -65,10 +65,16 @@ Task<void> KernelModel::handle_IPI(unsigned ipinr, pt_regs* regs) {
     case IPI_CPU_STOP:
         // ipi_cpu_stop(): the CPU says so, leaves the online mask and spins with
         // interrupts off for good (cpu_relax() in a loop: here a WFI loop).
+        // It says so only while system_state <= SYSTEM_RUNNING: on a panic, not on a
+        // power-off.
         irq_.irq_enter();
-        log_.printk(KERN_CRIT, "CPU%u: stopping\n", cpu);
-        dump_stack(cpu);
+        if (system_running_) {
+            log_.printk(KERN_CRIT, "CPU%u: stopping\n", cpu);
+            dump_stack(cpu);
+        }
         irq_.set_cpu_online(cpu, false);
+        if (stopping_ && irq_.num_online_cpus() == 1)
+            smp_send_stop_done();
         co_await call_guest(cpu, vector_page_symbol("ipi_cpu_stop_loop"), {0, 0, 0, 0}, false,
                             {"ipi_cpu_stop", {}});
         break; // never reached: the loop does not return
@@ -85,6 +91,33 @@ Task<void> KernelModel::handle_IPI(unsigned ipinr, pt_regs* regs) {
     if (ipinr < NR_IPI && sched_trace_)
         sched_trace_->ipi_exit(ipinr);
     irq_.set_irq_regs(old_regs);
+}
+
+bool KernelModel::smp_send_stop(unsigned cpu) {
+    uint32_t mask = 0;
+    for (unsigned other = 0; other < cfg_.nr_cpus; ++other)
+        if (other != cpu && irq_.cpu_online(other))
+            mask |= 1u << other;
+    if (!mask)
+        return false;
+    stopping_cpu_ = cpu;
+    smp_cross_call(mask, IPI_CPU_STOP);
+    // "Wait up to one second for other CPUs to stop" (udelay(1) a million times).
+    stop_timeout_ = std::make_unique<TimerEvent>(*cfg_.clock, "smp_send_stop", [this] {
+        log_.printk(KERN_WARNING, "SMP: failed to stop secondary CPUs\n");
+        smp_send_stop_done();
+    });
+    stop_timeout_->arm_in(cfg_.clock->hz());
+    return true;
+}
+
+void KernelModel::smp_send_stop_done() {
+    if (!stopping_)
+        return;
+    stop_timeout_->cancel();
+    for (const auto& line : stopping_end_lines_)
+        log_.log(KERN_EMERG, line);
+    stop_ = std::exchange(stopping_, std::nullopt);
 }
 
 Task<int> KernelModel::smp_call_function_single(unsigned cpu, uint32_t func, uint32_t info,

@@ -242,6 +242,9 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
     case __NR_irq_set_affinity:
         co_return uint32_t(irq_.irq_set_affinity(r[0], r[1]));
     case __NR_kernel_power_off:
+        // kernel_power_off(): system_state = SYSTEM_POWER_OFF, "Power down", then
+        // machine_power_off() stops the other CPUs (smp_send_stop) and the power.
+        system_running_ = false;
         log_.printk(KERN_EMERG, "reboot: Power down\n");
         stop({KernelStop::Kind::PowerOff, int(r[0] & 0xff), "guest powered off"});
         co_return 0;

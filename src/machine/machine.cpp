@@ -612,7 +612,7 @@ ErrorOr<void> Machine::open_uart_output(const std::string& option, const std::st
                                         FILE*& out, bool& owned) {
     if (spec == "none")
         return {};
-    if (spec == "stdio") {
+    if (spec == "stdio" || spec == "-") { // "-": standard output, as for --trace
         out = stdout;
         return {};
     }
@@ -858,7 +858,7 @@ std::optional<RunOutcome> Machine::idle_until_event() {
     const uint64_t start = clock_.now();
     const uint64_t horizon = start + kIdleHorizonSeconds * clock_.hz();
     while (!c.irq_line() && !c.fiq_line()) {
-        if (stop_requested_ || pending_exit_)
+        if (stop_requested_ || pending_exit_ || (kernel_ && kernel_->stop_pending()))
             return std::nullopt;
         uint64_t next = clock_.next_deadline();
         if (options_.duration_ns) {
@@ -945,20 +945,28 @@ std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
     return std::nullopt;
 }
 
+namespace {
+
+RunOutcome kernel_stop_outcome(const kernel::KernelStop& stop) {
+    using K = kernel::KernelStop::Kind;
+    switch (stop.kind) {
+    case K::PowerOff:
+        return RunOutcome{RunOutcome::Kind::PowerOff, stop.status, stop.message};
+    case K::InitExit:
+        return RunOutcome{RunOutcome::Kind::GuestExit, stop.status, stop.message};
+    case K::Panic:
+        break;
+    }
+    return RunOutcome{RunOutcome::Kind::Panic, stop.status, stop.message};
+}
+
+} // namespace
+
 std::optional<RunOutcome> Machine::enter_kernel_gate(ArmCore& c) {
     auto stop = kernel_->enter_gate(c.index());
     if (!stop)
         return std::nullopt;
-    using K = kernel::KernelStop::Kind;
-    switch (stop->kind) {
-    case K::PowerOff:
-        return RunOutcome{RunOutcome::Kind::PowerOff, stop->status, stop->message};
-    case K::InitExit:
-        return RunOutcome{RunOutcome::Kind::GuestExit, stop->status, stop->message};
-    case K::Panic:
-        break;
-    }
-    return RunOutcome{RunOutcome::Kind::Panic, stop->status, stop->message};
+    return kernel_stop_outcome(*stop);
 }
 
 std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c, bool deliver) {
@@ -1007,6 +1015,13 @@ std::optional<RunOutcome> Machine::between_slices(bool run_events) {
         }
         if (run_events)
             clock_.run_due();
+        if (kernel_) {
+            // A stop decided by an event (smp_send_stop()'s timeout), not in a gate.
+            if (auto stop = kernel_->take_stop()) {
+                flush_outputs();
+                return kernel_stop_outcome(*stop);
+            }
+        }
         if (pending_exit_) {
             RunOutcome outcome = *pending_exit_;
             pending_exit_.reset();

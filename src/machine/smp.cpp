@@ -298,7 +298,8 @@ std::optional<RunOutcome> Machine::idle_all_cores() {
     // core executing, until one can run again.
     const uint64_t horizon = clock_.now() + kIdleHorizonSeconds * clock_.hz();
     for (;;) {
-        if (stop_requested_ || pending_exit_ || start_pending_)
+        if (stop_requested_ || pending_exit_ || start_pending_ ||
+            (kernel_ && kernel_->stop_pending()))
             return std::nullopt; // prepare_round() handles them
         for (unsigned i = 0; i < runs_.size(); ++i)
             if (core_wake_time(i) <= clock_.now())

@@ -95,6 +95,7 @@ public:
     unsigned nr_cpu_ids() const { return cfg_.nr_cpus; }
     void set_cpu_online(unsigned cpu, bool online); ///< all CPUs start online
     bool cpu_online(unsigned cpu) const { return (online_ >> cpu) & 1; }
+    unsigned num_online_cpus() const { return unsigned(std::popcount(online_)); }
     unsigned nr_irqs() const { return nr_irqs_; } ///< grows as descriptors are allocated
     std::uint32_t jiffies() const;                ///< INITIAL_JIFFIES + ticks at CONFIG_HZ
     std::uint32_t preempt_count() const { return preempt_.get(cpu_); } ///< current CPU's

@@ -39,7 +39,18 @@ struct LoadedImage {
     const Symbol* symbol_at(uint32_t addr) const;
     /// The symbol with this name, or nullptr.
     const Symbol* find_symbol(const std::string& name) const;
+    /// Adds symbols from another source (a System.map) and keeps the order.
+    void add_symbols(const std::vector<Symbol>& more);
 };
+
+/// Symbols from a System.map: nm's output as a kernel build writes it, one symbol a
+/// line, `c0301424 T bcm2836_arm_irqchip_handle_irq` (/proc/kallsyms, whose lines may
+/// end with a `[module]`, has the same shape). Blank lines, undefined (`U name`),
+/// absolute (A) and debugging (N) symbols are skipped; each other symbol's size is the
+/// distance to the next higher address (the last one has none). Rejects, in one line
+/// naming the file: unreadable or empty files, a line that is not ADDRESS TYPE NAME
+/// ("line N: ..."), an address above 32 bits, a map without symbols.
+ErrorOr<std::vector<Symbol>> load_system_map(const std::string& path);
 
 /// The ELF note that marks an image for piemu's kernel model (LoadedImage::kernel_model),
 /// found in any SHT_NOTE section or PT_NOTE segment:

@@ -213,6 +213,9 @@ public:
     VirtualClock& clock() { return clock_; }
     const BoardInfo& board() const { return board_; }
     const LoadedImage& image() const { return image_; }
+    /// Adds symbols from another source (--symbols System.map) to the image's, for
+    /// symbolization; they stay when a reset reloads the image.
+    void add_symbols(const std::vector<Symbol>& symbols);
     Pl011& uart0() { return *uart0_; }
     /// The mini UART (the device for the DT alias serial1), or null if the board has none.
     Bcm2835Aux* uart1() { return uart1_; }
@@ -385,6 +388,7 @@ private:
     std::unique_ptr<Semihosting> semihosting_;
     std::unique_ptr<SdCard> sd_card_; ///< --sd, in the SD host's slot
     LoadedImage image_;
+    std::vector<Symbol> extra_symbols_; ///< add_symbols()
     std::optional<uint32_t> load_addr_;
     std::optional<LinuxBootParams> linux_;
     FILE* uart_out_ = nullptr;

@@ -176,6 +176,7 @@ struct RunArgs {
     piemu::MachineOptions machine;
     std::optional<uint32_t> load_addr;
     std::optional<std::string> dtb, initrd, append;
+    std::string symbols; ///< --symbols System.map ("" = none)
     bool stats = false;
     bool dump_tasks = false;
     bool dump_dmesg = false;
@@ -265,6 +266,15 @@ std::unique_ptr<piemu::Machine> create_machine(RunArgs& a, int& status, bool deb
         }
         a.machine.maxcpus = 1;
     }
+    std::vector<piemu::Symbol> symbols;
+    if (!a.symbols.empty()) {
+        auto map = piemu::load_system_map(a.symbols);
+        if (map.is_error()) {
+            status = fail("--symbols " + map.error().message);
+            return nullptr;
+        }
+        symbols = map.release_value();
+    }
     auto created = piemu::Machine::create(a.machine);
     if (created.is_error()) {
         status = fail(created.error().message);
@@ -292,6 +302,8 @@ std::unique_ptr<piemu::Machine> create_machine(RunArgs& a, int& status, bool deb
         status = fail(loaded.error().message);
         return nullptr;
     }
+    if (!symbols.empty())
+        machine->add_symbols(symbols);
     return machine;
 }
 
@@ -506,7 +518,8 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
             run.machine.duration_ns = *ns;
         },
         "End the run normally (status 0) after this much virtual time (e.g. 2s, 500ms)");
-    cmd->add_option("--uart", run.machine.uart, "Where PL011 output goes: stdio (or -), none, or a file")
+    cmd->add_option("--uart", run.machine.uart,
+                    "Where PL011 output goes: stdio (or -), none, or a file")
         ->capture_default_str();
     cmd->add_option("--sd", run.machine.sd_image,
                     "SD card image (a multiple of 512 bytes) in the SD host's slot; writes "
@@ -524,8 +537,9 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
         ->capture_default_str();
     // QEMU's second -serial: the mini UART. `--uart none --uart1 stdio` makes it the
     // console, as `-serial null -serial stdio` does.
-    cmd->add_option("--uart1", run.machine.uart1,
-                    "Where the mini UART's (UART1, serial1) output goes: stdio (or -), none, or a file")
+    cmd->add_option(
+           "--uart1", run.machine.uart1,
+           "Where the mini UART's (UART1, serial1) output goes: stdio (or -), none, or a file")
         ->capture_default_str();
     cmd->add_option("--uart1-input", run.machine.uart1_input,
                     "What the mini UART receives: none, stdin, or a file (read at its baud rate "
@@ -538,6 +552,9 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
     cmd->add_option("--initrd", run.initrd, "Initial ramdisk for a Linux kernel")
         ->check(CLI::ExistingFile);
     cmd->add_option("--append", run.append, "Kernel command line (/chosen/bootargs)");
+    cmd->add_option("--symbols", run.symbols,
+                    "Symbolize guest addresses (piemu step, the kernel model's %pS) with "
+                    "this System.map too (nm format: c0301424 T name), e.g. a kernel's");
     cmd->add_flag("--strict-mmio", run.machine.strict_mmio,
                   "Accesses to unclaimed physical pages abort instead of reading 0");
     cmd->add_flag("--reboot", run.machine.reboot,

@@ -182,6 +182,9 @@ std::string disassemble(std::span<const uint8_t> bytes, uint32_t addr, bool thum
 Stepper::Stepper(Machine& machine, std::FILE* out) : m_(machine), out_(out) {
     m_.set_debug_observer(this);
     km_ = m_.kernel_model();
+    if (!km_)
+        if (const Symbol* irq_svc = m_.image().find_symbol("__irq_svc"))
+            linux_ = LinuxEntry{.irq_svc = irq_svc->addr};
     if (km_) {
         prev_irq_hooks_ = km_->irq().trace_hooks();
         km_->irq().set_trace_hooks(this);
@@ -316,7 +319,8 @@ void Stepper::exception_taken(ArmCore& c, ExceptionType type, uint32_t preferred
         say(last_exception_);
     uint32_t cpsr = c.cpsr(), spsr = c.spsr();
     Frame f{0, 0, type};
-    if (km_ && type != ExceptionType::Fiq && type != ExceptionType::Reset) {
+    bool kernel_frames = km_ || (linux_ && decode_linux_entry());
+    if (kernel_frames && type != ExceptionType::Fiq && type != ExceptionType::Reset) {
         // Where the entry code will build pt_regs on the SVC stack (entry-armv.S,
         // entry-common.S): vector_swi and usr_entry take PT_REGS_SIZE below sp_svc;
         // svc_entry takes SVC_REGS_SIZE below it, 8-byte aligned, the real r0 pushed
@@ -326,6 +330,17 @@ void Stepper::exception_taken(ArmCore& c, ExceptionType type, uint32_t preferred
         f.size = PT_REGS_SIZE;
         if (type == ExceptionType::Svc || (spsr & 0xf) == 0) {
             f.base = sp - PT_REGS_SIZE;
+        } else if (linux_ && linux_->align_ne) {
+            // Linux 5.x and later (entry-armv.S): sub sp, sp, #SVC_REGS_SIZE;
+            // tst sp, #4; subne sp, sp, #4 - the frame 8-byte aligned below sp.
+            f.base = (sp - linux_->sub) & ~7u;
+            f.size = linux_->sub;
+        } else if (linux_) {
+            uint32_t s1 = sp - linux_->sub; // 4.x, as the kernel model's below
+            if ((s1 & 4) == 0)
+                s1 -= 4;
+            f.base = s1 - 4;
+            f.size = linux_->sub + 4;
         } else {
             uint32_t s1 = sp - (SVC_REGS_SIZE - 4);
             if ((s1 & 4) == 0) // tst sp, #4; subeq sp, sp, #4
@@ -346,6 +361,63 @@ void Stepper::exception_taken(ArmCore& c, ExceptionType type, uint32_t preferred
                (type == ExceptionType::Svc || type == ExceptionType::Undefined ? insn_size : 0);
     f.pending = f.size != 0;
     frames_.push_back(f);
+}
+
+bool Stepper::decode_linux_entry() {
+    if (linux_->known)
+        return true;
+    // __irq_svc starts with svc_entry: `sub sp, sp, #N`, then within a few
+    // instructions the 8-byte alignment, `subne sp, sp, #4` (Linux 5.x and later: the
+    // frame is N bytes, struct svc_pt_regs) or `subeq sp, sp, #4` (4.x: N + 4 bytes,
+    // the real r0 pushed last), as the kernel model's vector page does.
+    std::array<uint8_t, 32> code{};
+    if (!m_.core().read_virt(linux_->irq_svc, code))
+        return false; // not mapped yet
+    auto word = [&](unsigned i) {
+        return uint32_t(code[4 * i] | code[4 * i + 1] << 8 | code[4 * i + 2] << 16 |
+                        code[4 * i + 3] << 24);
+    };
+    uint32_t first = word(0);
+    if ((first & 0xfffff000) != 0xe24dd000) // sub sp, sp, #imm (ARM, rotation 0)
+        return false;
+    for (unsigned i = 1; i < 8; ++i) {
+        if (word(i) == 0x124dd004 || word(i) == 0x024dd004) { // subne/subeq sp, sp, #4
+            linux_->sub = first & 0xff;
+            linux_->align_ne = word(i) == 0x124dd004;
+            linux_->known = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+uint32_t Stepper::write_address(uint32_t pa, const Snapshot& before) const {
+    const ArmCore& c = m_.core();
+    if (!(c.sctlr() & 1)) // MMU off: VA = PA
+        return pa;
+    // A store's address is its base register plus an offset: try the pages of the
+    // registers and stack pointers before the step.
+    std::vector<uint32_t> bases(before.r.begin(), before.r.end());
+    bases.insert(bases.end(), before.hi_usr.begin(), before.hi_usr.end());
+    bases.insert(bases.end(), before.hi_fiq.begin(), before.hi_fiq.end());
+    bases.insert(bases.end(), before.sp.begin(), before.sp.end());
+    auto near = [&](uint32_t v) -> std::optional<uint32_t> {
+        for (uint32_t page : {v & ~0xfffu, (v & ~0xfffu) - 0x1000, (v & ~0xfffu) + 0x1000}) {
+            Translation t = c.translate(page, Access::Write, true);
+            if (t.ok && (t.pa & ~0xfffu) == (pa & ~0xfffu))
+                return page | (pa & 0xfff);
+        }
+        return std::nullopt;
+    };
+    for (uint32_t v : bases)
+        if (auto va = near(v))
+            return *va;
+    // A base plus an index register (Linux's per-CPU variables: [r4, r2]).
+    for (size_t i = 0; i < bases.size(); ++i)
+        for (size_t j = i + 1; j < bases.size(); ++j)
+            if (auto va = near(bases[i] + bases[j]))
+                return *va;
+    return pa;
 }
 
 void Stepper::prune_frames() {
@@ -543,15 +615,21 @@ bool Stepper::step_once() {
     stepping_ = false;
     ++steps_;
     Snapshot after = snapshot();
-    for (const Write& w : writes_) {
-        std::string note;
+    for (Write& w : writes_) {
+        // Unicorn reports a write by its physical address; the transcript shows the
+        // virtual one the instruction used (its physical one if none is found).
+        uint32_t va = write_address(w.addr, before);
+        bool physical = va == w.addr && (m_.core().sctlr() & 1) &&
+                        !m_.core().translate(va, Access::Write, true).ok;
+        w.addr = va;
+        std::string note = physical ? "  (physical)" : "";
         for (size_t i = frames_.size(); i-- > 0;) {
             const Frame& f = frames_[i];
             if (w.addr >= f.base && w.addr < f.base + f.size) {
                 uint32_t off = w.addr - f.base;
-                std::string member = off < PT_REGS_SIZE         ? kPtRegs[off / 4]
-                                     : off == SVC_REGS_SIZE - 8 ? "dacr"
-                                                                : "addr_limit";
+                std::string member = off < PT_REGS_SIZE    ? kPtRegs[off / 4]
+                                     : off == PT_REGS_SIZE ? "dacr"
+                                                           : "addr_limit";
                 note = fmt::format("  pt_regs->{} (frame {})", member, hex32(f.base));
                 break;
             }

@@ -140,6 +140,19 @@ private:
         bool pending = false; ///< the entry code has not reached it yet
     };
     void prune_frames();
+    /// A real kernel's svc_entry (its symbols name `__irq_svc`): how its pt_regs
+    /// frame sits below sp_svc, read from the kernel's own code at the first exception.
+    struct LinuxEntry {
+        uint32_t irq_svc = 0; ///< the address of __irq_svc
+        bool known = false;   ///< decoded
+        uint32_t sub = 0;     ///< svc_entry's `sub sp, sp, #sub`
+        bool align_ne = true; ///< `subne sp, sp, #4` (5.x and later) or `subeq` (4.x)
+    };
+    std::optional<LinuxEntry> linux_;
+    bool decode_linux_entry();
+    /// The virtual address of a write that Unicorn reports by its physical address
+    /// (the MMU on): found through the pages the registers point to.
+    uint32_t write_address(uint32_t pa, const Snapshot& before) const;
     std::vector<Frame> frames_;
     std::vector<uint32_t> breakpoints_;
     unsigned exception_breaks_ = 0;

@@ -726,6 +726,8 @@ void Machine::reset_core_state(ArmCore& core) {
 
 ErrorOr<void> Machine::load(const std::string& path, std::optional<uint32_t> load_addr) {
     image_ = TRY(load_image(path, load_addr, bus_));
+    if (!extra_symbols_.empty())
+        image_.add_symbols(extra_symbols_);
     load_addr_ = load_addr;
     if (kernel_) {
         // A tiny guest runs as the kernel model's init task; its memory must stay
@@ -789,9 +791,16 @@ ErrorOr<void> Machine::load_linux(const LinuxBootParams& params) {
     if (auto* mbox = built_->find_model<Bcm2835Mbox>())
         memory = {mbox->board_info().arm_mem_base, mbox->board_info().arm_mem_size};
     image_ = TRY(piemu::load_linux(params, bus_, memory));
+    if (!extra_symbols_.empty())
+        image_.add_symbols(extra_symbols_);
     linux_ = params;
     start_image();
     return {};
+}
+
+void Machine::add_symbols(const std::vector<Symbol>& symbols) {
+    extra_symbols_.insert(extra_symbols_.end(), symbols.begin(), symbols.end());
+    image_.add_symbols(symbols);
 }
 
 uint64_t Machine::instructions() const {

@@ -646,3 +646,93 @@ TEST(LoaderLinux, Rejections) {
     // Nothing was written by the rejected loads.
     EXPECT_EQ(read_mem(bus, 0x8000, 16), std::vector<uint8_t>(16, 0));
 }
+
+// ---- System.map (--symbols) ----------------------------------------------------------
+
+TEST(LoaderSystemMap, SymbolsSizedToTheNextAddressAndLookedUp) {
+    TempDir dir;
+    // As nm and /proc/kallsyms print them, unsorted, with what a map may also hold.
+    auto map = dir.write("System.map", "c0300b60 t __irq_svc\n"
+                                       "c0300000 T _stext\n"
+                                       "c0300000 T __turn_mmu_on\n"
+                                       "\n"
+                                       "c0301424 t bcm2836_arm_irqchip_handle_irq\n"
+                                       "         U undefined_here\n"
+                                       "00000400 A an_absolute_value\n"
+                                       "c0301490 T bcm2835_handle_irq\t[some_module]\r\n"
+                                       "c0300c00 W weak_fn\n"
+                                       "C0301500 D LAST_ONE");
+    auto loaded = load_system_map(map);
+    ASSERT_FALSE(loaded.is_error()) << loaded.error().message;
+    const std::vector<Symbol>& syms = loaded.value();
+    ASSERT_EQ(syms.size(), 7u);
+    auto size_of = [&](const std::string& name) {
+        for (const Symbol& s : syms)
+            if (s.name == name)
+                return s.size;
+        return ~0u;
+    };
+    EXPECT_EQ(size_of("_stext"), 0xb60u); // both symbols at c0300000: up to __irq_svc
+    EXPECT_EQ(size_of("__turn_mmu_on"), 0xb60u);
+    EXPECT_EQ(size_of("__irq_svc"), 0xa0u); // up to weak_fn at c0300c00
+    EXPECT_EQ(size_of("weak_fn"), 0x824u);
+    EXPECT_EQ(size_of("bcm2836_arm_irqchip_handle_irq"), 0x6cu);
+    EXPECT_EQ(size_of("bcm2835_handle_irq"), 0x70u);
+    EXPECT_EQ(size_of("LAST_ONE"), 0u); // nothing after it
+    EXPECT_EQ(size_of("an_absolute_value"), ~0u);
+    EXPECT_EQ(size_of("undefined_here"), ~0u);
+
+    // Added to an image (none of its own, as a zImage), they symbolize its addresses.
+    LoadedImage img;
+    img.add_symbols(syms);
+    auto name_at = [&](uint32_t a) {
+        const Symbol* s = img.symbol_at(a);
+        return s ? fmt::format("{}+0x{:x}/0x{:x}", s->name, a - s->addr, s->size)
+                 : std::string("(none)");
+    };
+    EXPECT_EQ(name_at(0xc02fffff), "(none)");
+    EXPECT_EQ(name_at(0xc0300000), "__turn_mmu_on+0x0/0xb60"); // names ascending at one address
+    EXPECT_EQ(name_at(0xc0300b64), "__irq_svc+0x4/0xa0");
+    EXPECT_EQ(name_at(0xc0301424), "bcm2836_arm_irqchip_handle_irq+0x0/0x6c");
+    EXPECT_EQ(name_at(0xc030148f), "bcm2836_arm_irqchip_handle_irq+0x6b/0x6c");
+    EXPECT_EQ(name_at(0xc0301500), "LAST_ONE+0x0/0x0");
+    EXPECT_EQ(name_at(0xc0301501), "(none)");
+    ASSERT_NE(img.find_symbol("__irq_svc"), nullptr);
+    EXPECT_EQ(img.find_symbol("__irq_svc")->addr, 0xc0300b60u);
+}
+
+TEST(LoaderSystemMap, BadInputIsOneLineNamingTheFileAndTheLine) {
+    TempDir dir;
+    auto missing = dir.path("none.map");
+    EXPECT_EQ(error_of(load_system_map(missing)),
+              missing + ": cannot open: No such file or directory");
+    auto empty = dir.write("empty.map", std::string());
+    EXPECT_EQ(error_of(load_system_map(empty)), empty + ": empty file");
+    auto blank = dir.write("blank.map", "\n\n         U only_undefined\n");
+    EXPECT_EQ(error_of(load_system_map(blank)),
+              blank + ": no symbols (expected lines such as \"c0301424 T "
+                      "bcm2836_arm_irqchip_handle_irq\")");
+    const char* expected = ": expected ADDRESS TYPE NAME (nm's format): ";
+    struct Case {
+        std::string text, error;
+    };
+    const Case cases[] = {
+        {"c0300000 T ok\nc03g0000 T bad_hex\n",
+         std::string("line 2") + expected + "\"c03g0000 T bad_hex\""},
+        {"c0300000 T\n", std::string("line 1") + expected + "\"c0300000 T\""},
+        {"c0300000 TT name\n", std::string("line 1") + expected + "\"c0300000 TT name\""},
+        {"c0300000 T name extra\n", std::string("line 1") + expected + "\"c0300000 T name extra\""},
+        {"\n\nU\n", std::string("line 3") + expected + "\"U\""},
+        {"\x7f"
+         "ELF\x01\x01\n",
+         std::string("line 1") + expected + "\"?ELF??\""},
+        {"ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n",
+         "line 1: the address does not fit in 32 bits (a 64-bit kernel's map, or Debian's "
+         "placeholder System.map?): \"ffffffffffffffff B The real System.map is in the "
+         "linux-image...\""},
+    };
+    for (const Case& c : cases) {
+        auto p = dir.write("bad.map", c.text);
+        EXPECT_EQ(error_of(load_system_map(p)), p + ": " + c.error) << c.text;
+    }
+}

@@ -7,7 +7,7 @@
 #
 # Every workload's time is its median minus the median of the start-up run of the
 # same command (hello.elf; bench_km_boot.elf for the kernel-model workloads), so a
-# column is emulation time; raw Unicorn times only its uc_emu_start. A ratio
+# column is emulation time (linux's is its whole boot, start-up included); raw Unicorn times only its uc_emu_start. A ratio
 # "piemu vs X" is X's time / piemu's time for the same guest work: above 1.00x piemu
 # is faster.
 function median(key,    n, a, i, j, v) {
@@ -28,7 +28,7 @@ function emu(w, c,    t, s) {
     if (!has("time " w " " c))
         return ""
     t = median("time " w " " c)
-    if (c == "raw" || w == "startup" || w == "km_boot")
+    if (c == "raw" || w == "startup" || w == "km_boot" || w == "linux")
         return t
     s = median("time " (kind(w) == "km" ? "km_boot" : "startup") " " c)
     return t - s
@@ -46,12 +46,15 @@ function metric(w, t) {
         return sprintf("%.0f", t / accesses * 1e9)
     if (w == "startup")
         return sprintf("%.0f", t * 1000)
+    if (w == "linux")
+        return sprintf("%.1f", t)
     return sprintf("%.0f", t / irqs * 1e9) # irq and km_*
 }
 function unit(w) {
     if (w ~ /^compute/) return "guest MIPS"
     if (w == "mmio") return "ns/access"
     if (w == "startup") return "wall ms"
+    if (w == "linux") return "wall s"
     return "ns/IRQ"
 }
 function ratio(w, c,    tp, tc) { # piemu vs column c: c's time / piemu's
@@ -77,6 +80,7 @@ BEGIN {
     label["km_handler_trace"] = "5. (4) handler, --trace irq,sched"
     label["km_thread_trace"] = "5. (4) thread, --trace irq,sched"
     label["startup"] = "6. start-up: hello end to end"
+    label["linux"] = "7. Linux boot to /init and power-off (4 cores)"
 }
 $1 == "time" || $1 == "rss" { vals[$1 " " $2 " " $3] = vals[$1 " " $2 " " $3] " " $4 }
 $1 == "insns" { insns[$2] = $4 }
@@ -116,6 +120,10 @@ END {
                 result = verdict(tk / tb <= 1.10)
             } else
                 target = "<= 1.10x untraced (not measured)"
+        } else if (w == "linux") {
+            target = "wall <= QEMU's"
+            if (vq != "")
+                result = verdict(vq >= 1.0)
         } else if (w == "startup") {
             target = "wall <= QEMU's"
             if (vq != "" && vqi != "")
@@ -152,7 +160,7 @@ END {
             }
         }
         if (w in insns)
-            line = line sprintf("  [%d guest insns]", insns[w])
+            line = line sprintf("  [%.0f guest insns]", insns[w])
         print line
     }
     print "  ratios: the other column's time / piemu's for the same guest work (> 1.00x: piemu"

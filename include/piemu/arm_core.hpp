@@ -411,6 +411,16 @@ private:
     /// Drops all translated code (after adding or removing a per-instruction hook).
     void drop_translations();
     bool stepping_ = false;
+    /// Unicorn is executing (uc_emu_start, its hooks included): registers change under
+    /// us, so reg()/cpsr() read Unicorn every time.
+    bool in_emu_ = false;
+    /// r0-r15 and CPSR (bit 16) as last read or written while the core is stopped:
+    /// the kernel model's gates and context switches read the same registers many
+    /// times between two runs, each uc_reg_read a few hundred host instructions.
+    /// Dropped when Unicorn runs and when CPSR is written (a mode change banks r8-r14).
+    mutable std::array<uint32_t, 17> reg_cache_{};
+    mutable uint32_t reg_cached_ = 0; ///< bit n: reg_cache_[n] is valid
+    void invalidate_reg_cache() { reg_cached_ = 0; }
     bool skip_bp_ = false;
     uint32_t skip_bp_pc_ = 0;
     std::map<uint32_t, size_t> breakpoints_; // address -> uc_hook

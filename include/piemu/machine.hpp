@@ -329,6 +329,11 @@ private:
     /// condition holds from then, considering what is pending now), or
     /// VirtualClock::kNever (core_wakes() without consuming).
     uint64_t core_wake_time(unsigned cpu) const;
+    /// The one core that can run in a round starting at `start` while every other
+    /// waits with nothing pending or is parked, or -1.
+    int solo_core(uint64_t start) const;
+    /// A core other than `cpu` could run now (or a parked one is to start).
+    bool other_core_runnable(unsigned cpu) const;
     /// No core can run: time jumps from event to event until one can (or the run ends).
     std::optional<RunOutcome> idle_all_cores();
     std::optional<RunOutcome> insn_limit_reached();
@@ -347,6 +352,11 @@ private:
     unsigned current_cpu_ = 0;    ///< the core whose guest code runs (0 between rounds)
     unsigned last_slice_cpu_ = 0; ///< the core that ran the last slice of a round
     uint64_t round_end_ = 0;      ///< the end of the round being run
+    /// The round's one runnable core runs alone (every other waits with nothing
+    /// pending): the round lasts to the next timer event, unless that core makes
+    /// another one runnable, which cuts it (solo_cut_).
+    bool solo_round_ = false;
+    bool solo_cut_ = false;
     bool debugging_ = false;      ///< a debugger drives core 0 alone (debug_step/continue)
     Bcm2836LocalIntc* local_intc_ = nullptr;
     std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised

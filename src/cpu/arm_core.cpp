@@ -255,6 +255,7 @@ ArmCore::~ArmCore() {
 }
 
 ErrorOr<void> ArmCore::init() {
+    invalidate_reg_cache();
     if (uc_err e = uc_open(UC_ARCH_ARM, UC_MODE_ARM, &uc_))
         return Error{
             fmt::format("cpu{}: cannot create Unicorn engine: {}", index_, uc_strerror(e))};
@@ -293,31 +294,56 @@ ErrorOr<void> ArmCore::init() {
     return {};
 }
 
+namespace {
+constexpr unsigned kCpsrSlot = 16; ///< reg_cache_'s CPSR entry
+} // namespace
+
 uint32_t ArmCore::reg(unsigned n) const {
+    n &= 15;
+    if (!in_emu_ && (reg_cached_ >> n) & 1)
+        return reg_cache_[n];
     uint32_t v = 0;
-    uc_reg_read(uc_, kRegIds[n & 15], &v);
+    uc_reg_read(uc_, kRegIds[n], &v);
+    if (!in_emu_) {
+        reg_cache_[n] = v;
+        reg_cached_ |= 1u << n;
+    }
     return v;
 }
 
 void ArmCore::set_reg(unsigned n, uint32_t value) {
-    if ((n & 15) == 15)
+    n &= 15;
+    if (n == 15)
         return set_pc(value, thumb());
-    uc_reg_write(uc_, kRegIds[n & 15], &value);
+    uc_reg_write(uc_, kRegIds[n], &value);
+    if (!in_emu_) {
+        reg_cache_[n] = value;
+        reg_cached_ |= 1u << n;
+    }
 }
 
 void ArmCore::set_pc(uint32_t addr, bool thumb) {
     uint32_t v = (addr & ~1u) | (thumb ? 1u : 0u);
     uc_reg_write(uc_, UC_ARM_REG_PC, &v);
+    // PC as Unicorn reads it back, and CPSR.T, are Unicorn's to say.
+    reg_cached_ &= ~((1u << 15) | (1u << kCpsrSlot));
 }
 
 uint32_t ArmCore::cpsr() const {
+    if (!in_emu_ && (reg_cached_ >> kCpsrSlot) & 1)
+        return reg_cache_[kCpsrSlot];
     uint32_t v = 0;
     uc_reg_read(uc_, UC_ARM_REG_CPSR, &v);
+    if (!in_emu_) {
+        reg_cache_[kCpsrSlot] = v;
+        reg_cached_ |= 1u << kCpsrSlot;
+    }
     return v;
 }
 
 void ArmCore::set_cpsr(uint32_t value) {
     uc_reg_write(uc_, UC_ARM_REG_CPSR, &value);
+    invalidate_reg_cache(); // a mode change switches the banked registers
 }
 
 uint32_t ArmCore::spsr() const {
@@ -671,7 +697,10 @@ StopInfo ArmCore::run() {
     // A line held high while masked: the hook must look at CPSR after every block.
     if (irq_line_ || fiq_line_)
         clock_.force_check();
+    invalidate_reg_cache();
+    in_emu_ = true;
     uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 0);
+    in_emu_ = false;
     return finish_run(err, t);
 }
 
@@ -756,7 +785,10 @@ StopInfo ArmCore::step() {
         step_seen_ = 0;
         step_stopped_ = false;
         stepping_ = true;
+        invalidate_reg_cache();
+        in_emu_ = true;
         uc_err err = uc_emu_start(uc_, start | (t ? 1 : 0), 0, 0, 0);
+        in_emu_ = false;
         stepping_ = false;
         clock_.force_check();
         if (step_stopped_ && !stopped_by_hook_ && !tlb_fault_.valid)

@@ -143,6 +143,7 @@ void ArmCore::clear_exclusive_monitor() {
         return;
     write_u64(monitor_ctx_, offset, kMonitorOpen);
     uc_context_restore(uc_, monitor_ctx_);
+    invalidate_reg_cache();
 }
 
 void ArmCore::enable_vfp() {
@@ -174,6 +175,7 @@ void ArmCore::hint_hook(uc_engine*, uint64_t addr, uint32_t, void* ud) {
         return;
     c->event_register_ = true; // SEV signals every core, this one included
     c->sev_executed_ = true;
+    c->clock_.request_attention(); // the machine signals the others after the block
 }
 
 bool ArmCore::hinted_stop(uint32_t pc, bool& wfe, uint32_t& at) {

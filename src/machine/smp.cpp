@@ -152,6 +152,30 @@ uint64_t Machine::core_wake_time(unsigned cpu) const {
     return VirtualClock::kNever;
 }
 
+int Machine::solo_core(uint64_t start) const {
+    if (start_pending_)
+        return -1;
+    int solo = -1;
+    for (unsigned i = 0; i < runs_.size(); ++i) {
+        uint64_t wake = core_wake_time(i);
+        if (wake == VirtualClock::kNever)
+            continue; // parked, or waiting with nothing pending
+        if (solo >= 0 || wake > start)
+            return -1;
+        solo = int(i);
+    }
+    return solo;
+}
+
+bool Machine::other_core_runnable(unsigned cpu) const {
+    if (start_pending_)
+        return true;
+    for (unsigned i = 0; i < runs_.size(); ++i)
+        if (i != cpu && core_wake_time(i) <= clock_.now())
+            return true;
+    return false;
+}
+
 bool Machine::core_wakes(unsigned cpu, uint64_t by) {
     uint64_t wake = core_wake_time(cpu);
     if (wake > by || wake == VirtualClock::kNever)
@@ -208,7 +232,15 @@ std::optional<RunOutcome> Machine::run_smp() {
         if (!smp_)
             break;
         const uint64_t start = clock_.now();
-        const uint64_t end = std::min(start + options_.quantum, duration_end());
+        uint64_t end = std::min(start + options_.quantum, duration_end());
+        // One core runnable and the others asleep: no interleaving to arrange, so the
+        // round lasts to the next timer event, as one core's slice does (cut short
+        // if that core wakes another).
+        const int solo = solo_core(start);
+        solo_round_ = solo >= 0;
+        solo_cut_ = false;
+        if (solo_round_)
+            end = std::min(std::max(clock_.next_deadline(), start + 1), duration_end());
         round_end_ = end;
         bool ran = false;
         for (unsigned i = 0; i < runs_.size() && !round_cut_; ++i) {
@@ -247,7 +279,7 @@ std::optional<RunOutcome> Machine::run_smp() {
                 return outcome;
             continue;
         }
-        clock_.set_now(end);
+        clock_.set_now(solo_cut_ ? runs_[solo].local : end);
     }
     return std::nullopt;
 }
@@ -266,6 +298,15 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
         c.clear_exclusive_monitor();
     while (r.state == CoreState::Running) {
         clock_.clear_attention();
+        if (solo_round_) {
+            // A timer event armed meanwhile for earlier than the round's end ends the
+            // round then, as it ends one core's slice.
+            uint64_t due = clock_.next_deadline();
+            if (due < end) {
+                end = round_end_ = std::max(due, clock_.now());
+                solo_cut_ = true;
+            }
+        }
         if (clock_.now() >= end)
             break;
         deliver_interrupts(c);
@@ -286,6 +327,10 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
             return outcome;
         if (pending_exit_ || stop_requested_) {
             round_cut_ = true;
+            break;
+        }
+        if (solo_round_ && other_core_runnable(cpu)) {
+            solo_cut_ = true; // the others take their turns from here
             break;
         }
     }

@@ -357,7 +357,7 @@ private:
     /// another one runnable, which cuts it (solo_cut_).
     bool solo_round_ = false;
     bool solo_cut_ = false;
-    bool debugging_ = false;      ///< a debugger drives core 0 alone (debug_step/continue)
+    bool debugging_ = false; ///< a debugger drives core 0 alone (debug_step/continue)
     Bcm2836LocalIntc* local_intc_ = nullptr;
     std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised
     std::vector<uint8_t> board_dtb_; ///< --board-dtb's contents (the board was built from them)

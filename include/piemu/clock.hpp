@@ -73,7 +73,8 @@ public:
     unsigned run_due();
 
     /// Asks the running core to return to the run loop at the next translation-block
-    /// boundary (an IRQ line changed, an earlier timer was armed, a host signal).
+    /// boundary (an IRQ line changed, a host signal). An earlier timer armed only lowers
+    /// check_at(): the core stops when it gets there.
     void request_attention() {
         attention_.store(true, std::memory_order_relaxed);
         check_at_.store(0, std::memory_order_relaxed);

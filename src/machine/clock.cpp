@@ -50,8 +50,14 @@ void VirtualClock::schedule(TimerEvent& t) {
     heap_.push_back({t.when_, seq_++, t.generation_, &t});
     std::push_heap(heap_.begin(), heap_.end(), [](auto& a, auto& b) { return later(a, b); });
     if (t.when_ < stop_at_) {
+        // The running core stops when it gets there: the block hook's compare with
+        // check_at_ finds it (no stop now, as an attention request would make).
+        // (A CAS: a signal handler may set check_at_ to 0 meanwhile.)
         stop_at_ = t.when_;
-        request_attention();
+        uint64_t seen = check_at_.load(std::memory_order_relaxed);
+        while (t.when_ < seen &&
+               !check_at_.compare_exchange_weak(seen, t.when_, std::memory_order_relaxed))
+            ;
     }
 }
 

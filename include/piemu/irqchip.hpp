@@ -4,12 +4,34 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "piemu/device.hpp"
 #include "piemu/error.hpp"
 
 namespace piemu {
+
+class InterruptController;
+
+/// Told of every change of an input's pending state at a controller (DeliveryCounts;
+/// README, "piemu interrupts" without the kernel model). An input is pending at a
+/// core while it is high AND enabled AND routed to that core; each rise of that state
+/// is a delivery, one interrupt a guest's handler sees once. A line that rises while
+/// disabled is delivered when it is enabled; one that stays high is delivered once
+/// however long it stays.
+class DeliveryObserver {
+public:
+    virtual ~DeliveryObserver() = default;
+    /// `hwirq`: the input as the controller's Linux irqchip driver numbers it (the
+    /// hwirq column of /proc/interrupts). `bit`: for a mailbox, the bit that rose or
+    /// fell (-1: the input as a whole). `core`: the core, or -1 when the controller has
+    /// no cores of its own and its output's parent routes it (ARMCTRL: the local
+    /// controller's GPU routing). `fiq`: as FIQ, not IRQ. `pending`: rose (a
+    /// delivery) or fell (cleared at the source, masked, or routed elsewhere).
+    virtual void pending_changed(const InterruptController& from, unsigned hwirq, int bit, int core,
+                                 bool fiq, bool pending) = 0;
+};
 
 class InterruptController {
 public:
@@ -28,6 +50,14 @@ public:
         return false;
     }
     virtual IrqSink& irq_sink() = 0;
+    /// The hwirq (DeliveryObserver) a specifier names, or nullopt if it names none.
+    virtual std::optional<unsigned> hwirq(std::span<const uint32_t> cells) const {
+        (void)cells;
+        return std::nullopt;
+    }
+    /// Reports every delivery from now on to `observer` (nullptr: stop). A controller
+    /// that cannot report ignores it.
+    virtual void observe_deliveries(DeliveryObserver* observer) { (void)observer; }
 };
 
 } // namespace piemu

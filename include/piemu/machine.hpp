@@ -9,11 +9,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "piemu/arm_core.hpp"
 #include "piemu/bus.hpp"
 #include "piemu/clock.hpp"
+#include "piemu/deliveries.hpp"
 #include "piemu/error.hpp"
 #include "piemu/loader.hpp"
 
@@ -189,6 +191,11 @@ public:
     void set_interrupts_dump(uint64_t every_ns, bool on_signal, std::function<void()> dump);
     /// Async-signal-safe: dump at the next block boundary (SIGUSR1).
     void request_interrupts_dump();
+    /// Dumps tied to the console's output (--dump-interrupts=uart:TEXT): when UART0
+    /// sends the newline ending a line that contains `text`, and again when it sends
+    /// the next character, each time between the guest's two writes to the data
+    /// register (so the guest runs exactly as without it). `dump` gets what triggered it.
+    void set_uart_dump(std::string text, std::function<void(std::string_view when)> dump);
 
     /// --progress: `poll` runs at slice boundaries, between translation blocks (never
     /// inside one; with several cores between rounds, where the clock is the machine's
@@ -223,6 +230,8 @@ public:
     const BuiltBoard& built_board() const { return *built_; }
     /// The kernel model, when --kernel-model is on (else null).
     kernel::KernelModel* kernel_model() { return kernel_.get(); }
+    /// Interrupts delivered at the board's controllers, per input and core, so far.
+    const DeliveryCounts& deliveries() const { return *deliveries_; }
     /// The trace recorder, when --trace is on (else null).
     trace::Recorder* recorder() { return recorder_.get(); }
     /// Instructions retired by all cores.
@@ -274,6 +283,12 @@ private:
     /// failure's errno for output_errors().
     void out_write(FILE* f, const void* data, size_t n);
     void out_putc(FILE* f, int c);
+    /// Every character UART0 sends, for set_uart_dump().
+    void uart0_sent(uint8_t c);
+    std::string uart_dump_text_;
+    std::function<void(std::string_view)> uart_dump_;
+    std::string uart_line_;        ///< the line UART0 is sending (its first 4 KiB)
+    std::string uart_dump_marker_; ///< the marker line whose next character dumps too
     int& out_error(FILE* f);
     /// Takes a pending interrupt: into the kernel model, or the guest's vectors.
     void deliver_interrupts(ArmCore& core);
@@ -378,8 +393,11 @@ private:
         void irq_line_changed(uint32_t tag, bool level) override;
     } line_tracer_;
     std::unique_ptr<trace::VcdWriter> vcd_;
-    /// Observes every interrupt line for piemu:irq_line and --vcd.
+    /// Observes every interrupt line for piemu:irq_line and --vcd, and counts the
+    /// controllers' deliveries.
     ErrorOr<void> setup_line_observers();
+    void setup_delivery_counts();
+    std::unique_ptr<DeliveryCounts> deliveries_;
     /// `cpu`: the core the line belongs to (its timer, its pins), whose CPU column the
     /// line's events take; -1 for the others.
     void observe_line(IrqLine* line, const std::string& device, const std::string& name,

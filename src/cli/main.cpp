@@ -119,6 +119,7 @@ struct DumpPlan {
     bool at_exit = false;
     bool on_signal = false;
     uint64_t every_ns = 0;
+    std::string uart_text; ///< uart:TEXT ("" = none)
 };
 
 std::optional<DumpPlan> parse_dump_plan(const std::string& v) {
@@ -127,7 +128,11 @@ std::optional<DumpPlan> parse_dump_plan(const std::string& v) {
         p.at_exit = true;
     else if (v == "signal")
         p.on_signal = true;
-    else if (v.rfind("every:", 0) == 0) {
+    else if (v.rfind("uart:", 0) == 0) {
+        p.uart_text = v.substr(5);
+        if (p.uart_text.empty() || p.uart_text.find('\n') != std::string::npos)
+            return std::nullopt;
+    } else if (v.rfind("every:", 0) == 0) {
         auto ns = parse_duration_ns(v.substr(6));
         if (!ns)
             return std::nullopt;
@@ -320,17 +325,26 @@ int cmd_run(RunArgs a) {
         return status;
 
     DumpPlan dump;
+    // The kernel model's /proc/interrupts, or without it the deliveries counted at the
+    // controllers.
+    auto show_interrupts = [&machine]() -> std::string {
+        if (auto* k = machine->kernel_model())
+            return k->irq().show_interrupts();
+        return machine->deliveries().show(machine->clock().now_ns());
+    };
     if (!a.dump_interrupts.empty()) {
-        if (!a.machine.kernel_model)
-            return fail("--dump-interrupts needs --kernel-model (or use `piemu interrupts`)");
         auto plan = parse_dump_plan(a.dump_interrupts);
         if (!plan)
             return fail("--dump-interrupts " + a.dump_interrupts +
-                        ": expected exit, signal or every:TIME (e.g. every:1s)");
+                        ": expected exit, signal, every:TIME (e.g. every:1s) or uart:TEXT");
         dump = *plan;
-        machine->set_interrupts_dump(dump.every_ns, dump.on_signal, [&machine] {
-            std::fputs(machine->kernel_model()->irq().show_interrupts().c_str(), stdout);
+        machine->set_interrupts_dump(dump.every_ns, dump.on_signal, [&show_interrupts] {
+            std::fputs(show_interrupts().c_str(), stdout);
         });
+        if (!dump.uart_text.empty())
+            machine->set_uart_dump(dump.uart_text, [&show_interrupts](std::string_view when) {
+                std::fputs(fmt::format("piemu: {}\n{}", when, show_interrupts()).c_str(), stdout);
+            });
     }
 
     g_running = machine.get();
@@ -375,7 +389,7 @@ int cmd_run(RunArgs a) {
             flush_stdout();
         }
         if (dump.at_exit) {
-            std::fputs(machine->kernel_model()->irq().show_interrupts().c_str(), stdout);
+            std::fputs(show_interrupts().c_str(), stdout);
             flush_stdout();
         }
         if (a.stats) {
@@ -463,8 +477,10 @@ void add_run_options(CLI::App* cmd, RunArgs& run) {
                   "Interrupts go to piemu's model of the Linux 4.14 interrupt subsystem "
                   "(genirq) with its built-in drivers");
     cmd->add_option("--dump-interrupts", run.dump_interrupts,
-                    "Print the kernel model's /proc/interrupts: at exit, on SIGUSR1 "
-                    "(signal), or every TIME of virtual time (every:1s)")
+                    "Print the kernel model's /proc/interrupts (without the kernel model: "
+                    "the interrupts delivered at each controller input, per core): at exit, "
+                    "on SIGUSR1 (signal), every TIME of virtual time (every:1s), or at the "
+                    "end of each UART line holding TEXT and at the next character (uart:TEXT)")
         ->expected(0, 1)
         ->default_str("exit");
     cmd->add_option("--dmesg", run.machine.dmesg, "Write the kernel model's log to this file");
@@ -624,8 +640,10 @@ int main(int argc, char** argv) {
     add_timeout_option(run_cmd, run);
     add_progress_options(run_cmd, run);
     CLI::App* irq_cmd = app.add_subcommand(
-        "interrupts", "Run with the kernel model, then print its /proc/interrupts (as `run "
-                      "--kernel-model --dump-interrupts`)");
+        "interrupts", "Run, then print the interrupt counts (as `run --dump-interrupts`): "
+                      "without IMAGE, or with --kernel-model or a tiny guest, the kernel "
+                      "model's /proc/interrupts; with a bare IMAGE or a Linux kernel, the "
+                      "interrupts delivered at each controller input, per core");
     add_run_options(irq_cmd, run);
     add_timeout_option(irq_cmd, run);
     add_progress_options(irq_cmd, run);
@@ -697,7 +715,8 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(log_level));
 
     if (*irq_cmd) {
-        run.machine.kernel_model = true;
+        if (run.image.empty())
+            run.machine.kernel_model = true; // nothing else to run
         if (run.dump_interrupts.empty())
             run.dump_interrupts = "exit";
     }

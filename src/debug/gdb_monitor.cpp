@@ -12,7 +12,8 @@ namespace {
 constexpr const char* kHelp =
     "piemu monitor commands:\n"
     "  help                 this list\n"
-    "  interrupts           the kernel model's /proc/interrupts\n"
+    "  interrupts           the kernel model's /proc/interrupts; without it, the\n"
+    "                       interrupts delivered at each controller input, per core\n"
     "  trace on|off         resume or pause recording the --trace events (tracing_on)\n"
     "  trace                whether recording is on\n"
     "  step-irqs on|off     whether a single step may take an interrupt and fire due\n"
@@ -53,8 +54,7 @@ std::string GdbStub::monitor(std::string_view hex) {
         if (kernel::KernelModel* k = machine_.kernel_model())
             console(k->irq().show_interrupts());
         else
-            console("no /proc/interrupts: the kernel model is off (--kernel-model or a tiny "
-                    "guest)\n");
+            console(machine_.deliveries().show(machine_.clock().now_ns()));
     } else if (cmd == "trace") {
         trace::Recorder* rec = machine_.recorder();
         if (!rec) {

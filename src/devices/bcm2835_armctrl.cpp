@@ -204,13 +204,51 @@ bool Bcm2835Armctrl::fiq_source_level() const {
     return false;
 }
 
-// Recomputes both outputs from state. Ends every register write and input change.
+// Recomputes both outputs from state, reporting the pending bits that rose. Ends every
+// register write and input change.
 void Bcm2835Armctrl::update() {
-    irq_out_.set(gpu_pending() != 0 || (arm_level_ & arm_enable_) != 0);
-    fiq_out_.set(fiq_enable_ && fiq_source_level());
+    uint64_t gpu = gpu_pending();
+    auto arm = static_cast<uint8_t>(arm_level_ & arm_enable_);
+    int fiq = fiq_enable_ && fiq_source_level() ? int(fiq_select_) : -1;
+    if (delivery_observer_) {
+        // Linux's hwirq: GPU IRQ n is 32 + n, ARM source b is b.
+        auto report = [this](uint64_t changed, uint64_t now, unsigned base) {
+            for (; changed; changed &= changed - 1) {
+                unsigned b = unsigned(__builtin_ctzll(changed));
+                delivery_observer_->pending_changed(*this, base + b, -1, -1, false, (now >> b) & 1);
+            }
+        };
+        report(gpu ^ delivered_gpu_, gpu, 32);
+        report(arm ^ delivered_arm_, arm, 0);
+        auto fiq_hwirq = [](int source) {
+            return source < int(kInputArm) ? 32 + unsigned(source) : unsigned(source) - kInputArm;
+        };
+        if (fiq != delivered_fiq_) {
+            if (delivered_fiq_ >= 0)
+                delivery_observer_->pending_changed(*this, fiq_hwirq(delivered_fiq_), -1, -1, true,
+                                                    false);
+            if (fiq >= 0)
+                delivery_observer_->pending_changed(*this, fiq_hwirq(fiq), -1, -1, true, true);
+        }
+    }
+    delivered_gpu_ = gpu;
+    delivered_arm_ = arm;
+    delivered_fiq_ = fiq;
+    irq_out_.set(gpu != 0 || arm != 0);
+    fiq_out_.set(fiq >= 0);
+}
+
+void Bcm2835Armctrl::observe_deliveries(DeliveryObserver* observer) {
+    delivery_observer_ = observer;
 }
 
 // ---- device tree ----
+
+std::optional<unsigned> Bcm2835Armctrl::hwirq(std::span<const uint32_t> cells) const {
+    if (xlate(cells, 0).is_error())
+        return std::nullopt;
+    return cells[0] * 32 + cells[1];
+}
 
 ErrorOr<unsigned> Bcm2835Armctrl::xlate(std::span<const uint32_t> cells, unsigned cpu) const {
     (void)cpu;

@@ -91,6 +91,13 @@ public:
     /// 32 + bit (Linux irq-bcm2835.c armctrl_xlate). `cpu` is ignored.
     ErrorOr<unsigned> xlate(std::span<const uint32_t> cells, unsigned cpu) const override;
     IrqSink& irq_sink() override { return inputs_; }
+    /// Linux's hwirq (armctrl_xlate's MAKE_HWIRQ): bank 0 bit b -> b (ARM basic), bank
+    /// 1/2 bit b -> bank * 32 + b, i.e. GPU IRQ n -> 32 + n.
+    std::optional<unsigned> hwirq(std::span<const uint32_t> cells) const override;
+    /// Deliveries: a GPU IRQ or ARM source whose pending bit (level AND enable) rises, as
+    /// IRQ; the FIQ source's level rising while FIQ control selects and enables it, as
+    /// FIQ. Core -1: the local controller's GPU routing says which core.
+    void observe_deliveries(DeliveryObserver* observer) override;
 
 private:
     // The input side: a separate object so the device's public API stays the register
@@ -123,6 +130,13 @@ private:
     uint8_t arm_enable_ = 0;
     uint8_t fiq_select_ = 0; // 0-127; 72-127 select nothing
     bool fiq_enable_ = false;
+
+    // What update() last delivered (DeliveryObserver): pending bits, and the FIQ's
+    // source while the FIQ output is high (-1: low).
+    DeliveryObserver* delivery_observer_ = nullptr;
+    uint64_t delivered_gpu_ = 0;
+    uint8_t delivered_arm_ = 0;
+    int delivered_fiq_ = -1;
 };
 
 } // namespace piemu

@@ -333,9 +333,51 @@ Bcm2836LocalIntc::Sources Bcm2836LocalIntc::sources(unsigned core) const {
 void Bcm2836LocalIntc::update() {
     for (unsigned c = 0; c < cores_; ++c) {
         Sources s = sources(c);
+        report_deliveries(c, s);
         irq_[c].set(s.irq != 0);
         fiq_[c].set(s.fiq != 0);
     }
+}
+
+// Tells the delivery observer of the source bits of core `core` that rose since the
+// last update(), and of the mailbox bits that rose while their mailbox is enabled.
+void Bcm2836LocalIntc::report_deliveries(unsigned core, Sources now) {
+    std::array<uint32_t, 4> mailbox{};
+    for (unsigned m = 0; m < 4; ++m)
+        if (mailbox_int_control_[core] & (bit(m) | bit(m + kFiqShift)))
+            mailbox[m] = mailbox_[core][m];
+    if (delivery_observer_) {
+        const Sources& was = delivered_[core];
+        auto report = [&](uint32_t changed, uint32_t level, unsigned hwirq, bool bits, bool fiq) {
+            for (; changed; changed &= changed - 1) {
+                unsigned b = unsigned(__builtin_ctz(changed));
+                delivery_observer_->pending_changed(*this, bits ? hwirq : b, bits ? int(b) : -1,
+                                                    int(core), fiq, (level >> b) & 1);
+            }
+        };
+        report(now.irq ^ was.irq, now.irq, 0, false, false);
+        report(now.fiq ^ was.fiq, now.fiq, 0, false, true);
+        for (unsigned m = 0; m < 4; ++m) {
+            uint32_t was_m = delivered_mailbox_[core][m];
+            bool was_fiq = delivered_mailbox_fiq_[core] & bit(m);
+            bool fiq = mailbox_int_control_[core] & bit(m + kFiqShift);
+            if (was_fiq != fiq) { // every bit moves from one pin to the other
+                report(was_m, 0, kSrcMailbox0 + m, true, was_fiq);
+                was_m = 0;
+            }
+            report(mailbox[m] ^ was_m, mailbox[m], kSrcMailbox0 + m, true, fiq);
+        }
+    }
+    delivered_mailbox_fiq_[core] = 0;
+    for (unsigned m = 0; m < 4; ++m)
+        if (mailbox_int_control_[core] & bit(m + kFiqShift))
+            delivered_mailbox_fiq_[core] |= uint8_t(bit(m));
+    delivered_[core] = now;
+    delivered_mailbox_[core] = mailbox;
+}
+
+void Bcm2836LocalIntc::observe_deliveries(DeliveryObserver* observer) {
+    delivery_observer_ = observer;
 }
 
 // ---- core timer ----
@@ -424,6 +466,12 @@ ErrorOr<unsigned> Bcm2836LocalIntc::xlate(std::span<const uint32_t> cells, unsig
         return Error{where + "the local timer (11) is internal, not a DT input"};
     return Error{where + "hwirq " + std::to_string(hwirq) +
                  " does not exist (0-3 timers, 8 GPU, 9 PMU)"};
+}
+
+std::optional<unsigned> Bcm2836LocalIntc::hwirq(std::span<const uint32_t> cells) const {
+    if (xlate(cells, 0).is_error())
+        return std::nullopt;
+    return cells[0];
 }
 
 bool Bcm2836LocalIntc::is_percpu(std::span<const uint32_t> cells) const {

@@ -32,6 +32,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -141,6 +142,16 @@ public:
     /// True for the per-core timer (0-3) and PMU (9) inputs.
     bool is_percpu(std::span<const uint32_t> cells) const override;
     IrqSink& irq_sink() override { return inputs_; }
+    /// Linux's hwirq: the first cell (the source bit), for the DT-wireable inputs.
+    std::optional<unsigned> hwirq(std::span<const uint32_t> cells) const override;
+    /// Deliveries, per core: a source bit of its IRQ or FIQ source register rising (a
+    /// timer or the PMU high and enabled, a mailbox becoming non-zero while enabled,
+    /// the GPU IRQ/FIQ routed to it, the local timer's flag), the source bit as hwirq;
+    /// and for the mailboxes also each bit of the mailbox that rises while the
+    /// mailbox's interrupt is enabled (Linux's IPIs are mailbox 0's bits), with `bit`.
+    void observe_deliveries(DeliveryObserver* observer) override;
+    /// The core the GPU IRQ (or FIQ) goes to now: GpuRouting.
+    unsigned gpu_core(bool fiq) const { return fiq ? (gpu_routing_ >> 2) & 3 : gpu_routing_ & 3; }
 
 private:
     class Inputs final : public IrqSink {
@@ -161,6 +172,7 @@ private:
     void write_fixed_reg(uint32_t offset, uint32_t value);
     Sources sources(unsigned core) const;
     void update();
+    void report_deliveries(unsigned core, Sources now);
 
     uint64_t core_timer_at(uint64_t cycle) const;
     void rebase_core_timer(uint64_t value);
@@ -201,6 +213,13 @@ private:
     uint32_t core_timer_ls_hold_ = 0;  // held by a CoreTimerLs write
     // Local timer: the local-timer tick at which the count next reaches zero.
     uint64_t local_timer_deadline_ = 0;
+
+    // What update() last delivered (DeliveryObserver), per core: the source registers
+    // and each mailbox's bits while its interrupt is enabled.
+    DeliveryObserver* delivery_observer_ = nullptr;
+    std::array<Sources, kMaxCores> delivered_{};
+    std::array<std::array<uint32_t, 4>, kMaxCores> delivered_mailbox_{};
+    std::array<uint8_t, kMaxCores> delivered_mailbox_fiq_{}; // bit m: mailbox m as FIQ
 };
 
 } // namespace piemu

@@ -17,6 +17,7 @@
 #include "board/board_builder.hpp"
 #include "board/builtin_dtbs.hpp"
 #include "board/fdt_view.hpp"
+#include "devices/bcm2835_armctrl.hpp"
 #include "devices/bcm2835_aux.hpp"
 #include "devices/bcm2835_mbox.hpp"
 #include "devices/bcm2835_pm_wdt.hpp"
@@ -217,6 +218,7 @@ ErrorOr<void> Machine::init() {
     if (!uart0_)
         return Error{fmt::format("{}: /chosen stdout-path names no PL011", dtb_name)};
     uart0_->set_tx_sink([this](uint8_t c) {
+        uart0_sent(c);
         if (uart_out_)
             out_putc(uart_out_, c);
     });
@@ -331,6 +333,7 @@ ErrorOr<void> Machine::setup_trace() {
     if (recorder_->enabled(trace::EventId::uart_tx)) {
         trace::StrId dev = recorder_->intern(uart0_->name());
         uart0_->set_tx_sink([this, dev](uint8_t c) {
+            uart0_sent(c);
             if (uart_out_)
                 out_putc(uart_out_, c);
             recorder_->record(trace_context(current_cpu_),
@@ -349,7 +352,70 @@ ErrorOr<void> Machine::setup_trace() {
     return {};
 }
 
+// The delivery counts at the controllers (piemu interrupts without the kernel model):
+// every interrupt controller of the board, its rows named by the devices wired to it.
+void Machine::setup_delivery_counts() {
+    deliveries_ = std::make_unique<DeliveryCounts>(unsigned(cores_.size()));
+    auto controller_of = [](const BuiltDevice& d) -> InterruptController* {
+        if (d.instance.controller)
+            return d.instance.controller;
+        return dynamic_cast<InterruptController*>(d.instance.device.get());
+    };
+    for (auto& d : built_->devices) {
+        InterruptController* ic = controller_of(d);
+        if (!ic)
+            continue;
+        std::string name = d.path.substr(d.path.rfind('/') + 1);
+        std::function<unsigned(bool)> route;
+        if (dynamic_cast<Bcm2835Armctrl*>(ic)) {
+            name = "armctrl";
+            // ARMCTRL's outputs are the local controller's GPU IRQ and FIQ inputs.
+            if (local_intc_)
+                route = [this](bool fiq) { return local_intc_->gpu_core(fiq); };
+        } else if (ic == local_intc_) {
+            name = "local_intc";
+        }
+        deliveries_->add_controller(*ic, name, std::move(route));
+    }
+    // The sources: each device's DT interrupts, and the cores' own lines.
+    auto add = [&](const std::string& path, const std::vector<DtInterrupt>& irqs) {
+        std::string node = path.substr(path.rfind('/') + 1);
+        for (size_t i = 0; i < irqs.size(); ++i) {
+            for (auto& c : built_->devices) {
+                InterruptController* ic = controller_of(c);
+                if (!ic || c.compatible.empty() || c.compatible != irqs[i].controller)
+                    continue;
+                if (auto hwirq = ic->hwirq(irqs[i].cells))
+                    deliveries_->add_source(
+                        *ic, *hwirq, irqs.size() == 1 ? node : fmt::format("{} irq{}", node, i));
+                break;
+            }
+        }
+    };
+    for (auto& d : built_->devices) {
+        add(d.path, d.interrupts);
+        for (auto& p : d.parts)
+            add(p.path, p.interrupts);
+    }
+    if (!local_intc_)
+        return;
+    static const char* const kTimerLines[] = {"cntps", "cntpns", "cnthp", "cntv"};
+    for (auto& c : cores_) {
+        auto lines = c->timer().outputs();
+        for (size_t i = 0; i < lines.size(); ++i)
+            if (lines[i]->connected())
+                deliveries_->add_source(*local_intc_, unsigned(i), kTimerLines[i]);
+    }
+    for (auto& pmu : pmu_lines_)
+        if (pmu->connected())
+            deliveries_->add_source(*local_intc_, Bcm2836LocalIntc::kSrcPmu, "pmu");
+    for (unsigned m = 0; m < 4; ++m)
+        deliveries_->add_source(*local_intc_, Bcm2836LocalIntc::kSrcMailbox0 + m,
+                                fmt::format("mailbox{}", m));
+}
+
 ErrorOr<void> Machine::setup_line_observers() {
+    setup_delivery_counts();
     line_tracer_.m = this;
     line_tracer_.record = recorder_ && recorder_->enabled(trace::EventId::irq_line);
     if (!options_.vcd_file.empty()) {
@@ -840,6 +906,34 @@ void Machine::set_interrupts_dump(uint64_t every_ns, bool on_signal, std::functi
         });
         dump_timer_->arm_in(period);
     }
+}
+
+void Machine::set_uart_dump(std::string text, std::function<void(std::string_view)> dump) {
+    uart_dump_text_ = std::move(text);
+    uart_dump_ = std::move(dump);
+}
+
+void Machine::uart0_sent(uint8_t c) {
+    if (!uart_dump_)
+        return;
+    if (!uart_dump_marker_.empty()) {
+        std::string marker = std::move(uart_dump_marker_);
+        uart_dump_marker_.clear();
+        uart_dump_(fmt::format("UART0 sends the next character after \"{}\"", marker));
+    }
+    if (c != '\n') {
+        if (uart_line_.size() < 4096)
+            uart_line_ += char(c);
+        return;
+    }
+    std::string line = std::move(uart_line_);
+    uart_line_.clear();
+    if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+    if (line.find(uart_dump_text_) == std::string::npos)
+        return;
+    uart_dump_(fmt::format("UART0 ends the line \"{}\"", line));
+    uart_dump_marker_ = line; // not empty: it holds the (non-empty) text
 }
 
 void Machine::request_interrupts_dump() {

@@ -153,3 +153,10 @@ TEST(Stepper, BadCommandsSayWhatIsWrong) {
               "(piemu) b nowhere\nnowhere: not an exception (irq, fiq, svc, abort, undef), a "
               "symbol or an address\n");
 }
+
+// A bare guest has no /proc/interrupts: `irqs` prints the deliveries at the controllers.
+TEST(Stepper, IrqsOfABareGuestIsTheControllersDeliveries) {
+    Session s;
+    EXPECT_EQ(s.run({"irqs"}), "(piemu) irqs\n" + s.m->deliveries().show(s.m->clock().now_ns()));
+    EXPECT_NE(s.run({"irqs"}).find("local_intc      3          0 "), std::string::npos);
+}

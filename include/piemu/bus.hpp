@@ -15,6 +15,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "piemu/device.hpp"
@@ -101,6 +102,10 @@ private:
     std::vector<Region> regions_;
     std::vector<Mapping> devices_; // sorted by base
     std::set<uint32_t> reported_unclaimed_;
+    // The callback data of every MMIO window mapped into a core (map_into): the
+    // cores' engines are destroyed before the bus that made them. (A process-wide
+    // list grew by one entry per window and core for every machine created.)
+    std::vector<std::unique_ptr<std::pair<Bus*, uint32_t>>> mmio_windows_;
     bool strict_mmio_ = false;
     MmioObserver* mmio_observer_ = nullptr;
 };

@@ -96,6 +96,12 @@ public:
     uint64_t check_at() const { return check_at_.load(std::memory_order_relaxed); }
     void force_check() { check_at_.store(0, std::memory_order_relaxed); }
 
+    /// Entries in the event queue, stale ones included (for tests: it stays within
+    /// about twice the armed timers however often they are re-armed).
+    size_t queued() const { return heap_.size(); }
+    /// Timers armed now.
+    size_t armed() const { return armed_; }
+
 private:
     friend class TimerEvent;
     struct Entry {
@@ -105,6 +111,7 @@ private:
         TimerEvent* timer;
     };
     void schedule(TimerEvent& t);
+    void forget(const TimerEvent& t);
     void pop_stale();
 
     uint64_t hz_;
@@ -112,6 +119,7 @@ private:
     uint64_t stop_at_ = kNever;
     uint64_t seq_ = 0;
     std::vector<Entry> heap_;
+    size_t armed_ = 0; // timers with a live entry in heap_
     std::atomic<bool> attention_{false};
     std::atomic<uint64_t> check_at_{kNever}; // written from signal handlers too
 };

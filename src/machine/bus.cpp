@@ -28,25 +28,18 @@ uint8_t* reserve(uint64_t size) {
     return p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
 }
 
-struct MmioWindow {
-    Bus* bus;
-    uint32_t base;
-};
+// A window's callback data: the bus and the window's base (Bus::mmio_windows_).
+using MmioWindow = std::pair<Bus*, uint32_t>;
 
 uint64_t mmio_read_cb(uc_engine*, uint64_t offset, unsigned size, void* ud) {
     auto* w = static_cast<MmioWindow*>(ud);
-    return w->bus->mmio_read(w->base + static_cast<uint32_t>(offset), size);
+    return w->first->mmio_read(w->second + static_cast<uint32_t>(offset), size);
 }
 
 void mmio_write_cb(uc_engine*, uint64_t offset, unsigned size, uint64_t value, void* ud) {
     auto* w = static_cast<MmioWindow*>(ud);
-    w->bus->mmio_write(w->base + static_cast<uint32_t>(offset), static_cast<uint32_t>(value), size);
-}
-
-// Windows handed to Unicorn as callback data must outlive every engine.
-std::vector<std::unique_ptr<MmioWindow>>& windows() {
-    static std::vector<std::unique_ptr<MmioWindow>> w;
-    return w;
+    w->first->mmio_write(w->second + static_cast<uint32_t>(offset), static_cast<uint32_t>(value),
+                         size);
 }
 } // namespace
 
@@ -130,8 +123,8 @@ ErrorOr<void> Bus::map_into(uc_engine* uc) {
     }
     for (auto& [s, e] : merged) {
         // Never overlap memory (a device page may share a page with nothing else).
-        windows().push_back(std::make_unique<MmioWindow>(MmioWindow{this, uint32_t(s)}));
-        MmioWindow* w = windows().back().get();
+        mmio_windows_.push_back(std::make_unique<MmioWindow>(this, uint32_t(s)));
+        MmioWindow* w = mmio_windows_.back().get();
         if (uc_err err = uc_mmio_map(uc, s, e - s, mmio_read_cb, w, mmio_write_cb, w))
             return Error{
                 fmt::format("mapping MMIO 0x{:08x}-0x{:08x}: {}", s, e - 1, uc_strerror(err))};

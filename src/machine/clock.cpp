@@ -9,9 +9,12 @@ TimerEvent::TimerEvent(VirtualClock& clock, std::string name, std::function<void
 
 TimerEvent::~TimerEvent() {
     cancel();
+    clock_.forget(*this);
 }
 
 void TimerEvent::arm_at(uint64_t when) {
+    if (!armed_)
+        ++clock_.armed_;
     when_ = when;
     armed_ = true;
     ++generation_; // invalidates any earlier heap entry
@@ -26,6 +29,7 @@ void TimerEvent::cancel() {
     if (!armed_)
         return;
     armed_ = false;
+    --clock_.armed_;
     ++generation_;
 }
 
@@ -47,6 +51,17 @@ static bool later(const auto& a, const auto& b) {
 }
 
 void VirtualClock::schedule(TimerEvent& t) {
+    // Re-arming or cancelling leaves the old entry in the heap until it reaches the
+    // top; one far in the future may never get there (a guest re-arming a timer 71
+    // minutes ahead in a loop). When stale entries outnumber the armed timers, drop
+    // them all: the heap stays within twice the armed timers (plus a little), at
+    // amortised constant cost per arming.
+    if (heap_.size() >= 64 && heap_.size() - armed_ > heap_.size() / 2) {
+        std::erase_if(heap_, [](const Entry& e) {
+            return !e.timer->armed_ || e.timer->generation_ != e.generation;
+        });
+        std::make_heap(heap_.begin(), heap_.end(), [](auto& a, auto& b) { return later(a, b); });
+    }
     heap_.push_back({t.when_, seq_++, t.generation_, &t});
     std::push_heap(heap_.begin(), heap_.end(), [](auto& a, auto& b) { return later(a, b); });
     if (t.when_ < stop_at_) {
@@ -59,6 +74,12 @@ void VirtualClock::schedule(TimerEvent& t) {
                !check_at_.compare_exchange_weak(seen, t.when_, std::memory_order_relaxed))
             ;
     }
+}
+
+void VirtualClock::forget(const TimerEvent& t) {
+    // A destroyed timer's stale entries would point at freed memory.
+    if (std::erase_if(heap_, [&t](const Entry& e) { return e.timer == &t; }) != 0)
+        std::make_heap(heap_.begin(), heap_.end(), [](auto& a, auto& b) { return later(a, b); });
 }
 
 void VirtualClock::pop_stale() {
@@ -86,6 +107,7 @@ unsigned VirtualClock::run_due() {
         std::pop_heap(heap_.begin(), heap_.end(), [](auto& a, auto& b) { return later(a, b); });
         heap_.pop_back();
         t->armed_ = false;
+        --armed_;
         ++fired;
         t->callback_(); // may re-arm t or arm others
     }

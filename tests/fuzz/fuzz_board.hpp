@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include "board/board_builder.hpp"
 #include "fuzz_input.hpp"
 #include "piemu/bus.hpp"
@@ -54,6 +56,16 @@ struct FuzzBoard {
     Bus bus;
     FakeCores cores;
     ErrorOr<BuiltBoard> board;
+
+    /// Back to the state of a freshly built board, for the next input: virtual time 0,
+    /// RAM zero (its pages given back: MAP_PRIVATE anonymous memory reads as zero
+    /// after MADV_DONTNEED) and every device reset. Whatever the devices' reset()
+    /// misses shows as a difference from a fresh board (fuzz_mmio.cpp compares).
+    void power_cycle() {
+        clock.set_now(0);
+        FUZZ_CHECK(::madvise(bus.ram(), bus.ram_size(), MADV_DONTNEED) == 0);
+        board.value().reset();
+    }
 
     /// Advances virtual time by `cycles`, firing every timer due on the way as the
     /// run loop does. A timer that keeps re-arming itself at the current instant

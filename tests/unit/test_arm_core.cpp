@@ -33,6 +33,15 @@ protected:
         core.set_cpsr((core.cpsr() & ~(psr::M | psr::I | psr::F | psr::A | psr::T | psr::IT)) |
                       uint32_t(mode) | extra);
     }
+    // Runs until the core stops for something other than a yield (a block hook's
+    // stop to install hooks, or a trap it emulated).
+    StopInfo run_past_yields() {
+        StopInfo s;
+        do {
+            s = core.run();
+        } while (s.reason == StopReason::Yield);
+        return s;
+    }
 
     VirtualClock clock;
     Bus bus;
@@ -350,10 +359,7 @@ TEST_F(MmuTest, TlbInvalidateByAddressCoversTheWhole4KPage) {
         core.set_reg(2, 0x00c04000 + page * 4);
         core.set_reg(3, new_pa | (0x3u << 4) | 0x2);
         core.set_pc(0x8000, false);
-        StopInfo s;
-        do {
-            s = core.run();
-        } while (s.reason == StopReason::Yield);
+        StopInfo s = run_past_yields();
         EXPECT_EQ(s.reason, StopReason::Wfi);
         uint32_t in_old = 0, in_new = 0;
         bus.read32(old_pa + 0x400, in_old);
@@ -409,10 +415,7 @@ TEST_F(CoreTest, GuestSctlrWriteEnablesAlignmentFaults) {
     enter(CpuMode::Svc, psr::I | psr::F);
     core.set_pc(0x8000, false);
     EXPECT_FALSE(core.alignment_checking());
-    StopInfo s;
-    do {
-        s = core.run();
-    } while (s.reason == StopReason::Yield);
+    StopInfo s = run_past_yields();
     EXPECT_TRUE(core.sctlr() & 2) << "the trapped MCR was emulated";
     EXPECT_TRUE(core.alignment_checking());
     EXPECT_EQ(s.reason, StopReason::DataAbort);
@@ -445,10 +448,7 @@ TEST_F(CoreTest, TrappedTtbrAndDacrWritesReachTheRegisters) {
         {0xe3a00503, 0xe3800901, 0xee020f10, 0xe3a01055, 0xee031f10, 0xee0d1f30, 0xe320f003});
     enter(CpuMode::Svc, psr::I | psr::F);
     core.set_pc(0x8000, false);
-    StopInfo s;
-    do {
-        s = core.run();
-    } while (s.reason == StopReason::Yield);
+    StopInfo s = run_past_yields();
     EXPECT_EQ(s.reason, StopReason::Wfi);
     EXPECT_EQ(core.cp15(2, 0, 0, 0), 0x00c04000u);
     EXPECT_EQ(core.cp15(3, 0, 0, 0), 0x55u);

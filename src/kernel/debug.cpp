@@ -105,15 +105,10 @@ bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at) {
     taint_ |= 1u << kTaintWarn; // add_taint(TAINT_WARN)
     if (cfg_.panic_on_bug) {
         // As panic_on_warn makes __schedule_bug() do: panic("scheduling while atomic\n").
-        auto lines = panic_lines(might_sleep_at ? "sleeping function called from invalid context\n"
-                                                : "scheduling while atomic\n");
-        auto end = split_panic_end(lines);
-        for (const auto& line : lines)
-            log_.log(KERN_EMERG, line);
-        stop({KernelStop::Kind::Panic, kExitKernelPanic,
+        panic(might_sleep_at ? "sleeping function called from invalid context\n"
+                             : "scheduling while atomic\n",
               might_sleep_at ? "BUG: sleeping function called from invalid context (--panic-on-bug)"
-                             : "BUG: scheduling while atomic (--panic-on-bug)"},
-             std::move(end));
+                             : "BUG: scheduling while atomic (--panic-on-bug)");
     }
     return false;
 }

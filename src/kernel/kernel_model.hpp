@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -435,6 +436,9 @@ private:
     /// as panic() and machine_power_off() do with smp_send_stop(): `end_lines` (the
     /// panic's "---[ end Kernel panic" marker) are printed once they stopped.
     void stop(KernelStop s, std::vector<std::string> end_lines = {});
+    /// panic(msg): its first lines now, then stop() with its end marker, printed once
+    /// the other CPUs stopped. `why` is the run's outcome message.
+    void panic(std::string_view msg, std::string why);
     /// smp_send_stop(): IPI_CPU_STOP to every other online CPU; the run ends when they
     /// are offline or after a second. False when no other CPU is online.
     bool smp_send_stop(unsigned cpu);

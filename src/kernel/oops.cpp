@@ -57,16 +57,19 @@ bool KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, cons
                           t->is_idle ? "the idle task" : "init", 0x0000000b); // SIGSEGV
     else
         return false;
+    std::string summary = msg;
+    while (!summary.empty() && summary.back() == '\n')
+        summary.pop_back();
+    panic(msg, "Kernel panic - not syncing: " + summary);
+    return true;
+}
+
+void KernelModel::panic(std::string_view msg, std::string why) {
     auto lines = panic_lines(msg);
     auto end = split_panic_end(lines);
     for (const auto& line : lines)
         log_.log(KERN_EMERG, line);
-    std::string summary = msg;
-    while (!summary.empty() && summary.back() == '\n')
-        summary.pop_back();
-    stop({KernelStop::Kind::Panic, kExitKernelPanic, "Kernel panic - not syncing: " + summary},
-         std::move(end));
-    return true;
+    stop({KernelStop::Kind::Panic, kExitKernelPanic, std::move(why)}, std::move(end));
 }
 
 } // namespace piemu::kernel

@@ -296,17 +296,21 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
     // switch fails and the guest retries it.
     if (std::exchange(last_slice_cpu_, cpu) != cpu)
         c.clear_exclusive_monitor();
+    // A timer event armed meanwhile for earlier than a solo round's end ends the round
+    // then, as it ends one core's slice; also when the core stopped running (a WFI)
+    // before it got there.
+    auto cut_solo_round = [&] {
+        if (!solo_round_)
+            return;
+        uint64_t due = clock_.next_deadline();
+        if (due < end) {
+            end = round_end_ = std::max(due, clock_.now());
+            solo_cut_ = true;
+        }
+    };
     while (r.state == CoreState::Running) {
         clock_.clear_attention();
-        if (solo_round_) {
-            // A timer event armed meanwhile for earlier than the round's end ends the
-            // round then, as it ends one core's slice.
-            uint64_t due = clock_.next_deadline();
-            if (due < end) {
-                end = round_end_ = std::max(due, clock_.now());
-                solo_cut_ = true;
-            }
-        }
+        cut_solo_round();
         if (clock_.now() >= end)
             break;
         deliver_interrupts(c);
@@ -334,6 +338,7 @@ std::optional<RunOutcome> Machine::run_core_slice(unsigned cpu, uint64_t end) {
             break;
         }
     }
+    cut_solo_round();
     r.local = clock_.now();
     return std::nullopt;
 }

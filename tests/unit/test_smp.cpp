@@ -204,6 +204,33 @@ TEST(Smp, ALoneRunningCoreTakesItsTimerInterruptOnTime) {
     EXPECT_LE(taken - armed, 102u) << "armed at " << armed << " ticks, taken at " << taken;
 }
 
+// As above, but core 0 waits for the interrupt in WFI after arming its timer: the
+// round, which was to last to the next event armed when it began (none), ends at the
+// timer's expiry, which the core armed during it, not at the end it was given. Before
+// this was checked when the core stopped in WFI, the interrupt was taken at the end of
+// the quantum.
+TEST(Smp, ALoneCoreWaitingInWfiTakesTheTimerInterruptItArmedOnTime) {
+    MachineOptions o;
+    o.smp_start = "all";
+    o.quantum = 100'000;
+    o.max_insns = 2'000'000;
+    auto m = make(o);
+    put(*m, 0x18,
+        {0xeaffffff, 0xec554f0e, 0xe58a4004, 0xe3a00000, 0xee0e0f32, 0xe3a01001, 0xe58a1008,
+         0xe320f003, 0xeafffffd});
+    // As above with "cpsie i; 2: wfi; b 2b" for "cpsie i; 2: b 2b".
+    put(*m, 0x100, {0xee109fb0, 0xe2099003, 0xe300a000, 0xe340a002, 0xe3590000, 0x1a00000f,
+                    0xe30f6fff, 0xe2566001, 0x1afffffd, 0xe3000040, 0xe3440000, 0xe3a01002,
+                    0xe5801000, 0xec554f0e, 0xe58a4000, 0xe3a00064, 0xee0e0f12, 0xe3a00001,
+                    0xee0e0f32, 0xf1080080, 0xe320f003, 0xeafffffd, 0xe320f003, 0xeafffffd});
+    start_all_at(*m, 0x100);
+    m->run();
+    ASSERT_EQ(word(*m, kData + 8), 1u) << "core 0 took its timer interrupt";
+    uint32_t armed = word(*m, kData), taken = word(*m, kData + 4);
+    EXPECT_GE(taken - armed, 100u);
+    EXPECT_LE(taken - armed, 102u) << "armed at " << armed << " ticks, taken at " << taken;
+}
+
 // An LDREX/STREX pair that a switch to another core splits fails (the monitor is
 // cleared), even though the other core did not touch the word (QEMU's STREX alone
 // compares values and would succeed). On one core the same pair succeeds.

@@ -138,6 +138,12 @@ public:
     /// Sets PC and the instruction set state (Unicorn takes T from PC bit 0).
     void set_pc(uint32_t addr, bool thumb);
     uint32_t cpsr() const;
+    /// r0-r15 (PC without the Thumb bit) into `r`, and CPSR as the result: a whole
+    /// context at once (a task switch).
+    uint32_t context(std::array<uint32_t, 16>& r) const;
+    /// A whole context at once (a task switch): CPSR (its T bit from r[15] bit 0),
+    /// r0-r14 of the new mode, then PC = r[15] with T in bit 0.
+    void set_context(const std::array<uint32_t, 16>& r, uint32_t cpsr);
     /// Writes the whole CPSR; a mode change switches the banked registers.
     void set_cpsr(uint32_t value);
     uint32_t spsr() const;
@@ -232,6 +238,22 @@ public:
     /// that follows one. Call before the first run() (translated blocks keep the hook
     /// they were translated with).
     void watch_exception_returns(std::function<void(uint32_t pc, uint32_t cpsr)> fn);
+
+    /// What a code trap's function did (set_code_trap).
+    enum class TrapAction {
+        Continue, ///< moved PC: the run goes on there without stopping
+        Stop,     ///< the run must end here (the machine knows why): run() yields
+        Decline,  ///< not handled: the instruction executes as it would untrapped
+    };
+    /// Hands each instruction in [begin, end) to `fn(core, pc)` before it executes,
+    /// inside the run: `fn` reads and writes this core's registers as between runs,
+    /// and the run goes on where it put PC, without returning from Unicorn (the kernel
+    /// model's gates, src/kernel/entry.cpp: a stop and a new run cost more than the
+    /// gate's C++). Not while stepping, nor at an address with a breakpoint: there
+    /// the instruction executes and stops the run as before. One range per core; call
+    /// before the first run().
+    void set_code_trap(uint32_t begin, uint32_t end,
+                       std::function<TrapAction(ArmCore&, uint32_t pc)> fn);
 
     // ---- multiprocessing (src/cpu/multicore.cpp; docs/architecture.md, "Several cores")
     /// The event register (ARM ARM B1.8.13, "Wait For Event and Send Event"): set when
@@ -389,6 +411,12 @@ private:
         unsigned size = 0;
     } hint_mark_;
     ::uc_context* monitor_ctx_ = nullptr;
+
+    // The code trap (set_code_trap) and whether its function moved PC.
+    static void trap_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
+    std::function<TrapAction(ArmCore&, uint32_t)> trap_fn_;
+    size_t trap_hook_ = 0;
+    bool pc_moved_ = false;
 
     // Exception-return watching (watch_exception_returns): count_block() marks the
     // blocks that end in one; the block hook reports the next block's address.

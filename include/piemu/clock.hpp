@@ -95,6 +95,14 @@ public:
     /// its full check), so the hook skips its slow checks.
     uint64_t check_at() const { return check_at_.load(std::memory_order_relaxed); }
     void force_check() { check_at_.store(0, std::memory_order_relaxed); }
+    /// Back to the one compare after a stretch of full checks (force_check()):
+    /// check_at() = stop_at() unless attention is requested. (Attention is looked at
+    /// after the store, so a request from a signal handler in between is kept.)
+    void relax_check() {
+        check_at_.store(stop_at_, std::memory_order_relaxed);
+        if (attention())
+            check_at_.store(0, std::memory_order_relaxed);
+    }
 
     /// Entries in the event queue, stale ones included (for tests: it stays within
     /// about twice the armed timers however often they are re-armed).

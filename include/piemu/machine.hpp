@@ -299,6 +299,10 @@ private:
     std::optional<RunOutcome> handle_stop(ArmCore& core, const StopInfo& stop);
     /// The core stopped on a kernel-model gate: run it, end the run if it says so.
     std::optional<RunOutcome> enter_kernel_gate(ArmCore& core);
+    /// The kernel gate a core meets inside its run (ArmCore::set_code_trap): runs it
+    /// there, as enter_kernel_gate() does at a stop. An outcome it produces waits in
+    /// gate_outcome_ for handle_stop().
+    ArmCore::TrapAction kernel_gate_in_run(ArmCore& core, uint32_t pc);
     std::optional<RunOutcome> idle_until_event();
 
     // ---- several cores (smp.cpp)
@@ -373,6 +377,7 @@ private:
     bool solo_round_ = false;
     bool solo_cut_ = false;
     bool debugging_ = false; ///< a debugger drives core 0 alone (debug_step/continue)
+    std::optional<RunOutcome> gate_outcome_; ///< how a gate run inside a run ended it
     Bcm2836LocalIntc* local_intc_ = nullptr;
     std::vector<std::unique_ptr<IrqLine>> pmu_lines_; // PMU not modelled: never raised
     std::vector<uint8_t> board_dtb_; ///< --board-dtb's contents (the board was built from them)

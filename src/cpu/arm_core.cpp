@@ -147,6 +147,10 @@ struct CoreHooks {
             uc_emu_stop(uc); // nothing of this block ran; resume at `addr`
             return;
         }
+        // No line is held high any more (the handler quietened its device): the
+        // blocks that follow need no look at CPSR, the one compare will do.
+        if (c->clock_.check_at() == 0 && !c->irq_line_ && !c->fiq_line_ && !c->stepping_)
+            c->clock_.relax_check();
         unsigned n = c->count_block(addr, size);
         if (!c->pending_c14_.empty() || !c->pending_hints_.empty()) {
             // This block holds c14 or hint instructions without hooks: install them
@@ -325,6 +329,7 @@ void ArmCore::set_reg(unsigned n, uint32_t value) {
 void ArmCore::set_pc(uint32_t addr, bool thumb) {
     uint32_t v = (addr & ~1u) | (thumb ? 1u : 0u);
     uc_reg_write(uc_, UC_ARM_REG_PC, &v);
+    pc_moved_ = true;
     // PC as Unicorn reads it back, and CPSR.T, are Unicorn's to say.
     reg_cached_ &= ~((1u << 15) | (1u << kCpsrSlot));
 }
@@ -339,6 +344,48 @@ uint32_t ArmCore::cpsr() const {
         reg_cached_ |= 1u << kCpsrSlot;
     }
     return v;
+}
+
+uint32_t ArmCore::context(std::array<uint32_t, 16>& r) const {
+    // The registers not cached yet in one call (a context switch reads them all, and
+    // each uc_reg_read costs its own dispatch).
+    std::array<int, 17> ids;
+    std::array<void*, 17> ptrs;
+    int n = 0;
+    for (unsigned i = 0; i <= kCpsrSlot; ++i) {
+        if ((reg_cached_ >> i) & 1 && !in_emu_)
+            continue;
+        ids[n] = i == kCpsrSlot ? UC_ARM_REG_CPSR : kRegIds[i];
+        ptrs[n++] = &reg_cache_[i];
+    }
+    if (n)
+        uc_reg_read_batch(uc_, ids.data(), ptrs.data(), n);
+    reg_cached_ = in_emu_ ? 0 : (1u << (kCpsrSlot + 1)) - 1;
+    std::copy(reg_cache_.begin(), reg_cache_.begin() + 16, r.begin());
+    return reg_cache_[kCpsrSlot];
+}
+
+void ArmCore::set_context(const std::array<uint32_t, 16>& r, uint32_t cpsr) {
+    // CPSR first (its mode banks r8-r14), then r0-r14, then PC with T in bit 0: in one
+    // call.
+    static int ids[17] = {UC_ARM_REG_CPSR, UC_ARM_REG_R0,  UC_ARM_REG_R1, UC_ARM_REG_R2,
+                          UC_ARM_REG_R3,   UC_ARM_REG_R4,  UC_ARM_REG_R5, UC_ARM_REG_R6,
+                          UC_ARM_REG_R7,   UC_ARM_REG_R8,  UC_ARM_REG_R9, UC_ARM_REG_R10,
+                          UC_ARM_REG_R11,  UC_ARM_REG_R12, UC_ARM_REG_SP, UC_ARM_REG_LR,
+                          UC_ARM_REG_PC};
+    const bool thumb = r[15] & 1;
+    std::array<uint32_t, 17> v;
+    v[0] = (cpsr & ~psr::T) | (thumb ? psr::T : 0);
+    std::copy(r.begin(), r.begin() + 15, v.begin() + 1);
+    v[16] = r[15];
+    std::array<void*, 17> ptrs;
+    for (size_t i = 0; i < ptrs.size(); ++i)
+        ptrs[i] = &v[i];
+    uc_reg_write_batch(uc_, ids, ptrs.data(), int(ptrs.size()));
+    pc_moved_ = true;
+    // r0-r14 are what was written; PC and CPSR as Unicorn reads them back are its to say.
+    std::copy(r.begin(), r.begin() + 15, reg_cache_.begin());
+    reg_cached_ = in_emu_ ? 0 : (1u << 15) - 1;
 }
 
 void ArmCore::set_cpsr(uint32_t value) {
@@ -874,7 +921,8 @@ StopInfo ArmCore::finish_run(int e, bool t) {
     }
     if (stopped_by_hook_) {
         // Stopped before the instruction at stop_.pc: Unicorn's PC may be stale.
-        if (stop_.reason == StopReason::Breakpoint || stop_.reason == StopReason::Watchpoint)
+        if (stop_.reason == StopReason::Breakpoint || stop_.reason == StopReason::Watchpoint ||
+            stop_.reason == StopReason::Yield) // Yield: the code trap's
             set_pc(stop_.pc, stop_.thumb);
         return stop_;
     }
@@ -943,6 +991,50 @@ StopInfo ArmCore::finish_run(int e, bool t) {
         return s;
     }
     }
+}
+
+// ---- the code trap
+
+void ArmCore::set_code_trap(uint32_t begin, uint32_t end,
+                            std::function<TrapAction(ArmCore&, uint32_t)> fn) {
+    if (trap_hook_)
+        uc_hook_del(uc_, trap_hook_);
+    trap_hook_ = 0;
+    trap_fn_ = std::move(fn);
+    if (trap_fn_ && begin < end)
+        uc_hook_add(uc_, &trap_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(trap_hook), this, begin,
+                    end - 1);
+    // Code translated before the hook was added does not call it.
+    uc_ctl_remove_cache(uc_, begin, end);
+}
+
+void ArmCore::trap_hook(uc_engine* uc, uint64_t addr, uint32_t, void* ud) {
+    auto* c = static_cast<ArmCore*>(ud);
+    if (c->stopped_by_hook_ || c->stepping_ || c->has_breakpoint(uint32_t(addr)))
+        return;
+    // Nothing of the guest runs until the function returns: the register cache holds.
+    c->invalidate_reg_cache();
+    c->in_emu_ = false;
+    c->pc_moved_ = false;
+    TrapAction a = c->trap_fn_(*c, uint32_t(addr));
+    const bool moved = c->pc_moved_;
+    c->invalidate_reg_cache();
+    c->in_emu_ = true;
+    if (a == TrapAction::Decline || (a == TrapAction::Continue && moved))
+        return; // a PC write makes Unicorn abandon this instruction and go on there
+    if (moved) {
+        // A PC write also cancels uc_emu_stop() (Unicorn resumes after it): stop at
+        // the start of the next block instead, before any of it runs.
+        c->clock_.request_attention();
+        return;
+    }
+    StopInfo s;
+    s.reason = StopReason::Yield;
+    s.pc = uint32_t(addr);
+    s.thumb = c->thumb();
+    c->stop_ = s;
+    c->stopped_by_hook_ = true;
+    uc_emu_stop(uc);
 }
 
 // ---- debugger breakpoints and watchpoints

@@ -339,44 +339,56 @@ void Bcm2836LocalIntc::update() {
     }
 }
 
+Bcm2836LocalIntc::Delivered Bcm2836LocalIntc::delivered_state(unsigned core, Sources now) const {
+    Delivered d;
+    d.irq = now.irq;
+    d.fiq = now.fiq;
+    for (unsigned m = 0; m < 4; ++m) {
+        if (mailbox_int_control_[core] & (bit(m) | bit(m + kFiqShift)))
+            d.mailbox[m] = mailbox_[core][m];
+        if (mailbox_int_control_[core] & bit(m + kFiqShift))
+            d.mailbox_fiq |= uint8_t(bit(m));
+    }
+    return d;
+}
+
 // Tells the delivery observer of the source bits of core `core` that rose since the
 // last update(), and of the mailbox bits that rose while their mailbox is enabled.
 void Bcm2836LocalIntc::report_deliveries(unsigned core, Sources now) {
-    std::array<uint32_t, 4> mailbox{};
-    for (unsigned m = 0; m < 4; ++m)
-        if (mailbox_int_control_[core] & (bit(m) | bit(m + kFiqShift)))
-            mailbox[m] = mailbox_[core][m];
-    if (delivery_observer_) {
-        const Sources& was = delivered_[core];
-        auto report = [&](uint32_t changed, uint32_t level, unsigned hwirq, bool bits, bool fiq) {
-            for (; changed; changed &= changed - 1) {
-                unsigned b = unsigned(__builtin_ctz(changed));
-                delivery_observer_->pending_changed(*this, bits ? hwirq : b, bits ? int(b) : -1,
-                                                    int(core), fiq, (level >> b) & 1);
-            }
-        };
-        report(now.irq ^ was.irq, now.irq, 0, false, false);
-        report(now.fiq ^ was.fiq, now.fiq, 0, false, true);
-        for (unsigned m = 0; m < 4; ++m) {
-            uint32_t was_m = delivered_mailbox_[core][m];
-            bool was_fiq = delivered_mailbox_fiq_[core] & bit(m);
-            bool fiq = mailbox_int_control_[core] & bit(m + kFiqShift);
-            if (was_fiq != fiq) { // every bit moves from one pin to the other
-                report(was_m, 0, kSrcMailbox0 + m, true, was_fiq);
-                was_m = 0;
-            }
-            report(mailbox[m] ^ was_m, mailbox[m], kSrcMailbox0 + m, true, fiq);
+    // Nobody counts (the kernel model counts in genirq): observe_deliveries() takes
+    // the state as it is when someone starts to.
+    if (!delivery_observer_)
+        return;
+    const Delivered d = delivered_state(core, now);
+    const Delivered& was = delivered_[core];
+    if (d == was)
+        return; // most updates change nothing at this core
+    auto report = [&](uint32_t changed, uint32_t level, unsigned hwirq, bool bits, bool fiq) {
+        for (; changed; changed &= changed - 1) {
+            unsigned b = unsigned(__builtin_ctz(changed));
+            delivery_observer_->pending_changed(*this, bits ? hwirq : b, bits ? int(b) : -1,
+                                                int(core), fiq, (level >> b) & 1);
         }
+    };
+    report(d.irq ^ was.irq, d.irq, 0, false, false);
+    report(d.fiq ^ was.fiq, d.fiq, 0, false, true);
+    for (unsigned m = 0; m < 4; ++m) {
+        uint32_t was_m = was.mailbox[m];
+        bool was_fiq = was.mailbox_fiq & bit(m);
+        bool fiq = d.mailbox_fiq & bit(m);
+        if (was_fiq != fiq) { // every bit moves from one pin to the other
+            report(was_m, 0, kSrcMailbox0 + m, true, was_fiq);
+            was_m = 0;
+        }
+        report(d.mailbox[m] ^ was_m, d.mailbox[m], kSrcMailbox0 + m, true, fiq);
     }
-    delivered_mailbox_fiq_[core] = 0;
-    for (unsigned m = 0; m < 4; ++m)
-        if (mailbox_int_control_[core] & bit(m + kFiqShift))
-            delivered_mailbox_fiq_[core] |= uint8_t(bit(m));
-    delivered_[core] = now;
-    delivered_mailbox_[core] = mailbox;
+    delivered_[core] = d;
 }
 
 void Bcm2836LocalIntc::observe_deliveries(DeliveryObserver* observer) {
+    // What is pending now is where counting starts: nothing of it is reported.
+    for (unsigned c = 0; c < cores_; ++c)
+        delivered_[c] = delivered_state(c, sources(c));
     delivery_observer_ = observer;
 }
 

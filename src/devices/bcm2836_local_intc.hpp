@@ -216,10 +216,16 @@ private:
 
     // What update() last delivered (DeliveryObserver), per core: the source registers
     // and each mailbox's bits while its interrupt is enabled.
+    struct Delivered {
+        uint32_t irq = 0, fiq = 0;         ///< the source registers
+        std::array<uint32_t, 4> mailbox{}; ///< each mailbox's bits while enabled
+        uint8_t mailbox_fiq = 0;           ///< bit m: mailbox m goes to FIQ
+        bool operator==(const Delivered&) const = default;
+    };
+    /// What update() delivers to `core` with sources `now`.
+    Delivered delivered_state(unsigned core, Sources now) const;
     DeliveryObserver* delivery_observer_ = nullptr;
-    std::array<Sources, kMaxCores> delivered_{};
-    std::array<std::array<uint32_t, 4>, kMaxCores> delivered_mailbox_{};
-    std::array<uint8_t, kMaxCores> delivered_mailbox_fiq_{}; // bit m: mailbox m as FIQ
+    std::array<Delivered, kMaxCores> delivered_{};
 };
 
 } // namespace piemu

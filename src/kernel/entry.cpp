@@ -38,6 +38,10 @@ struct KernelModel::GuestCallAwaiter {
     uint32_t await_resume() const noexcept { return frame.result; }
 };
 
+std::pair<uint32_t, uint32_t> KernelModel::gate_range() const {
+    return {vector_page_symbol("__gates_start"), vector_page_symbol("__gates_end")};
+}
+
 std::optional<KernelStop> KernelModel::enter_gate(unsigned cpu) {
     irq_.set_current_cpu(cpu);
     Gate gate = gates_.at(cfg_.cores.at(cpu)->pc());

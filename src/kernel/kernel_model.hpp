@@ -245,6 +245,8 @@ public:
     bool cpu_online(unsigned cpu) const { return irq_.cpu_online(cpu); }
     /// True when `pc` is one of the vector page's gates.
     bool is_gate(uint32_t pc) const { return gates_.count(pc) != 0; }
+    /// Where the gates lie in the vector page: [__gates_start, __gates_end).
+    std::pair<uint32_t, uint32_t> gate_range() const;
     /// The core stopped on a gate (an UDF in gates.S): runs the C++ behind it.
     /// Returns why the run must end, if it must.
     std::optional<KernelStop> enter_gate(unsigned cpu);

@@ -249,11 +249,9 @@ Task<void> KernelModel::do_exit(unsigned cpu, int code) {
 
 void KernelModel::save_context(unsigned cpu, task_struct* t) {
     ArmCore& c = *cfg_.cores.at(cpu);
-    for (unsigned i = 0; i < 16; ++i)
-        t->ctx.r[i] = c.reg(i);
-    if (c.thumb())
+    t->ctx.cpsr = c.context(t->ctx.r);
+    if (t->ctx.cpsr & psr::T)
         t->ctx.r[15] |= 1;
-    t->ctx.cpsr = c.cpsr();
     // thread_info->cpu_context as __switch_to stores it: r4-r9, sl, fp, sp, pc.
     for (unsigned i = 0; i < 8; ++i)
         wr32(t->stack + TI_CPU_SAVE + 4 * i, t->ctx.r[4 + i]);
@@ -263,10 +261,7 @@ void KernelModel::save_context(unsigned cpu, task_struct* t) {
 
 void KernelModel::restore_context(unsigned cpu, task_struct* t) {
     ArmCore& c = *cfg_.cores.at(cpu);
-    c.set_cpsr((t->ctx.cpsr & ~psr::T) | (t->ctx.r[15] & 1 ? psr::T : 0));
-    for (unsigned i = 0; i < 15; ++i)
-        c.set_reg(i, t->ctx.r[i]);
-    c.set_pc(t->ctx.r[15] & ~1u, t->ctx.r[15] & 1);
+    c.set_context(t->ctx.r, t->ctx.cpsr);
     wr32(t->stack + TI_CPU, cpu);
 }
 

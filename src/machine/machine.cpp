@@ -274,8 +274,15 @@ ErrorOr<void> Machine::init() {
         TRY(c->init());
         reset_core_state(*c);
     }
-    if (options_.kernel_model)
+    if (options_.kernel_model) {
         TRY(boot_kernel_model());
+        // Gates run inside the core's run, without stopping it (docs/performance.md).
+        auto [begin, end] = kernel_->gate_range();
+        for (auto& c : cores_)
+            c->set_code_trap(begin, end, [this](ArmCore& core, uint32_t pc) {
+                return kernel_gate_in_run(core, pc);
+            });
+    }
     TRY(setup_trace());
     TRY(setup_line_observers());
     return {};
@@ -356,6 +363,10 @@ ErrorOr<void> Machine::setup_trace() {
 // every interrupt controller of the board, its rows named by the devices wired to it.
 void Machine::setup_delivery_counts() {
     deliveries_ = std::make_unique<DeliveryCounts>(unsigned(cores_.size()));
+    // With the kernel model, genirq counts (/proc/interrupts): the controllers report
+    // to nobody, which costs them nothing.
+    if (kernel_)
+        return;
     auto controller_of = [](const BuiltDevice& d) -> InterruptController* {
         if (d.instance.controller)
             return d.instance.controller;
@@ -989,6 +1000,11 @@ std::optional<RunOutcome> Machine::idle_until_event() {
 }
 
 std::optional<RunOutcome> Machine::handle_stop(ArmCore& c, const StopInfo& s) {
+    if (gate_outcome_) { // a gate run inside the run ended it (kernel_gate_in_run)
+        auto outcome = std::move(gate_outcome_);
+        gate_outcome_.reset();
+        return outcome;
+    }
     switch (s.reason) {
     case StopReason::Yield:
     case StopReason::Breakpoint: // debugger stops: the debugger's run loop handles them
@@ -1070,6 +1086,20 @@ std::optional<RunOutcome> Machine::enter_kernel_gate(ArmCore& c) {
     if (!stop)
         return std::nullopt;
     return kernel_stop_outcome(*stop);
+}
+
+ArmCore::TrapAction Machine::kernel_gate_in_run(ArmCore& c, uint32_t pc) {
+    // A debugger sees a gate as the stop it always was (stepping into it, a
+    // breakpoint on it).
+    if (debugging_ || !kernel_->is_gate(pc))
+        return ArmCore::TrapAction::Decline;
+    if (auto outcome = enter_kernel_gate(c)) {
+        gate_outcome_ = std::move(outcome);
+        return ArmCore::TrapAction::Stop;
+    }
+    // Whatever the run loop must see now (a line raised, a timer armed earlier, a
+    // reset) has asked for the core's attention: it stops at the next block.
+    return ArmCore::TrapAction::Continue;
 }
 
 std::optional<RunOutcome> Machine::prepare_slice(ArmCore& c, bool deliver) {

@@ -79,14 +79,14 @@ void KernelModel::stop(KernelStop s, std::vector<std::string> end_lines) {
 Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     ArmCore& c = *cfg_.cores.at(cpu);
     GateArgs a;
-    for (unsigned i = 0; i < 6; ++i)
-        a.r[i] = c.reg(i);
-    a.scno = c.reg(7);
-    a.sp = c.reg(13);
-    a.lr = c.reg(14);
-    a.cpsr = c.cpsr();
+    std::array<uint32_t, 16> regs; // in one read: a context switch may want them all
+    a.cpsr = c.context(regs);
+    std::copy(regs.begin(), regs.begin() + 6, a.r.begin());
+    a.scno = regs[7];
+    a.sp = regs[13];
+    a.lr = regs[14];
     task_struct* t = current_[cpu];
-    t->gate_frames.push_back({c.pc(), a.lr, a.sp, a.r[0], a.r[2]});
+    t->gate_frames.push_back({regs[15], a.lr, a.sp, a.r[0], a.r[2]});
     uint32_t ret = co_await gate_body(cpu, gate, a);
     // A syscall that woke a more important task ends, as the kernel function would,
     // in preempt_enable(): the switch happens before the caller resumes.

@@ -252,11 +252,14 @@ void KernelModel::save_context(unsigned cpu, task_struct* t) {
     t->ctx.cpsr = c.context(t->ctx.r);
     if (t->ctx.cpsr & psr::T)
         t->ctx.r[15] |= 1;
-    // thread_info->cpu_context as __switch_to stores it: r4-r9, sl, fp, sp, pc.
-    for (unsigned i = 0; i < 8; ++i)
-        wr32(t->stack + TI_CPU_SAVE + 4 * i, t->ctx.r[4 + i]);
-    wr32(t->stack + TI_CPU_SAVE + 32, t->ctx.r[13]);
-    wr32(t->stack + TI_CPU_SAVE + 36, t->ctx.r[15]);
+    // thread_info->cpu_context as __switch_to stores it: r4-r9, sl, fp, sp, pc (in
+    // one write: the words are consecutive).
+    std::array<uint32_t, 10> save;
+    std::copy(t->ctx.r.begin() + 4, t->ctx.r.begin() + 12, save.begin());
+    save[8] = t->ctx.r[13];
+    save[9] = t->ctx.r[15];
+    cfg_.bus->write_phys(t->stack + TI_CPU_SAVE,
+                         {reinterpret_cast<const uint8_t*>(save.data()), sizeof save});
 }
 
 void KernelModel::restore_context(unsigned cpu, task_struct* t) {

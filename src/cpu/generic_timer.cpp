@@ -5,14 +5,16 @@
 namespace piemu {
 
 namespace {
-constexpr uint32_t kUsr = 0x10, kHyp = 0x1a;
+// CPSR.M values. (Not kHyp: in the member functions that name is the Which
+// enumerator, 2, which no mode equals: Hyp's registers were undefined from Hyp.)
+constexpr uint32_t kModeUsr = 0x10, kModeHyp = 0x1a;
 constexpr uint32_t kCtlEnable = 1, kCtlImask = 2, kCtlIstatus = 4;
 // CNTKCTL bits (B4.1.26): PL0 access to the counters and timers.
 constexpr uint32_t kPl0pcten = 1u << 0, kPl0vcten = 1u << 1, kPl0vten = 1u << 8, kPl0pten = 1u << 9;
 } // namespace
 
 GenericTimer::GenericTimer(unsigned core, VirtualClock& clock, uint64_t counter_hz)
-    : core_(core), clock_(clock), counter_hz_(counter_hz),
+    : clock_(clock), counter_hz_(counter_hz),
       phys_event_(clock, fmt::format("cpu{}.cntp", core), [this] { update(); }),
       virt_event_(clock, fmt::format("cpu{}.cntv", core), [this] { update(); }),
       hyp_event_(clock, fmt::format("cpu{}.cnthp", core), [this] { update(); }) {
@@ -56,7 +58,7 @@ void GenericTimer::update() {
 }
 
 GenericTimer::Result GenericTimer::access(const CpAccess& a, uint32_t mode, uint64_t& value) {
-    const bool usr = mode == kUsr, hyp = mode == kHyp;
+    const bool usr = mode == kModeUsr, hyp = mode == kModeHyp;
     auto ctl_value = [&](Which w) { return uint64_t(t_[w].ctl | (istatus(w) ? kCtlIstatus : 0)); };
     auto tval = [&](Which w) { return uint64_t(uint32_t(t_[w].cval - count(w))); };
     auto set_tval = [&](Which w, uint64_t v) {

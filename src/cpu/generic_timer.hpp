@@ -61,7 +61,6 @@ private:
     void reprogram(Which w);
     void update();
 
-    unsigned core_;
     VirtualClock& clock_;
     uint64_t counter_hz_;
     uint32_t cntfrq_ = 0;

@@ -125,6 +125,23 @@ TEST_F(TimerTest, HypOnlyRegistersAreUndefinedFromSvc) {
     EXPECT_EQ(run_from(0x8100).reason, StopReason::Undefined);
 }
 
+// From Hyp mode they are accessible. (Unicorn's Cortex-A7 never enters Hyp, so this
+// asks the timer directly, as the interception would for a core in Hyp.)
+TEST_F(TimerTest, HypOnlyRegistersAreAccessibleFromHyp) {
+    GenericTimer& t = core.timer();
+    CpAccess cntvoff;
+    cntvoff.is64 = true;
+    cntvoff.opc1 = 4;
+    cntvoff.crm = 14;
+    uint64_t v = 0x123456789ull;
+    EXPECT_EQ(t.access(cntvoff, 0x13, v), GenericTimer::Result::Undefined) << "from SVC";
+    EXPECT_EQ(t.access(cntvoff, 0x1a, v), GenericTimer::Result::Ok) << "CNTVOFF write from Hyp";
+    cntvoff.read = true;
+    uint64_t back = 0;
+    EXPECT_EQ(t.access(cntvoff, 0x1a, back), GenericTimer::Result::Ok);
+    EXPECT_EQ(back, 0x123456789ull);
+}
+
 TEST_F(TimerTest, CodeWrittenAtRunTimeIsIntercepted) {
     clock.set_now(2'000'000'000);
     // First run plain code at 0x9000, then let the guest overwrite it with an mrrc

@@ -26,8 +26,8 @@ constexpr uint32_t SDCMD = 0x00, SDARG = 0x04, SDCDIV = 0x0c, SDRSP0 = 0x10, SDH
 constexpr uint32_t SDCMD_NEW_FLAG = 0x8000, SDCMD_FAIL_FLAG = 0x4000, SDCMD_BUSYWAIT = 0x800,
                    SDCMD_NO_RESPONSE = 0x400, SDCMD_LONG_RESPONSE = 0x200, SDCMD_READ_CMD = 0x40;
 constexpr uint32_t SDHSTS_DATA_FLAG = 0x01, SDHSTS_ERROR_MASK = 0xf8, SDHSTS_CLEAR_MASK = 0x7f8,
-                   SDHSTS_BLOCK_IRPT = 0x200, SDHSTS_BUSY_IRPT = 0x400;
-constexpr uint32_t SDHCFG_WIDE_INT_BUS = 0x2, SDHCFG_WIDE_EXT_BUS = 0x4, SDHCFG_SLOW_CARD = 0x8,
+                   SDHSTS_BUSY_IRPT = 0x400;
+constexpr uint32_t SDHCFG_WIDE_INT_BUS = 0x2, SDHCFG_SLOW_CARD = 0x8,
                    SDHCFG_DATA_IRPT_EN = 0x10, SDHCFG_BUSY_IRPT_EN = 0x400;
 // SD Host Controller Simplified Specification 3.00 (Linux drivers/mmc/host/sdhci.h)
 constexpr uint32_t SDHCI_BLOCK_SIZE = 0x04, SDHCI_ARGUMENT = 0x08, SDHCI_TRANSFER_MODE = 0x0c,
@@ -37,8 +37,7 @@ constexpr uint32_t SDHCI_BLOCK_SIZE = 0x04, SDHCI_ARGUMENT = 0x08, SDHCI_TRANSFE
 constexpr uint32_t SDHCI_CARD_PRESENT = 1u << 16;
 constexpr uint32_t SDHCI_INT_RESPONSE = 1u << 0, SDHCI_INT_DATA_END = 1u << 1,
                    SDHCI_INT_DATA_AVAIL = 1u << 5, SDHCI_INT_CARD_INSERT = 1u << 6,
-                   SDHCI_INT_CARD_REMOVE = 1u << 7, SDHCI_INT_ERROR = 1u << 15,
-                   SDHCI_INT_ERROR_MASK = 0xffff8000u;
+                   SDHCI_INT_CARD_REMOVE = 1u << 7, SDHCI_INT_ERROR_MASK = 0xffff8000u;
 constexpr uint32_t SDHCI_CMD_RESP_NONE = 0, SDHCI_CMD_RESP_LONG = 1, SDHCI_CMD_RESP_SHORT = 2,
                    SDHCI_CMD_RESP_SHORT_BUSY = 3, SDHCI_CMD_CRC = 0x08, SDHCI_CMD_INDEX = 0x10,
                    SDHCI_CMD_DATA = 0x20;

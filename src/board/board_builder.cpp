@@ -665,7 +665,7 @@ ErrorOr<BuiltBoard> build_board(std::span<const uint8_t> dtb, Bus& bus, VirtualC
                                 const DeviceRegistry& registry) {
     if (dtb.size() < sizeof(fdt_header))
         return Error{"device tree: too short for a DTB header"};
-    if (int err = fdt_check_full(dtb.data(), dtb.size()))
+    if (int err = fdt_check_full_bounded(dtb.data(), dtb.size()))
         return Error{fmt::format("device tree: not a valid DTB: {}", fdt_strerror(err))};
     Fdt f{dtb.data()};
     return Builder(f, clock, cores, lines, registry).build(bus);

@@ -1,5 +1,6 @@
 // Fdt: thin read-only helpers over libfdt, shared by the board builder and the DT
-// address translation. Host-side setup only, for a DTB that passed fdt_check_full().
+// address translation. Host-side setup only, for a DTB that passed
+// fdt_check_full_bounded().
 #pragma once
 
 #include <cstddef>
@@ -13,7 +14,28 @@
 
 namespace piemu {
 
-/// Thin helpers over libfdt for a DTB that passed fdt_check_full().
+/// fdt_check_full(), safe for any input. libfdt 1.6.1's (Debian 12) loops for ever
+/// on a property whose length brings the next tag back to the property itself
+/// (fdt_next_tag() then answers the same offset again): found by fuzz_dtb with a
+/// 5.5 KiB blob. The walk here stops on that first, with FDT_ERR_BADSTRUCTURE.
+inline int fdt_check_full_bounded(const void* blob, size_t size) {
+    if (size < sizeof(fdt_header))
+        return -FDT_ERR_TRUNCATED;
+    if (int err = fdt_check_header(blob))
+        return err;
+    if (fdt_totalsize(blob) > size)
+        return -FDT_ERR_TRUNCATED; // the walk must stay inside the buffer
+    for (int offset = 0, next = 0;; offset = next) {
+        uint32_t tag = fdt_next_tag(blob, offset, &next);
+        if (next < 0 || tag == FDT_END)
+            break; // fdt_check_full() reports what is wrong, if anything
+        if (next <= offset)
+            return -FDT_ERR_BADSTRUCTURE;
+    }
+    return fdt_check_full(blob, size);
+}
+
+/// Thin helpers over libfdt for a DTB that passed fdt_check_full_bounded().
 struct Fdt {
     const void* blob;
 

@@ -18,6 +18,7 @@
 #include <elf.h>
 #include <libfdt.h>
 
+#include "board/fdt_view.hpp"
 #include "loader/internals.hpp"
 #include "loader/linux_boot.hpp"
 #include "piemu/bus.hpp"
@@ -52,7 +53,7 @@ ErrorOr<std::vector<uint8_t>> read_dtb(const std::string& path) {
     if (fdt_totalsize(data.data()) > data.size())
         return file_error(path, "truncated: device tree header says {:#x} bytes, file has {:#x}",
                           fdt_totalsize(data.data()), data.size());
-    if (int err = fdt_check_full(data.data(), data.size()))
+    if (int err = fdt_check_full_bounded(data.data(), data.size()))
         return file_error(path, "malformed device tree ({})", fdt_strerror(err));
     return data;
 }

@@ -1091,7 +1091,8 @@ std::optional<RunOutcome> Machine::enter_kernel_gate(ArmCore& c) {
 ArmCore::TrapAction Machine::kernel_gate_in_run(ArmCore& c, uint32_t pc) {
     // A debugger sees a gate as the stop it always was (stepping into it, a
     // breakpoint on it).
-    if (debugging_ || !kernel_->is_gate(pc))
+    // A gate is an ARM-state udf: in Thumb state its halfwords are other instructions.
+    if (debugging_ || !kernel_->is_gate(pc) || c.thumb())
         return ArmCore::TrapAction::Decline;
     if (auto outcome = enter_kernel_gate(c)) {
         gate_outcome_ = std::move(outcome);

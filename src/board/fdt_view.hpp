@@ -3,6 +3,7 @@
 // fdt_check_full_bounded().
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -100,15 +101,9 @@ private:
     const Node* find(int offset) const {
         if (nodes_.empty())
             index();
-        size_t lo = 0, hi = nodes_.size();
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (nodes_[mid].offset < offset)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        return lo < nodes_.size() && nodes_[lo].offset == offset ? &nodes_[lo] : nullptr;
+        auto it = std::lower_bound(nodes_.begin(), nodes_.end(), offset,
+                                   [](const Node& n, int off) { return n.offset < off; });
+        return it != nodes_.end() && it->offset == offset ? &*it : nullptr;
     }
     void index() const {
         std::vector<size_t> stack; // nodes_ index of the open node at each depth

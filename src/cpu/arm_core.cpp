@@ -368,11 +368,11 @@ uint32_t ArmCore::context(std::array<uint32_t, 16>& r) const {
 void ArmCore::set_context(const std::array<uint32_t, 16>& r, uint32_t cpsr) {
     // CPSR first (its mode banks r8-r14), then r0-r14, then PC with T in bit 0: in one
     // call.
-    static int ids[17] = {UC_ARM_REG_CPSR, UC_ARM_REG_R0,  UC_ARM_REG_R1, UC_ARM_REG_R2,
-                          UC_ARM_REG_R3,   UC_ARM_REG_R4,  UC_ARM_REG_R5, UC_ARM_REG_R6,
-                          UC_ARM_REG_R7,   UC_ARM_REG_R8,  UC_ARM_REG_R9, UC_ARM_REG_R10,
-                          UC_ARM_REG_R11,  UC_ARM_REG_R12, UC_ARM_REG_SP, UC_ARM_REG_LR,
-                          UC_ARM_REG_PC};
+    static std::array<int, 17> ids = [] {
+        std::array<int, 17> a{UC_ARM_REG_CPSR};
+        std::copy(std::begin(kRegIds), std::end(kRegIds), a.begin() + 1);
+        return a;
+    }();
     const bool thumb = r[15] & 1;
     std::array<uint32_t, 17> v;
     v[0] = (cpsr & ~psr::T) | (thumb ? psr::T : 0);
@@ -381,7 +381,7 @@ void ArmCore::set_context(const std::array<uint32_t, 16>& r, uint32_t cpsr) {
     std::array<void*, 17> ptrs;
     for (size_t i = 0; i < ptrs.size(); ++i)
         ptrs[i] = &v[i];
-    uc_reg_write_batch(uc_, ids, ptrs.data(), int(ptrs.size()));
+    uc_reg_write_batch(uc_, ids.data(), ptrs.data(), int(ptrs.size()));
     pc_moved_ = true;
     // r0-r14 are what was written; PC and CPSR as Unicorn reads them back are its to say.
     std::copy(r.begin(), r.begin() + 15, reg_cache_.begin());

@@ -1,11 +1,12 @@
 // The C++ side of the vector page: gates (gates.S) and calls into guest code.
 //
-// A gate is a C function of the kernel: the core stops on its UDF, enter_gate() runs
+// A gate is a C function of the kernel: when the core meets its UDF (inside the run,
+// through the machine's code trap, or at a stop under a debugger), enter_gate() runs
 // the C++ as a coroutine (run_gate) and, when that finishes, "returns" like the C
 // function would: r0 = result, sp as at the call, pc = lr. If the C++ must run guest
 // code first (call_guest), it points the core at the guest function with
-// lr = ret_from_guest_call and suspends; the run loop runs the guest, and the
-// return gate resumes the C++ with the guest's r0. Nothing nests uc_emu_start.
+// lr = ret_from_guest_call and suspends; the guest runs, and the return gate resumes
+// the C++ with the guest's r0. Nothing nests uc_emu_start.
 #include "kernel/kernel_model.hpp"
 
 #include <fmt/format.h>

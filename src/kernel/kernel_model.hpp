@@ -247,8 +247,8 @@ public:
     bool is_gate(uint32_t pc) const { return gates_.count(pc) != 0; }
     /// Where the gates lie in the vector page: [__gates_start, __gates_end).
     std::pair<uint32_t, uint32_t> gate_range() const;
-    /// The core stopped on a gate (an UDF in gates.S): runs the C++ behind it.
-    /// Returns why the run must end, if it must.
+    /// The core met a gate (an UDF in gates.S), inside its run or at a stop: runs the
+    /// C++ behind it. Returns why the run must end, if it must.
     std::optional<KernelStop> enter_gate(unsigned cpu);
     /// Why the run must end, when that was decided outside a gate (smp_send_stop()'s
     /// one-second timeout); checked by the run loop between slices.

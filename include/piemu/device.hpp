@@ -86,7 +86,14 @@ public:
     virtual std::vector<IrqLine*> irq_outputs() { return {}; }
 
 private:
+    friend void log_guest_error(const Device&, uint32_t, std::string_view);
+    friend void log_unimplemented(const Device&, uint32_t, std::string_view);
+    /// True the first time (offset, kind) is reported for this device.
+    bool first_report(uint32_t offset, unsigned kind) const;
+
     std::string name_;
+    /// What log_guest_error()/log_unimplemented() reported: (offset << 1 | kind), sorted.
+    mutable std::vector<uint64_t> reported_;
 };
 
 /// Logs a guest programming error (bad offset, bad value) once per (device, offset,

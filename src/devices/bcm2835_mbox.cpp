@@ -447,7 +447,8 @@ void Bcm2835Mbox::serve_property(uint32_t addr) {
         bus_.write_phys(addr + 4, code);
         return;
     }
-    std::vector<uint8_t> buf(size);
+    std::vector<uint8_t>& buf = property_buf_;
+    buf.resize(size);
     bus_.read_phys(addr, buf);
     if (get32(buf, 4) != 0)
         log_guest_error(*this, off(Reg::Write), "property request code not 0: served anyway");

@@ -247,6 +247,9 @@ private:
     };
     std::array<ExpGpio, 8> exp_gpio_{};
     MboxFramebuffer fb_;
+    /// The property buffer being served, kept between requests: a buffer of up to
+    /// 1 MiB is not allocated and faulted in afresh for every request.
+    std::vector<uint8_t> property_buf_;
 };
 
 } // namespace piemu

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -73,6 +74,9 @@ private:
     std::fprintf(stderr, "piemu fuzz: invariant broken at %s:%d: %s\n", file, line, what);
     std::abort();
 }
+
+/// libFuzzer's coverage counters (coverage_counters.cpp); empty without coverage.
+std::span<uint8_t> coverage_counters();
 
 } // namespace piemu::fuzz
 

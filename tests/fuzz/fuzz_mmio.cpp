@@ -43,7 +43,7 @@ constexpr unsigned kMaxOps = 2048;
 
 /// Tracks one output line's reported level.
 struct LineWatch : IrqLineObserver {
-    std::vector<bool> levels;
+    std::vector<uint8_t> levels;
     void irq_line_changed(uint32_t tag, bool level) override {
         FUZZ_CHECK(tag < levels.size());
         FUZZ_CHECK(levels[tag] != level);
@@ -217,10 +217,12 @@ uint64_t run(Target& t, const uint8_t* data, size_t size) {
                 dev.reset();
             break;
         }
+        uint64_t levels = 0; // every line's level, folded into one word
         for (unsigned i = 0; i < lines.size(); ++i) {
             FUZZ_CHECK(watch.levels[i] == lines[i]->level());
-            digest.add(lines[i]->level());
+            levels ^= uint64_t(lines[i]->level()) << (i % 64);
         }
+        digest.add(levels);
         check_lines(m, lines);
         // Timers a stale state would leave armed (or fail to arm) change this.
         digest.add(b.clock.next_deadline());

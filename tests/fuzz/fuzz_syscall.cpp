@@ -7,14 +7,39 @@
 // input fills, or pointers to guest functions (return 1, return 0, spin forever,
 // sleep in the handler). The run is bounded by --max-insns (1M) and --duration (50 ms);
 // every outcome is fine except a crash, a sanitizer report or a hang of the host.
+//
+// Creating the machine costs far more than running the input (four Unicorn engines,
+// about 90,000 allocations under ASan). So under libFuzzer each configuration's
+// machine is created once and never run; each input runs in a fork()ed child on a
+// copy of it, the way QEMU's device fuzzers run each input in a child of a process
+// that initialised the machine once. The child's coverage counters (libFuzzer's
+// inline 8-bit counters, __sancov_cntrs) are copied back to the parent through
+// shared memory; a child that dies (a sanitizer report, an abort) makes the parent
+// abort too, so libFuzzer keeps the input. Every 1000th input also runs on a freshly
+// created machine in the parent and must end the same way (outcome, instructions,
+// virtual time, kernel log). The replay binaries (no coverage counters) run every
+// input on a fresh machine, leak checks included.
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
 #include <vector>
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../unit/loader_elf_builder.hpp"
 #include "fuzz_input.hpp"
+#include "kernel/kernel_model.hpp"
 #include "piemu/guest_abi.h"
 #include "piemu/machine.hpp"
 
@@ -65,9 +90,8 @@ uint32_t argument(fuzz::Input& in) {
     }
 }
 
-} // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+/// The guest an input describes: the flags byte and the ELF image.
+std::pair<uint8_t, std::vector<uint8_t>> build_guest(const uint8_t* data, size_t size) {
     fuzz::Input in(data, size);
     uint8_t flags = in.u8();
 
@@ -97,7 +121,123 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     elf.symbols.push_back({.name = "init", .value = kText, .size = 0x30});
     elf.symbols.push_back({.name = "handler", .value = kRet1, .size = 8});
     elf.note_section.push_back(loader_test::piemu_note(kKernelModelAbiVersion));
-    auto bytes = elf.build();
+    return {flags, elf.build()};
+}
+
+/// How a run ended, as the parent compares it: plain data, for shared memory.
+struct Result {
+    int kind = 0;
+    int status = 0;
+    uint64_t instructions = 0;
+    uint64_t now = 0;
+    uint64_t log_hash = 0;
+    char message[240] = {};
+
+    bool operator==(const Result& o) const {
+        return kind == o.kind && status == o.status && instructions == o.instructions &&
+               now == o.now && log_hash == o.log_hash &&
+               std::strncmp(message, o.message, sizeof message) == 0;
+    }
+};
+
+uint64_t fnv1a(std::string_view text) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : text)
+        h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+bool verbose() {
+    return std::getenv("PIEMU_FUZZ_VERBOSE") != nullptr;
+}
+
+std::unique_ptr<Machine> create_machine(uint8_t flags) {
+    MachineOptions options;
+    options.board = flags & 1 ? "raspi3b" : "raspi2b";
+    options.kernel_model = true;
+    options.threadirqs = flags & 2;
+    options.panic_on_bug = flags & 4;
+    // PIEMU_FUZZ_VERBOSE=1: the kernel log on stdout and the outcome, to read a case.
+    options.uart = verbose() ? "stdio" : "none";
+    options.max_insns = 1'000'000;
+    options.duration_ns = 50'000'000;
+    auto machine = Machine::create(options);
+    FUZZ_CHECK(!machine.is_error());
+    return std::move(machine.value());
+}
+
+/// Loads the guest on `machine` (created, never run) and runs it.
+Result run(Machine& machine, const std::string& path) {
+    auto loaded = machine.load(path, std::nullopt);
+    FUZZ_CHECK(!loaded.is_error());
+    RunOutcome outcome = machine.run();
+    if (verbose())
+        std::printf("-- outcome %d, status %d: %s\n", int(outcome.kind), outcome.exit_status,
+                    outcome.message.c_str());
+    FUZZ_CHECK(outcome.kind != RunOutcome::Kind::HostSignal);
+    Result r;
+    r.kind = int(outcome.kind);
+    r.status = outcome.exit_status;
+    r.instructions = machine.instructions();
+    r.now = machine.clock().now();
+    r.log_hash = fnv1a(machine.kernel_model()->log().dmesg());
+    std::snprintf(r.message, sizeof r.message, "%s", outcome.message.c_str());
+    return r;
+}
+
+} // namespace
+
+/// Defined (true) by replay_main.cpp.
+extern "C" __attribute__((weak)) const bool piemu_fuzz_replaying;
+
+namespace {
+
+/// Runs the guest in a child of this process on a copy of `machine` and returns how it
+/// ended; the child's coverage becomes this process's.
+Result run_forked(Machine& machine, const std::string& path) {
+    struct Shared {
+        Result result;
+        uint8_t counters[];
+    };
+    std::span<uint8_t> counters = fuzz::coverage_counters();
+    static Shared* shared = [&] {
+        void* p = ::mmap(nullptr, sizeof(Shared) + counters.size(), PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        FUZZ_CHECK(p != MAP_FAILED);
+        return static_cast<Shared*>(p);
+    }();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    FUZZ_CHECK(pid >= 0);
+    if (pid == 0) {
+        // libFuzzer's -timeout ends the parent: the child goes with it.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent)
+            ::_exit(1);
+        shared->result = run(machine, path);
+        std::memcpy(shared->counters, counters.data(), counters.size());
+        std::fflush(stdout);
+        ::_exit(0); // no atexit handlers, no leak check of the copied machine
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0)
+        FUZZ_CHECK(errno == EINTR);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::fprintf(stderr, "fuzz_syscall: the forked run %s %d\n",
+                     WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        std::abort();
+    }
+    std::memcpy(counters.data(), shared->counters, counters.size());
+    return shared->result;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    auto [flags, bytes] = build_guest(data, size);
     fuzz::MemFile file(bytes.data(), bytes.size());
     if (const char* keep = std::getenv("PIEMU_FUZZ_KEEP_ELF")) // to run it with piemu
         if (FILE* f = std::fopen(keep, "wb")) {
@@ -105,24 +245,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             std::fclose(f);
         }
 
-    MachineOptions options;
-    options.board = flags & 1 ? "raspi3b" : "raspi2b";
-    options.kernel_model = true;
-    options.threadirqs = flags & 2;
-    options.panic_on_bug = flags & 4;
-    // PIEMU_FUZZ_VERBOSE=1: the kernel log on stdout and the outcome, to read a case.
-    bool verbose = std::getenv("PIEMU_FUZZ_VERBOSE") != nullptr;
-    options.uart = verbose ? "stdio" : "none";
-    options.max_insns = 1'000'000;
-    options.duration_ns = 50'000'000;
-    auto machine = Machine::create(options);
-    FUZZ_CHECK(!machine.is_error());
-    auto loaded = machine.value()->load(file.path(), std::nullopt);
-    FUZZ_CHECK(!loaded.is_error());
-    RunOutcome outcome = machine.value()->run();
-    if (verbose)
-        std::printf("-- outcome %d, status %d: %s\n", int(outcome.kind), outcome.exit_status,
-                    outcome.message.c_str());
-    FUZZ_CHECK(outcome.kind != RunOutcome::Kind::HostSignal);
+    bool replaying = &piemu_fuzz_replaying && piemu_fuzz_replaying;
+    if (replaying || fuzz::coverage_counters().empty()) {
+        run(*create_machine(flags), file.path());
+        return 0;
+    }
+    // One machine per configuration (the flags' three bits), created before any input
+    // ran on it and never run here.
+    static std::map<uint8_t, std::unique_ptr<Machine>> pristine;
+    static uint64_t inputs = 0;
+    std::unique_ptr<Machine>& machine = pristine[flags & 7];
+    if (!machine)
+        machine = create_machine(flags);
+    Result forked = run_forked(*machine, file.path());
+    if (inputs++ % 1000 == 0) {
+        Result fresh = run(*create_machine(flags), file.path());
+        if (!(fresh == forked)) {
+            std::fprintf(stderr,
+                         "fuzz_syscall: forked run: outcome %d status %d, %llu instructions, "
+                         "time %llu, log %016llx (%s); fresh machine: outcome %d status %d, "
+                         "%llu instructions, time %llu, log %016llx (%s)\n",
+                         forked.kind, forked.status, (unsigned long long)forked.instructions,
+                         (unsigned long long)forked.now, (unsigned long long)forked.log_hash,
+                         forked.message, fresh.kind, fresh.status,
+                         (unsigned long long)fresh.instructions, (unsigned long long)fresh.now,
+                         (unsigned long long)fresh.log_hash, fresh.message);
+            FUZZ_CHECK(fresh == forked);
+        }
+    }
     return 0;
 }

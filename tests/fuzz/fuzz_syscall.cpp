@@ -45,6 +45,9 @@
 
 using namespace piemu;
 
+/// Defined (true) by replay_main.cpp.
+extern "C" __attribute__((weak)) const bool piemu_fuzz_replaying;
+
 namespace {
 
 constexpr uint32_t kText = 0x8000, kTable = 0x9000, kDataArea = 0x9400;
@@ -184,13 +187,6 @@ Result run(Machine& machine, const std::string& path) {
     std::snprintf(r.message, sizeof r.message, "%s", outcome.message.c_str());
     return r;
 }
-
-} // namespace
-
-/// Defined (true) by replay_main.cpp.
-extern "C" __attribute__((weak)) const bool piemu_fuzz_replaying;
-
-namespace {
 
 /// Runs the guest in a child of this process on a copy of `machine` and returns how it
 /// ended; the child's coverage becomes this process's.

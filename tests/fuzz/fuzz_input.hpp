@@ -41,6 +41,21 @@ private:
     const uint8_t* end_;
 };
 
+/// FNV-1a over values (their 8 little-endian bytes) and texts: what a run showed, to
+/// compare two runs of one input.
+struct Digest {
+    uint64_t h = 1469598103934665603ull;
+    void add_byte(uint8_t b) { h = (h ^ b) * 1099511628211ull; }
+    void add(uint64_t v) {
+        for (int i = 0; i < 8; ++i)
+            add_byte(uint8_t(v >> (8 * i)));
+    }
+    void add(std::string_view text) {
+        for (unsigned char c : text)
+            add_byte(c);
+    }
+};
+
 /// A file holding `data` for APIs that take a path: a memfd named through
 /// /proc/self/fd, so a million executions leave nothing on disk.
 class MemFile {

@@ -60,17 +60,6 @@ struct LineWatch : IrqLineObserver {
     }
 };
 
-/// FNV-1a over what the guest could observe.
-struct Digest {
-    uint64_t h = 1469598103934665603ull;
-    void add(uint64_t v) {
-        for (int i = 0; i < 8; ++i) {
-            h ^= (v >> (8 * i)) & 0xff;
-            h *= 1099511628211ull;
-        }
-    }
-};
-
 /// The fuzzed device as the models the sequence treats specially (null: not that model),
 /// resolved once: a dynamic_cast per operation cost more than the operation.
 struct Models {
@@ -137,7 +126,7 @@ void check_lines(const Models& m, const std::vector<IrqLine*>& lines,
     } else if (m.dma) {
         // INT_STATUS: channel n's CS.INT in bit n. Channels 0-10 have a line each,
         // 11-14 share one GPU IRQ (outputs 11-14), output 15 is all of them.
-        uint32_t is = m.dma->read(Bcm2835Dma::kIntStatus, 4);
+        uint32_t is = reg(m.dma, Bcm2835Dma::kIntStatus);
         for (unsigned n = 0; n < lines.size(); ++n) {
             uint32_t mask = n < Bcm2835Dma::kFirstSharedChannel ? 1u << n
                             : n < Bcm2835Dma::kChannels         ? 0x7800u
@@ -284,7 +273,7 @@ uint64_t run(Target& t, const uint8_t* data, size_t size) {
         m.attach(card.get());
     }
 
-    Digest digest;
+    fuzz::Digest digest; // what the guest could observe
     for (unsigned n = 0; n < kMaxOps && !in.empty(); ++n) {
         uint8_t op = in.u8();
         const Bus::Mapping& w = windows[(op >> 6) % windows.size()];

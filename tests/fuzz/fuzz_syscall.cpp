@@ -141,14 +141,14 @@ struct Result {
                now == o.now && log_hash == o.log_hash &&
                std::strncmp(message, o.message, sizeof message) == 0;
     }
+    void print(const char* which) const {
+        std::fprintf(stderr,
+                     "fuzz_syscall: %s: outcome %d status %d, %llu instructions, "
+                     "time %llu, log %016llx (%s)\n",
+                     which, kind, status, (unsigned long long)instructions, (unsigned long long)now,
+                     (unsigned long long)log_hash, message);
+    }
 };
-
-uint64_t fnv1a(std::string_view text) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : text)
-        h = (h ^ c) * 1099511628211ull;
-    return h;
-}
 
 bool verbose() {
     return std::getenv("PIEMU_FUZZ_VERBOSE") != nullptr;
@@ -183,7 +183,9 @@ Result run(Machine& machine, const std::string& path) {
     r.status = outcome.exit_status;
     r.instructions = machine.instructions();
     r.now = machine.clock().now();
-    r.log_hash = fnv1a(machine.kernel_model()->log().dmesg());
+    fuzz::Digest log;
+    log.add(machine.kernel_model()->log().dmesg());
+    r.log_hash = log.h;
     std::snprintf(r.message, sizeof r.message, "%s", outcome.message.c_str());
     return r;
 }
@@ -257,15 +259,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (inputs++ % 1000 == 0) {
         Result fresh = run(*create_machine(flags), file.path());
         if (!(fresh == forked)) {
-            std::fprintf(stderr,
-                         "fuzz_syscall: forked run: outcome %d status %d, %llu instructions, "
-                         "time %llu, log %016llx (%s); fresh machine: outcome %d status %d, "
-                         "%llu instructions, time %llu, log %016llx (%s)\n",
-                         forked.kind, forked.status, (unsigned long long)forked.instructions,
-                         (unsigned long long)forked.now, (unsigned long long)forked.log_hash,
-                         forked.message, fresh.kind, fresh.status,
-                         (unsigned long long)fresh.instructions, (unsigned long long)fresh.now,
-                         (unsigned long long)fresh.log_hash, fresh.message);
+            forked.print("forked run");
+            fresh.print("fresh machine");
             FUZZ_CHECK(fresh == forked);
         }
     }

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -190,49 +191,191 @@ Result run(Machine& machine, const std::string& path) {
     return r;
 }
 
-/// Runs the guest in a child of this process on a copy of `machine` and returns how it
-/// ended; the child's coverage becomes this process's.
-Result run_forked(Machine& machine, const std::string& path) {
-    struct Shared {
-        Result result;
-        uint8_t counters[];
-    };
-    std::span<uint8_t> counters = fuzz::coverage_counters();
-    static Shared* shared = [&] {
-        void* p = ::mmap(nullptr, sizeof(Shared) + counters.size(), PROT_READ | PROT_WRITE,
-                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+/// How a run ended and the coverage it had: shared by the fuzzer, the zygotes and
+/// their children (one input runs at a time).
+struct Shared {
+    Result result;
+    uint8_t counters[];
+};
+
+Shared* shared_memory() {
+    static Shared* shared = [] {
+        void* p = ::mmap(nullptr, sizeof(Shared) + fuzz::coverage_counters().size(),
+                         PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         FUZZ_CHECK(p != MAP_FAILED);
         return static_cast<Shared*>(p);
     }();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    FUZZ_CHECK(pid >= 0);
-    if (pid == 0) {
-        // libFuzzer's -timeout ends the parent: the child goes with it.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent)
-            ::_exit(1);
-        shared->result = run(machine, path);
-        std::memcpy(shared->counters, counters.data(), counters.size());
+    return shared;
+}
+
+bool read_all(int fd, void* data, size_t size) {
+    auto* p = static_cast<uint8_t*>(data);
+    while (size > 0) {
+        ssize_t n = ::read(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        size -= size_t(n);
+    }
+    return true;
+}
+
+bool write_all(int fd, const void* data, size_t size) {
+    auto* p = static_cast<const uint8_t*>(data);
+    while (size > 0) {
+        ssize_t n = ::write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        size -= size_t(n);
+    }
+    return true;
+}
+
+/// Ends this process when the one that forked it ends (libFuzzer's -timeout, a crash),
+/// so no zygote or child outlives the fuzzer.
+void die_with_parent(pid_t parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent)
+        ::_exit(1);
+}
+
+/// A process forked from the fuzzer at its first input, before the fuzzer grew, that
+/// creates one configuration's machine, never runs it, and forks a child per input to
+/// run on a copy of it. fork() copies the page tables of everything the forking process
+/// has mapped, so forking the fuzzer itself (its corpus, ASan's quarantine, eight
+/// machines: about 300 MB) took over half of each input's time.
+class Zygote {
+public:
+    explicit Zygote(uint8_t flags) {
+        int requests[2], replies[2];
+        FUZZ_CHECK(::pipe2(requests, O_CLOEXEC) == 0 && ::pipe2(replies, O_CLOEXEC) == 0);
+        pid_t parent = ::getpid();
         std::fflush(stdout);
-        ::_exit(0); // no atexit handlers, no leak check of the copied machine
+        std::fflush(stderr);
+        pid_ = ::fork();
+        FUZZ_CHECK(pid_ >= 0);
+        if (pid_ == 0) {
+            die_with_parent(parent);
+            ::prctl(PR_SET_NAME, "fuzz-zygote");
+            // The other zygotes' pipes too: each sees the end of its requests when the
+            // fuzzer closes them.
+            for (int fd : fuzzer_ends())
+                ::close(fd);
+            ::close(requests[1]);
+            ::close(replies[0]);
+            serve(flags, requests[0], replies[1]);
+        }
+        ::close(requests[0]);
+        ::close(replies[1]);
+        requests_ = requests[1];
+        replies_ = replies[0];
+        fuzzer_ends().insert(fuzzer_ends().end(), {requests_, replies_});
     }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0)
-        FUZZ_CHECK(errno == EINTR);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::fprintf(stderr, "fuzz_syscall: the forked run %s %d\n",
-                     WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
-                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        std::abort();
+
+    ~Zygote() {
+        ::close(requests_);
+        ::close(replies_);
+        ::waitpid(pid_, nullptr, 0);
     }
-    std::memcpy(counters.data(), shared->counters, counters.size());
-    return shared->result;
+
+    /// Runs `elf` on a copy of the machine and returns how it ended; the run's coverage
+    /// is added to this process's.
+    Result run(const std::vector<uint8_t>& elf) {
+        uint32_t size = uint32_t(elf.size());
+        int status = 0;
+        if (!write_all(requests_, &size, sizeof size) ||
+            !write_all(requests_, elf.data(), elf.size()) ||
+            !read_all(replies_, &status, sizeof status)) {
+            std::fprintf(stderr, "fuzz_syscall: the zygote (pid %d) is gone\n", int(pid_));
+            std::abort();
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            // The child's sanitizer report or invariant came first in the log.
+            std::fprintf(stderr, "fuzz_syscall: the forked run %s %d\n",
+                         WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            std::abort();
+        }
+        Shared* shared = shared_memory();
+        std::span<uint8_t> counters = fuzz::coverage_counters();
+        for (size_t i = 0; i < counters.size(); ++i)
+            counters[i] = uint8_t(std::min(255, counters[i] + shared->counters[i]));
+        return shared->result;
+    }
+
+private:
+    static std::vector<int>& fuzzer_ends() {
+        static std::vector<int> fds;
+        return fds;
+    }
+
+    [[noreturn]] static void serve(uint8_t flags, int requests, int replies) {
+        std::unique_ptr<Machine> machine = create_machine(flags);
+        std::vector<uint8_t> elf;
+        pid_t zygote = ::getpid();
+        for (;;) {
+            uint32_t size = 0;
+            if (!read_all(requests, &size, sizeof size))
+                ::_exit(0); // the fuzzer is done
+            elf.resize(size);
+            FUZZ_CHECK(read_all(requests, elf.data(), size));
+            std::fflush(stdout);
+            std::fflush(stderr);
+            pid_t pid = ::fork();
+            FUZZ_CHECK(pid >= 0);
+            if (pid == 0) {
+                die_with_parent(zygote);
+                ::prctl(PR_SET_NAME, "fuzz-run");
+                std::span<uint8_t> counters = fuzz::coverage_counters();
+                std::memset(counters.data(), 0, counters.size());
+                fuzz::MemFile file(elf.data(), elf.size());
+                Shared* shared = shared_memory();
+                shared->result = ::run(*machine, file.path());
+                std::memcpy(shared->counters, counters.data(), counters.size());
+                std::fflush(stdout);
+                ::_exit(0); // no atexit handlers, no leak check of the copied machine
+            }
+            int status = 0;
+            while (::waitpid(pid, &status, 0) < 0)
+                FUZZ_CHECK(errno == EINTR);
+            FUZZ_CHECK(write_all(replies, &status, sizeof status));
+        }
+    }
+
+    pid_t pid_ = -1;
+    int requests_ = -1, replies_ = -1;
+};
+
+/// A zygote per configuration (the flags' three bits), all forked before the fuzzer
+/// read its corpus; the shared memory is mapped first, so they share it.
+std::vector<std::unique_ptr<Zygote>>& zygotes() {
+    static std::vector<std::unique_ptr<Zygote>> all = [] {
+        shared_memory();
+        std::vector<std::unique_ptr<Zygote>> v;
+        for (uint8_t f = 0; f < 8; ++f)
+            v.push_back(std::make_unique<Zygote>(f));
+        return v;
+    }();
+    return all;
+}
+
+bool forking() {
+    bool replaying = &piemu_fuzz_replaying && piemu_fuzz_replaying;
+    return !replaying && !fuzz::coverage_counters().empty();
 }
 
 } // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    if (forking())
+        zygotes();
+    return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto [flags, bytes] = build_guest(data, size);
@@ -243,19 +386,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             std::fclose(f);
         }
 
-    bool replaying = &piemu_fuzz_replaying && piemu_fuzz_replaying;
-    if (replaying || fuzz::coverage_counters().empty()) {
+    if (!forking()) {
         run(*create_machine(flags), file.path());
         return 0;
     }
-    // One machine per configuration (the flags' three bits), created before any input
-    // ran on it and never run here.
-    static std::map<uint8_t, std::unique_ptr<Machine>> pristine;
     static uint64_t inputs = 0;
-    std::unique_ptr<Machine>& machine = pristine[flags & 7];
-    if (!machine)
-        machine = create_machine(flags);
-    Result forked = run_forked(*machine, file.path());
+    Result forked = zygotes()[flags & 7]->run(bytes);
     if (inputs++ % 1000 == 0) {
         Result fresh = run(*create_machine(flags), file.path());
         if (!(fresh == forked)) {

@@ -9,16 +9,17 @@
 // every outcome is fine except a crash, a sanitizer report or a hang of the host.
 //
 // Creating the machine costs far more than running the input (four Unicorn engines,
-// about 90,000 allocations under ASan). So under libFuzzer each configuration's
-// machine is created once and never run; each input runs in a fork()ed child on a
-// copy of it, the way QEMU's device fuzzers run each input in a child of a process
-// that initialised the machine once. The child's coverage counters (libFuzzer's
-// inline 8-bit counters, __sancov_cntrs) are copied back to the parent through
-// shared memory; a child that dies (a sanitizer report, an abort) makes the parent
-// abort too, so libFuzzer keeps the input. Every 1000th input also runs on a freshly
-// created machine in the parent and must end the same way (outcome, instructions,
-// virtual time, kernel log). The replay binaries (no coverage counters) run every
-// input on a fresh machine, leak checks included.
+// about 90,000 allocations under ASan). So under libFuzzer a zygote process per
+// configuration, forked before the fuzzer read its corpus, creates that machine once
+// and never runs it; each input runs in a child the zygote forks, on a copy of it, the
+// way QEMU's device fuzzers run each input in a child of a process that initialised
+// the machine once. The child's coverage counters (libFuzzer's inline 8-bit counters,
+// __sancov_cntrs) are added to the fuzzer's through shared memory; a child that dies
+// (a sanitizer report, an abort) makes the fuzzer abort too, so libFuzzer keeps the
+// input. Every 1000th input also runs on a freshly created machine in the fuzzer and
+// must end the same way (outcome, instructions, virtual time, kernel log). The replay
+// binaries (no coverage counters) run every input on a fresh machine, leak checks
+// included.
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>

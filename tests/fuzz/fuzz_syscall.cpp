@@ -337,6 +337,8 @@ private:
                 fuzz::MemFile file(elf.data(), elf.size());
                 Shared* shared = shared_memory();
                 shared->result = ::run(*machine, file.path());
+                if (std::getenv("PIEMU_FUZZ_TEST_CHILD_ABORT")) // fuzz.fork.child_abort
+                    std::abort();
                 std::memcpy(shared->counters, counters.data(), counters.size());
                 std::fflush(stdout);
                 ::_exit(0); // no atexit handlers, no leak check of the copied machine
@@ -394,7 +396,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static uint64_t inputs = 0;
     Result forked = zygotes()[flags & 7]->run(bytes);
     if (inputs++ % 1000 == 0) {
+        // A check, not what is fuzzed: its coverage is left out, so that what libFuzzer
+        // sees is the children's (which fuzz.fork.coverage checks).
+        std::span<uint8_t> counters = fuzz::coverage_counters();
+        std::vector<uint8_t> saved(counters.begin(), counters.end());
         Result fresh = run(*create_machine(flags), file.path());
+        std::copy(saved.begin(), saved.end(), counters.begin());
         if (!(fresh == forked)) {
             forked.print("forked run");
             fresh.print("fresh machine");

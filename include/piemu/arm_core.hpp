@@ -21,7 +21,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <span>
 #include <unordered_map>
 #include <utility>
@@ -32,6 +31,7 @@
 #include "piemu/clock.hpp"
 #include "piemu/device.hpp"
 #include "piemu/error.hpp"
+#include "piemu/report_once.hpp"
 
 struct uc_struct;
 struct uc_context;
@@ -394,7 +394,7 @@ private:
     GenericTimer timer_;
     std::unordered_map<uint32_t, size_t> c14_hooks_; // VA -> uc_hook; looked up only
     std::vector<uint32_t> pending_c14_;
-    std::set<uint32_t> warned_it_c14_; // c14 accesses in Thumb IT blocks, warned about
+    ReportOnce warned_it_c14_; // c14 accesses in Thumb IT blocks, warned about
 
     // Multiprocessing: the event register, hint hooks (the last WFE/YIELD whose hook
     // ran, for classify_invalid), the saved context through which the exclusive

@@ -3,7 +3,7 @@
 // RAM is host memory reserved with mmap and touched on demand, so a 1 GiB guest
 // does not make a 1 GiB resident process. The same host pages are mapped into every
 // core's uc_engine. Devices are registered at physical addresses; accesses that no
-// device claims are logged once per address and read as zero; with --strict-mmio an
+// device claims are logged once per address (the first 256) and read as zero; with --strict-mmio an
 // access to a 1 KiB page nobody claims is a synchronous external abort for the guest
 // (an unclaimed offset inside a device's page still reads as zero: MMIO callbacks
 // cannot fault precisely).
@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -20,6 +19,7 @@
 
 #include "piemu/device.hpp"
 #include "piemu/error.hpp"
+#include "piemu/report_once.hpp"
 
 struct uc_struct;
 
@@ -101,7 +101,7 @@ private:
     uint8_t* ram_ = nullptr;
     std::vector<Region> regions_;
     std::vector<Mapping> devices_; // sorted by base
-    std::set<uint32_t> reported_unclaimed_;
+    ReportOnce reported_unclaimed_;
     // The callback data of every MMIO window mapped into a core (map_into): the
     // cores' engines are destroyed before the bus that made them. (A process-wide
     // list grew by one entry per window and core for every machine created.)

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "piemu/report_once.hpp"
+
 namespace piemu {
 
 /// Something with numbered interrupt inputs: a controller or a CPU core.
@@ -92,8 +94,8 @@ private:
     bool first_report(uint32_t offset, unsigned kind) const;
 
     std::string name_;
-    /// What log_guest_error()/log_unimplemented() reported: (offset << 1 | kind), sorted.
-    mutable std::vector<uint64_t> reported_;
+    /// What log_guest_error()/log_unimplemented() reported: (offset << 1 | kind).
+    mutable ReportOnce reported_;
 };
 
 /// Logs a guest programming error (bad offset, bad value) once per (device, offset,

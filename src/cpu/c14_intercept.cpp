@@ -133,11 +133,17 @@ void ArmCore::scan_block_for_c14(uint32_t addr, uint32_t size, bool thumb) {
         if (decode_c14(insn, sz, a)) {
             if (!c14_hooks_.count(addr + off))
                 pending_c14_.push_back(addr + off);
-            if (thumb && in_it && warned_it_c14_.insert(addr + off).second)
+            ReportOnce::Verdict v =
+                thumb && in_it ? warned_it_c14_.note(addr + off) : ReportOnce::Verdict::Repeat;
+            if (v == ReportOnce::Verdict::First)
                 spdlog::warn("cpu{}: generic timer access at 0x{:08x} inside a Thumb IT block: "
                              "not supported by piemu's interception (its result and the IT "
                              "state after it are unreliable)",
                              index_, addr + off);
+            else if (v == ReportOnce::Verdict::Last)
+                spdlog::warn("cpu{}: {} generic timer accesses inside Thumb IT blocks reported; "
+                             "no more are",
+                             index_, ReportOnce::kLimit);
         }
         if (watched_hint(insn, sz, thumb) != Hint::None && !hint_hooks_.count(addr + off))
             pending_hints_.push_back(addr + off); // multicore.cpp

@@ -221,9 +221,19 @@ void Bus::mmio_write(uint32_t paddr, uint32_t value, unsigned size) {
 }
 
 void Bus::note_unclaimed(uint32_t paddr, bool write, unsigned size) {
-    if (reported_unclaimed_.insert(paddr).second)
+    switch (reported_unclaimed_.note(paddr)) {
+    case ReportOnce::Verdict::First:
         spdlog::warn("guest error: {}-byte {} at 0x{:08x}: no device there ({})", size,
                      write ? "write" : "read", paddr, write ? "ignored" : "reads as 0");
+        break;
+    case ReportOnce::Verdict::Last:
+        spdlog::warn("guest error: {} different addresses without a device reported; no more "
+                     "are",
+                     ReportOnce::kLimit);
+        break;
+    case ReportOnce::Verdict::Repeat:
+        break;
+    }
 }
 
 } // namespace piemu

@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
@@ -7,15 +6,22 @@
 
 namespace piemu {
 
-// Each (offset, kind) is logged once per device: a guest repeating the same bad access
-// (a driver polling an unknown register) only looks it up, without allocating.
+// Each (offset, kind) is logged once per device, up to ReportOnce::kLimit of them: a
+// guest repeating the same bad access (a driver polling an unknown register) only looks
+// it up, without allocating.
 bool Device::first_report(uint32_t offset, unsigned kind) const {
-    uint64_t key = uint64_t(offset) << 1 | kind;
-    auto it = std::lower_bound(reported_.begin(), reported_.end(), key);
-    if (it != reported_.end() && *it == key)
+    switch (reported_.note(uint64_t(offset) << 1 | kind)) {
+    case ReportOnce::Verdict::First:
+        return true;
+    case ReportOnce::Verdict::Last:
+        spdlog::warn("guest error: {}: {} different bad or unimplemented accesses reported; "
+                     "no more are",
+                     name_, ReportOnce::kLimit);
         return false;
-    reported_.insert(it, key);
-    return true;
+    case ReportOnce::Verdict::Repeat:
+        break;
+    }
+    return false;
 }
 
 void log_guest_error(const Device& dev, uint32_t offset, std::string_view what) {

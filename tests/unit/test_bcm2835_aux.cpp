@@ -12,7 +12,6 @@
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <string>
@@ -20,8 +19,10 @@
 #include <vector>
 
 #include "devices/bcm2835_aux.hpp"
+#include "log_capture.hpp"
 
 using namespace piemu;
+using piemu_test::LogCapture;
 using Reg = Bcm2835Aux::Reg;
 
 namespace {
@@ -40,23 +41,6 @@ struct ScriptedInput : UartInput {
     size_t asked = 0;
     explicit ScriptedInput(std::vector<int> s) : script(std::move(s)) {}
     int next_byte() override { return asked < script.size() ? script[asked++] : kEof; }
-};
-
-// Routes spdlog to a string for the lifetime of the object.
-class LogCapture {
-public:
-    LogCapture() : previous_(spdlog::default_logger()) {
-        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-        auto logger = std::make_shared<spdlog::logger>("capture", sink);
-        logger->set_level(spdlog::level::trace);
-        spdlog::set_default_logger(logger);
-    }
-    ~LogCapture() { spdlog::set_default_logger(previous_); }
-    std::string text() const { return out_.str(); }
-
-private:
-    std::ostringstream out_;
-    std::shared_ptr<spdlog::logger> previous_;
 };
 
 class Bcm2835AuxTest : public ::testing::Test {

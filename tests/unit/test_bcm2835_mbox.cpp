@@ -14,13 +14,14 @@
 #include <sstream>
 #include <vector>
 
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "devices/bcm2835_mbox.hpp"
+#include "log_capture.hpp"
 #include "piemu/bus.hpp"
 
 using namespace piemu;
+using piemu_test::LogCapture;
 using Reg = Bcm2835Mbox::Reg;
 
 namespace {
@@ -43,22 +44,6 @@ MboxBoardInfo pi3_info() {
                          .clocks = mbox_clocks_pi3(),
                          .gpio_expander = true};
 }
-
-// Collects what the default spdlog logger prints while it lives.
-class LogCapture {
-public:
-    LogCapture() { spdlog::default_logger()->sinks().push_back(sink_); }
-    ~LogCapture() {
-        auto& sinks = spdlog::default_logger()->sinks();
-        sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    }
-    std::string text() const { return out_.str(); }
-
-private:
-    std::ostringstream out_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_ =
-        std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-};
 
 struct RecordingSink : IrqSink {
     std::vector<bool> levels;

@@ -358,6 +358,9 @@ private:
 /// read its corpus; the shared memory is mapped first, so they share it.
 std::vector<std::unique_ptr<Zygote>>& zygotes() {
     static std::vector<std::unique_ptr<Zygote>> all = [] {
+        // A zygote that died makes a write to its pipe fail with EPIPE, which
+        // Zygote::run reports, rather than kill the fuzzer without a word.
+        ::signal(SIGPIPE, SIG_IGN);
         shared_memory();
         std::vector<std::unique_ptr<Zygote>> v;
         for (uint8_t f = 0; f < 8; ++f)

@@ -81,6 +81,9 @@ public:
     bool read_phys(uint32_t paddr, std::span<uint8_t> out) const;
     bool write_phys(uint32_t paddr, std::span<const uint8_t> in);
     bool read32(uint32_t paddr, uint32_t& value) const;
+    /// The host memory behind [paddr, paddr + len) when it lies in one RAM or memory
+    /// region, else null: for devices that copy in bulk (DMA).
+    uint8_t* host_span(uint32_t paddr, uint32_t len) { return host_ptr(paddr, len); }
 
     /// MMIO dispatch used by the cores' callbacks (public for tests).
     uint32_t mmio_read(uint32_t paddr, unsigned size);

@@ -151,6 +151,7 @@ private:
     void stop_with_error(unsigned n, uint32_t debug_bit);
     uint32_t bytes_left_in_row(unsigned n) const;
     bool move(unsigned n, uint32_t bytes);
+    bool copy_in_ram(Channel& c, uint32_t bytes);
     bool bus_read(uint32_t bus_addr, uint8_t* out, unsigned len);
     void bus_write(uint32_t bus_addr, const uint8_t* in, unsigned len);
     uint64_t cycles_for(unsigned n, uint32_t beats) const;

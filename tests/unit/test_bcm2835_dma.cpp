@@ -256,6 +256,44 @@ TEST_F(Bcm2835DmaTest, LongTransferMovesInSlicesAndCountsDown) {
     EXPECT_EQ(rd(0, Reg::Cs) & 0x3u, 0x2u);
 }
 
+// A copy whose destination overlaps its source ahead of it moves 32-bit beats in
+// order: each beat reads what the one before wrote, so a 4-byte offset repeats the
+// first four bytes along the whole row (what the engine does; memmove would not).
+TEST_F(Bcm2835DmaTest, OverlappingCopyMovesBeatByBeat) {
+    fill(0x4000, 80, 0x10);
+    start(0, put_cb(0x1000, kCopy, kUncached | 0x4000, kUncached | 0x4004, 72, 0, 0));
+    run_all();
+    std::vector<uint8_t> expect(80);
+    for (uint32_t i = 0; i < 76; ++i)
+        expect[i] = uint8_t(0x10 + i % 4);
+    for (uint32_t i = 76; i < 80; ++i)
+        expect[i] = uint8_t(0x10 + i);
+    EXPECT_EQ(mem(0x4000, 80), expect);
+
+    // Behind its source, it is a plain copy.
+    fill(0x5000, 80, 0x20);
+    start(1, put_cb(0x1100, kCopy, kUncached | 0x5004, kUncached | 0x5000, 72, 0, 0));
+    run_all();
+    for (uint32_t i = 0; i < 72; ++i)
+        expect[i] = uint8_t(0x24 + i);
+    for (uint32_t i = 72; i < 80; ++i)
+        expect[i] = uint8_t(0x20 + i);
+    EXPECT_EQ(mem(0x5000, 80), expect);
+}
+
+// A copy running off the end of RAM: what lies in RAM moves, then the channel stops
+// with a read error at the first source beat outside it (no partial slice skipped).
+TEST_F(Bcm2835DmaTest, CopyRunningOffTheEndOfRamStopsAtTheFirstBadBeat) {
+    fill(kRam - 24, 24, 0x30);
+    start(0, put_cb(0x1000, kCopy, kUncached | (kRam - 24), kUncached | 0x6000, 64, 0, 0));
+    run_all();
+    EXPECT_EQ(mem(0x6000, 24), mem(kRam - 24, 24));
+    EXPECT_EQ(word(0x6018), 0u);
+    EXPECT_EQ(rd(0, Reg::SourceAd), kUncached | kRam);
+    EXPECT_EQ(rd(0, Reg::TxfrLen), 40u);
+    EXPECT_EQ(rd(0, Reg::Debug) & 0x4u, 0x4u) << "READ_ERROR";
+}
+
 TEST_F(Bcm2835DmaTest, SourceAndDestIgnore) {
     fill(0x3000, 8, 0x55);
     // S_IGNORE: zeros are written.

@@ -209,10 +209,12 @@ Shared* shared_memory() {
     return shared;
 }
 
-bool read_all(int fd, void* data, size_t size) {
-    auto* p = static_cast<uint8_t*>(data);
+/// Moves all `size` bytes through `io` (::read or ::write), again after a signal;
+/// false at the end of the pipe or on an error.
+template <typename Io, typename Byte>
+bool transfer_all(Io io, int fd, Byte* p, size_t size) {
     while (size > 0) {
-        ssize_t n = ::read(fd, p, size);
+        ssize_t n = io(fd, p, size);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -223,18 +225,12 @@ bool read_all(int fd, void* data, size_t size) {
     return true;
 }
 
+bool read_all(int fd, void* data, size_t size) {
+    return transfer_all(::read, fd, static_cast<uint8_t*>(data), size);
+}
+
 bool write_all(int fd, const void* data, size_t size) {
-    auto* p = static_cast<const uint8_t*>(data);
-    while (size > 0) {
-        ssize_t n = ::write(fd, p, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        size -= size_t(n);
-    }
-    return true;
+    return transfer_all(::write, fd, static_cast<const uint8_t*>(data), size);
 }
 
 /// Ends this process when the one that forked it ends (libFuzzer's -timeout, a crash),
@@ -384,16 +380,23 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    auto [flags, bytes] = build_guest(data, size);
-    fuzz::MemFile file(bytes.data(), bytes.size());
+    auto guest = build_guest(data, size);
+    uint8_t flags = guest.first;
+    const std::vector<uint8_t>& bytes = guest.second;
     if (const char* keep = std::getenv("PIEMU_FUZZ_KEEP_ELF")) // to run it with piemu
         if (FILE* f = std::fopen(keep, "wb")) {
             std::fwrite(bytes.data(), 1, bytes.size(), f);
             std::fclose(f);
         }
 
+    // On a machine created for it: the replays' only run, and the fuzzer's check. (The
+    // zygotes' children make their own file.)
+    auto run_fresh = [&] {
+        fuzz::MemFile file(bytes.data(), bytes.size());
+        return run(*create_machine(flags), file.path());
+    };
     if (!forking()) {
-        run(*create_machine(flags), file.path());
+        run_fresh();
         return 0;
     }
     static uint64_t inputs = 0;
@@ -403,7 +406,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // sees is the children's (which fuzz.fork.coverage checks).
         std::span<uint8_t> counters = fuzz::coverage_counters();
         std::vector<uint8_t> saved(counters.begin(), counters.end());
-        Result fresh = run(*create_machine(flags), file.path());
+        Result fresh = run_fresh();
         std::copy(saved.begin(), saved.end(), counters.begin());
         if (!(fresh == forked)) {
             forked.print("forked run");

@@ -33,7 +33,6 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <sanitizer/allocator_interface.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -50,6 +49,9 @@ using namespace piemu;
 
 /// Defined (true) by replay_main.cpp.
 extern "C" __attribute__((weak)) const bool piemu_fuzz_replaying;
+/// ASan's (sanitizer/allocator_interface.h, which gcc's builds lack): empties the
+/// quarantine and gives freed memory back to the system.
+extern "C" __attribute__((weak)) void __sanitizer_purge_allocator();
 
 namespace {
 
@@ -152,6 +154,11 @@ struct Result {
                      (unsigned long long)log_hash, message);
     }
 };
+
+void purge_allocator() {
+    if (__sanitizer_purge_allocator)
+        __sanitizer_purge_allocator();
+}
 
 bool verbose() {
     return std::getenv("PIEMU_FUZZ_VERBOSE") != nullptr;
@@ -315,7 +322,7 @@ private:
     [[noreturn]] static void serve(uint8_t flags, int requests, int replies) {
         std::unique_ptr<Machine> machine = create_machine(flags);
         // What creating it freed goes back, so each fork copies less.
-        __sanitizer_purge_allocator();
+        purge_allocator();
         std::vector<uint8_t> elf;
         pid_t zygote = ::getpid();
         for (;;) {
@@ -381,7 +388,7 @@ void warm_up() {
     fuzz::MemFile file(guest.second.data(), guest.second.size());
     run(*create_machine(guest.first), file.path());
     ArmCore::exclusive_monitor_reachable(); // probed on the first switch between cores
-    __sanitizer_purge_allocator();
+    purge_allocator();
 }
 
 bool forking() {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "piemu/trace.hpp"
+#include "trace/options.hpp"
 
 namespace piemu::trace {
 
@@ -103,22 +104,6 @@ namespace {
 constexpr const char* kUsage =
     "usage: piemu trace diff EXPECTED ACTUAL [--ignore-timestamps] [--events LIST] "
     "[--context N]\n";
-
-/// The value of `--name VALUE` or `--name=VALUE` at args[i] (advancing i), if it is that option.
-std::optional<std::string> option_value(const std::vector<std::string>& args, std::size_t& i,
-                                        std::string_view name, bool& missing) {
-    const std::string& a = args[i];
-    if (a == name) {
-        if (i + 1 >= args.size()) {
-            missing = true;
-            return std::nullopt;
-        }
-        return args[++i];
-    }
-    if (a.size() > name.size() && a.starts_with(name) && a[name.size()] == '=')
-        return a.substr(name.size() + 1);
-    return std::nullopt;
-}
 
 } // namespace
 

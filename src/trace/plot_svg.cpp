@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "trace/options.hpp"
 #include "trace/plot.hpp"
 
 namespace piemu::trace {
@@ -173,22 +174,6 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: piemu trace plot TRACE -o FILE.svg [--from T] [--to T] [--width PX]";
-
-/// The value of `--name VALUE` or `--name=VALUE` at args[i] (advancing i), if it is that option.
-std::optional<std::string> option_value(const std::vector<std::string>& args, std::size_t& i,
-                                        std::string_view name, bool& missing) {
-    const std::string& a = args[i];
-    if (a == name) {
-        if (i + 1 >= args.size()) {
-            missing = true;
-            return std::nullopt;
-        }
-        return args[++i];
-    }
-    if (a.size() > name.size() && a.starts_with(name) && a[name.size()] == '=')
-        return a.substr(name.size() + 1);
-    return std::nullopt;
-}
 
 } // namespace
 

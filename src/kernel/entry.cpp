@@ -99,9 +99,11 @@ Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     t->gate_frames.pop_back();
     if (stop_)
         co_return; // the run ends here; leave the core where it stopped
-    if (stopping_ && cpu == stopping_cpu_) {
+    if (stopping_ && (cpu == stopping_cpu_ || (panicked_cpus_ >> cpu) & 1)) {
         // panic() and machine_power_off() go on with interrupts off while the other
-        // CPUs stop (panic's final loop; the power going off): a WFI loop here.
+        // CPUs stop (panic's final loop; the power going off), and so does a CPU that
+        // panicked meanwhile: a WFE loop here, never a return to what the gate
+        // interrupted (an Oops would repeat for ever).
         ArmCore& self = *cfg_.cores.at(cpu);
         self.set_cpsr(self.cpsr() | psr::I | psr::F);
         self.set_pc(vector_page_symbol("ipi_cpu_stop_loop"), false);

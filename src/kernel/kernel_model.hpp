@@ -591,6 +591,9 @@ private:
     std::optional<KernelStop> stopping_;
     std::vector<std::string> stopping_end_lines_;
     unsigned stopping_cpu_ = 0;
+    /// CPUs that panicked while another was stopping the machine: they spin with
+    /// interrupts off, as panic() leaves them (oops.cpp).
+    uint32_t panicked_cpus_ = 0;
     std::unique_ptr<TimerEvent> stop_timeout_;
     bool system_running_ = true; ///< system_state <= SYSTEM_RUNNING (not powering off)
     int die_counter_ = 0;

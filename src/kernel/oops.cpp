@@ -2,8 +2,9 @@
 // kernel/panic.c of 4.14): the report goes to the kernel log in the kernel's words,
 // then the run ends with kExitKernelPanic when the kernel would panic: an Oops in
 // interrupt context ("Fatal exception in interrupt") or one that kills init or the
-// idle task. A kernel thread that oopses is killed (do_exit(SIGSEGV)) and the run
-// goes on, as in Linux without panic_on_oops.
+// idle task, unless another CPU was already stopping the machine (a power-off, an
+// earlier panic): then the run ends as that stop does. A kernel thread that oopses is
+// killed (do_exit(SIGSEGV)) and the run goes on, as in Linux without panic_on_oops.
 #include <fmt/format.h>
 
 #include "kernel/guest_format.hpp"
@@ -65,6 +66,23 @@ bool KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, cons
 }
 
 void KernelModel::panic(std::string_view msg, std::string why) {
+    const unsigned cpu = irq_.smp_processor_id();
+    if (stopping_ && cpu != stopping_cpu_) {
+        // Another CPU is stopping the machine (smp_send_stop() waits for the others).
+        // panic() does not return: it disables interrupts first, so this CPU never
+        // takes the IPI that would stop it, and the other waits out its second. The
+        // message only when the other did not panic first (else panic_smp_self_stop(),
+        // silent); its end line would come after a wait of its own that the other's
+        // ends first.
+        if (stopping_->kind != KernelStop::Kind::Panic) {
+            auto lines = panic_lines(msg);
+            split_panic_end(lines);
+            for (const auto& line : lines)
+                log_.log(KERN_EMERG, line);
+        }
+        panicked_cpus_ |= 1u << cpu;
+        return;
+    }
     auto lines = panic_lines(msg);
     auto end = split_panic_end(lines);
     for (const auto& line : lines)

@@ -75,10 +75,12 @@ struct MachineOptions {
     bool sd_readonly = false;       ///< the card is write-protected
     bool kernel_model = false;      ///< interrupts go to piemu's kernel model (genirq)
     std::string dmesg;              ///< file for the kernel model's log ("" = none)
-    bool panic_on_bug = false;      ///< kernel model: a sleeping-in-atomic BUG panics (status 122)
-    bool threadirqs = false;        ///< kernel model: force-thread every handler ("threadirqs")
-    std::string trace_file;         ///< ftrace-format trace written at the end ("" = none)
-    std::string trace_events;       ///< event list (e.g. "irq,piemu:*"); "" = the defaults
+    /// kernel model: without a console on the UART, its warnings and worse go to stderr
+    bool kernel_warnings_to_stderr = true;
+    bool panic_on_bug = false; ///< kernel model: a sleeping-in-atomic BUG panics (status 122)
+    bool threadirqs = false;   ///< kernel model: force-thread every handler ("threadirqs")
+    std::string trace_file;    ///< ftrace-format trace written at the end ("" = none)
+    std::string trace_events;  ///< event list (e.g. "irq,piemu:*"); "" = the defaults
     std::vector<unsigned> trace_irqs; ///< only these irqs' handler events; empty = all
     size_t trace_buffer = 0;          ///< bytes per CPU ring; 0 = the kernel's 1408 KiB
     bool trace_functions = false;     ///< function-tracer lines of the interrupt path

@@ -655,8 +655,8 @@ ErrorOr<void> Machine::boot_kernel_model() {
             out_write(dmesg_, text.data(), text.size());
         if (console_ && uart_out_) // console=ttyAMA0: the log on the UART output
             out_write(uart_out_, text.data(), text.size());
-        else if (rec.level <= int(kernel::KERN_WARNING)) // warnings mirrored to stderr
-            std::fwrite(text.data(), 1, text.size(), stderr);
+        else if (options_.kernel_warnings_to_stderr && rec.level <= int(kernel::KERN_WARNING))
+            std::fwrite(text.data(), 1, text.size(), stderr); // warnings mirrored to stderr
     });
     kernel_->boot();
     return {};

@@ -172,6 +172,9 @@ std::unique_ptr<Machine> create_machine(uint8_t flags) {
     options.panic_on_bug = flags & 4;
     // PIEMU_FUZZ_VERBOSE=1: the kernel log on stdout and the outcome, to read a case.
     options.uart = verbose() ? "stdio" : "none";
+    // Not its warnings on stderr either: a guest that oopses in a loop filled the
+    // fuzzer's log with gigabytes of them. Sanitizer reports still go there.
+    options.kernel_warnings_to_stderr = false;
     options.max_insns = 1'000'000;
     options.duration_ns = 50'000'000;
     auto machine = Machine::create(options);

@@ -142,3 +142,28 @@ TEST(KernelModel, UartDriverReceivesByInterrupt) {
     EXPECT_EQ(m->kernel_model()->uart_received(), "piemu\n");
     EXPECT_GE(m->kernel_model()->irq().kstat_irqs_cpu(87, 0), 1u);
 }
+
+// Without a console on the UART, the log's warnings and worse go to stderr (a user
+// sees them); an embedder can turn that off (the syscall fuzzer: a guest that oopses
+// in a loop wrote gigabytes there).
+TEST(KernelModel, WarningsGoToStderrWithoutAConsoleUnlessTurnedOff) {
+    for (bool mirrored : {true, false}) {
+        SCOPED_TRACE(mirrored);
+        MachineOptions o;
+        o.uart = "none";
+        o.kernel_model = true;
+        o.kernel_warnings_to_stderr = mirrored;
+        auto created = Machine::create(o);
+        ASSERT_FALSE(created.is_error()) << created.error().message;
+        auto m = created.release_value();
+        testing::internal::CaptureStderr();
+        m->kernel_model()->log().log(KERN_WARNING, "test: a warning\n");
+        m->kernel_model()->log().log(KERN_INFO, "test: some information\n");
+        std::string err = testing::internal::GetCapturedStderr();
+        EXPECT_EQ(err.find("] test: a warning\n") != std::string::npos, mirrored) << err;
+        EXPECT_EQ(err.find("some information"), std::string::npos) << err;
+        // The log itself has both either way.
+        EXPECT_NE(m->kernel_model()->log().dmesg().find("test: some information"),
+                  std::string::npos);
+    }
+}

@@ -1,6 +1,8 @@
 #include "kernel/vector_page.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -39,30 +41,38 @@ std::optional<std::string> vector_page_symbolize(uint32_t addr) {
     const uint32_t end = PIEMU_KM_VECTORS + PIEMU_KM_VECTORS_SIZE;
     if (addr < PIEMU_KM_VECTORS || addr >= end)
         return std::nullopt;
-    // The covering symbol with the highest address; at one address a sized symbol
-    // (a function) wins over a label (__gates_start).
-    const VectorPageSymbol* best = nullptr;
-    uint32_t best_size = 0;
-    for (size_t i = 0; i < syms.size(); ++i) {
-        const auto& s = syms[i];
-        if (s.addr > addr)
-            break;
-        uint32_t size = s.size;
-        if (!size) {
-            size_t j = i + 1;
-            while (j < syms.size() && syms[j].addr == s.addr)
+    // Each symbol's extent: its size, or for a label up to the next higher address.
+    static const std::vector<uint32_t> extents = [&] {
+        std::vector<uint32_t> v(syms.size());
+        for (size_t i = 0, j = 0; i < syms.size(); ++i) {
+            j = std::max(j, i + 1);
+            while (j < syms.size() && syms[j].addr == syms[i].addr)
                 ++j;
-            size = (j < syms.size() ? syms[j].addr : end) - s.addr;
+            v[i] =
+                syms[i].size ? syms[i].size : (j < syms.size() ? syms[j].addr : end) - syms[i].addr;
         }
-        if (addr - s.addr >= size)
+        return v;
+    }();
+    // The covering symbol with the highest address (backtraces ask for many: from the
+    // last symbol at or below `addr`, down); at one address a sized symbol (a function)
+    // wins over a label (__gates_start), and the first in the table over the others.
+    auto above = std::upper_bound(syms.begin(), syms.end(), addr,
+                                  [](uint32_t a, const VectorPageSymbol& s) { return a < s.addr; });
+    const VectorPageSymbol* best = nullptr;
+    uint32_t best_extent = 0;
+    for (size_t i = size_t(above - syms.begin()); i-- > 0;) {
+        const auto& s = syms[i];
+        if (best && s.addr < best->addr)
+            break;
+        if (addr - s.addr >= extents[i])
             continue;
-        if (!best || s.addr > best->addr || (s.addr == best->addr && s.size && !best->size)) {
+        if (!best || s.size || !best->size) {
             best = &s;
-            best_size = size;
+            best_extent = extents[i];
         }
     }
     if (best)
-        return fmt::format("{}+0x{:x}/0x{:x}", best->name, addr - best->addr, best_size);
+        return fmt::format("{}+0x{:x}/0x{:x}", best->name, addr - best->addr, best_extent);
     return std::nullopt;
 }
 

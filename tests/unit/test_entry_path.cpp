@@ -2,6 +2,7 @@
 // listing, and the pt_regs frame an IRQ builds on the interrupted task's kernel stack
 // (from SVC and USR mode), read back from guest memory by a built-in handler.
 #include <capstone/capstone.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "kernel/kernel_model.hpp"
@@ -110,6 +111,43 @@ TEST(EntryPath, HandleArchIrqIsTheBcm2836Driver) {
     EXPECT_EQ(vector_page_symbolize(v + 0), "bcm2836_arm_irqchip_handle_irq+0x0/0x4");
     // The high vectors: SCTLR.V set on the core.
     EXPECT_TRUE(m.value()->core().sctlr() & (1u << 13));
+}
+
+// %pS for every word of the page, against the rule read plainly: of the symbols that
+// cover the address (a label up to the next higher address), the one with the highest
+// address; at one address a function before a label, then the table's first.
+TEST(EntryPath, EveryVectorPageAddressSymbolizesByTheRule) {
+    auto syms = vector_page_symbols();
+    const uint32_t end = PIEMU_KM_VECTORS + PIEMU_KM_VECTORS_SIZE;
+    auto extent = [&](size_t i) {
+        if (syms[i].size)
+            return syms[i].size;
+        for (size_t j = i + 1; j < syms.size(); ++j)
+            if (syms[j].addr != syms[i].addr)
+                return syms[j].addr - syms[i].addr;
+        return end - syms[i].addr;
+    };
+    unsigned labelled = 0;
+    for (uint32_t addr = PIEMU_KM_VECTORS; addr < end; addr += 4) {
+        std::optional<size_t> best;
+        for (size_t i = 0; i < syms.size(); ++i) {
+            if (syms[i].addr > addr || addr - syms[i].addr >= extent(i))
+                continue;
+            if (!best || syms[i].addr > syms[*best].addr ||
+                (syms[i].addr == syms[*best].addr && syms[i].size && !syms[*best].size))
+                best = i;
+        }
+        std::optional<std::string> want;
+        if (best) {
+            want = fmt::format("{}+0x{:x}/0x{:x}", syms[*best].name, addr - syms[*best].addr,
+                               extent(*best));
+            ++labelled;
+        }
+        ASSERT_EQ(vector_page_symbolize(addr), want) << std::hex << addr;
+    }
+    EXPECT_GT(labelled, 100u);
+    EXPECT_EQ(vector_page_symbolize(PIEMU_KM_VECTORS - 4), std::nullopt);
+    EXPECT_EQ(vector_page_symbolize(end), std::nullopt);
 }
 
 #ifdef PIEMU_TEST_FIRMWARE_DIR

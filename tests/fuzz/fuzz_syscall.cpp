@@ -310,9 +310,7 @@ public:
             std::abort();
         }
         Shared* shared = shared_memory();
-        std::span<uint8_t> counters = fuzz::coverage_counters();
-        for (size_t i = 0; i < counters.size(); ++i)
-            counters[i] = uint8_t(std::min(255, counters[i] + shared->counters[i]));
+        fuzz::add_coverage_counters(shared->counters);
         return shared->result;
     }
 

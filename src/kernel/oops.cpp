@@ -66,27 +66,22 @@ bool KernelModel::oops(unsigned cpu, const std::vector<std::string>& first, cons
 }
 
 void KernelModel::panic(std::string_view msg, std::string why) {
+    // Another CPU may be stopping the machine already (smp_send_stop() waits for the
+    // others). panic() does not return: it disables interrupts first, so this CPU never
+    // takes the IPI that would stop it, and the other waits out its second. The message
+    // only when the other did not panic first (else panic_smp_self_stop(), silent); its
+    // end line would come after a wait of its own that the other's ends first.
     const unsigned cpu = irq_.smp_processor_id();
-    if (stopping_ && cpu != stopping_cpu_) {
-        // Another CPU is stopping the machine (smp_send_stop() waits for the others).
-        // panic() does not return: it disables interrupts first, so this CPU never
-        // takes the IPI that would stop it, and the other waits out its second. The
-        // message only when the other did not panic first (else panic_smp_self_stop(),
-        // silent); its end line would come after a wait of its own that the other's
-        // ends first.
-        if (stopping_->kind != KernelStop::Kind::Panic) {
-            auto lines = panic_lines(msg);
-            split_panic_end(lines);
-            for (const auto& line : lines)
-                log_.log(KERN_EMERG, line);
-        }
+    const bool other_stopping = stopping_ && cpu != stopping_cpu_;
+    auto lines = panic_lines(msg);
+    auto end = split_panic_end(lines);
+    if (!other_stopping || stopping_->kind != KernelStop::Kind::Panic)
+        for (const auto& line : lines)
+            log_.log(KERN_EMERG, line);
+    if (other_stopping) {
         panicked_cpus_ |= 1u << cpu;
         return;
     }
-    auto lines = panic_lines(msg);
-    auto end = split_panic_end(lines);
-    for (const auto& line : lines)
-        log_.log(KERN_EMERG, line);
     stop({KernelStop::Kind::Panic, kExitKernelPanic, std::move(why)}, std::move(end));
 }
 

@@ -307,14 +307,13 @@ private:
                           bool in_hook = false);
     /// Looks for c14 instructions in a newly seen translation block.
     void scan_block_for_c14(uint32_t addr, uint32_t size, bool thumb);
-    /// Installs the hooks scan_block_for_c14 asked for (outside emulation).
-    void install_pending_c14_hooks();
+    /// Installs the c14 and hint hooks scan_block_for_c14 asked for (outside
+    /// emulation).
+    void install_pending_hooks();
     /// UC_HOOK_CODE callback bounded to one c14 instruction.
     static void c14_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
     // Hint interception (multicore.cpp): scan_block_for_c14 also notes each SEV, WFE
     // and YIELD.
-    /// Installs the hint hooks the scan asked for (outside emulation).
-    void install_pending_hint_hooks();
     /// UC_HOOK_CODE callback bounded to one SEV, WFE or YIELD.
     static void hint_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);
     /// True if Unicorn's invalid-instruction stop at `pc` is the WFE or YIELD whose

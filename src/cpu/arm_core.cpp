@@ -729,8 +729,7 @@ StopInfo ArmCore::run() {
     tlb_fault_.valid = false;
     watch_hit_.reset();
     first_block_ = true;
-    install_pending_c14_hooks();
-    install_pending_hint_hooks();
+    install_pending_hooks();
     uint32_t start = pc();
     bool t = thumb();
     run_start_pc_ = start;
@@ -767,8 +766,7 @@ StopInfo ArmCore::step() {
         tlb_fault_.valid = false;
         watch_hit_.reset();
         first_block_ = true;
-        install_pending_c14_hooks();
-        install_pending_hint_hooks();
+        install_pending_hooks();
         uint32_t start = pc();
         bool t = thumb();
         run_start_pc_ = start;

@@ -154,18 +154,30 @@ void ArmCore::scan_block_for_c14(uint32_t addr, uint32_t size, bool thumb) {
     }
 }
 
-void ArmCore::install_pending_c14_hooks() {
-    for (uint32_t addr : pending_c14_) {
-        if (c14_hooks_.count(addr))
+namespace {
+/// A UC_HOOK_CODE bounded to each address in `pending` that has none in `hooks` yet,
+/// then `pending` emptied.
+void install_address_hooks(uc_engine* uc, std::vector<uint32_t>& pending,
+                           std::unordered_map<uint32_t, size_t>& hooks, void* callback,
+                           void* user_data) {
+    for (uint32_t addr : pending) {
+        if (hooks.count(addr))
             continue;
         uc_hook h = 0;
-        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(c14_hook), this, addr, addr);
-        c14_hooks_.emplace(addr, h);
+        uc_hook_add(uc, &h, UC_HOOK_CODE, callback, user_data, addr, addr);
+        hooks.emplace(addr, h);
         // Drop the translation that lacks the hook (a block may cover the address
         // under several start addresses: drop the whole page's worth around it).
-        uc_ctl_remove_cache(uc_, addr & ~0x3ffu, (addr & ~0x3ffu) + 0x400);
+        uc_ctl_remove_cache(uc, addr & ~0x3ffu, (addr & ~0x3ffu) + 0x400);
     }
-    pending_c14_.clear();
+    pending.clear();
+}
+} // namespace
+
+void ArmCore::install_pending_hooks() {
+    install_address_hooks(uc_, pending_c14_, c14_hooks_, reinterpret_cast<void*>(c14_hook), this);
+    install_address_hooks(uc_, pending_hints_, hint_hooks_, reinterpret_cast<void*>(hint_hook),
+                          this);
 }
 
 } // namespace piemu

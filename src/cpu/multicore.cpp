@@ -187,17 +187,4 @@ bool ArmCore::hinted_stop(uint32_t pc, bool& wfe, uint32_t& at) {
     return true;
 }
 
-void ArmCore::install_pending_hint_hooks() {
-    for (uint32_t addr : pending_hints_) {
-        if (hint_hooks_.count(addr))
-            continue;
-        uc_hook h = 0;
-        uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(hint_hook), this, addr, addr);
-        hint_hooks_.emplace(addr, h);
-        // As for c14 hooks: drop the page's translations that lack the hook.
-        uc_ctl_remove_cache(uc_, addr & ~0x3ffu, (addr & ~0x3ffu) + 0x400);
-    }
-    pending_hints_.clear();
-}
-
 } // namespace piemu

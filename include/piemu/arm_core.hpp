@@ -423,6 +423,9 @@ private:
     bool eret_pending_ = false;
     size_t block_hook_ = 0; ///< the UC_HOOK_BLOCK (block or block_eret)
 
+    /// What run() and step() do first: clears the last run's stop state, installs the
+    /// hooks the block scan asked for; returns PC, where the run starts.
+    uint32_t begin_run();
     // Debugger state (step(), breakpoints, watchpoints).
     StopInfo finish_run(int err, bool started_thumb);
     static void breakpoint_hook(uc_struct* uc, uint64_t addr, uint32_t size, void* ud);

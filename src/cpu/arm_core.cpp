@@ -715,13 +715,7 @@ void ArmCore::watch_exception_returns(std::function<void(uint32_t, uint32_t)> fn
     first_saved_ = {};
 }
 
-StopInfo ArmCore::run() {
-    if (step_hook_) {
-        // Back to full speed: no per-instruction hook in the translated code.
-        uc_hook_del(uc_, step_hook_);
-        step_hook_ = 0;
-        drop_translations();
-    }
+uint32_t ArmCore::begin_run() {
     stop_ = {};
     eret_pending_ = false; // a stop breaks the chain of blocks (the host may move PC)
     stopped_by_hook_ = false;
@@ -730,10 +724,21 @@ StopInfo ArmCore::run() {
     watch_hit_.reset();
     first_block_ = true;
     install_pending_hooks();
-    uint32_t start = pc();
-    bool t = thumb();
+    const uint32_t start = pc();
     run_start_pc_ = start;
     skip_bp_pc_ = std::exchange(skip_bp_, false) ? start : ~0u;
+    return start;
+}
+
+StopInfo ArmCore::run() {
+    if (step_hook_) {
+        // Back to full speed: no per-instruction hook in the translated code.
+        uc_hook_del(uc_, step_hook_);
+        step_hook_ = 0;
+        drop_translations();
+    }
+    const uint32_t start = begin_run();
+    const bool t = thumb();
     // The first block of a run gets no new-TB notification: look at it afresh. (So
     // that it takes the hook's slow path, which knows about first_block_; count_block
     // takes the entry back if the block's bytes are the ones it scanned.)
@@ -759,18 +764,8 @@ uint32_t with_itstate(uint32_t cpsr, uint32_t it) {
 
 StopInfo ArmCore::step() {
     for (;;) {
-        stop_ = {};
-        eret_pending_ = false;
-        stopped_by_hook_ = false;
-        block_stop_ = false;
-        tlb_fault_.valid = false;
-        watch_hit_.reset();
-        first_block_ = true;
-        install_pending_hooks();
-        uint32_t start = pc();
-        bool t = thumb();
-        run_start_pc_ = start;
-        skip_bp_pc_ = std::exchange(skip_bp_, false) ? start : ~0u;
+        const uint32_t start = begin_run();
+        const bool t = thumb();
         uint32_t insn = 0;
         unsigned size = 0;
         bool have = fetch_insn(start, t, insn, size);

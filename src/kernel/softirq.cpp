@@ -117,9 +117,22 @@ Task<uint32_t> KernelModel::run_ksoftirqd(task_struct* self, unsigned cpu) {
             co_await schedule(cpu);
         }
         set_task_state(self, TASK_RUNNING);
+        const uint64_t insns = cfg_.cores.at(cpu)->instructions();
         co_await __do_softirq(cpu);
         if (ti_flags(self) & _TIF_NEED_RESCHED) // cond_resched()
             co_await schedule(cpu);
+        if (local_softirq_pending(cpu) && cfg_.cores.at(cpu)->instructions() == insns) {
+            // The round ran no guest code and left the work pending, as a disabled
+            // tasklet does (tasklet_action() queues it again and raises the softirq).
+            // Linux's ksoftirqd spins on it until the tick hands the CPU to another
+            // task; the model's C++ takes no virtual time, so the tick would never
+            // come and the host would spin for ever. Wait for the next tick instead.
+            self->timeout = ticks_ + 1;
+            self->timer_cpu = cpu;
+            set_task_state(self, TASK_INTERRUPTIBLE);
+            co_await schedule(cpu);
+            self->timeout.reset();
+        }
     }
 }
 

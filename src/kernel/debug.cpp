@@ -51,6 +51,14 @@ std::vector<std::string> KernelModel::backtrace(unsigned cpu) {
     const auto& frames = t->gate_frames;
     for (size_t i = frames.size(); i-- > 0;) {
         const GateFrame& g = frames[i];
+        // A frame outside the task's stack ends the walk, as the guest frames' walk
+        // ends (unwind_frame() stops where the frame pointer leaves the THREAD_SIZE
+        // block it started in). Calls nested deeper than the stack holds (a guest
+        // function making the syscall that called it) have run off its end, where
+        // Linux would have crashed long before; walking on listed every level at
+        // every report.
+        if (g.sp < t->stack || g.sp > t->stack + THREAD_SIZE)
+            break;
         entry(g.gate, g.lr);
         // The exception frame the gate's caller was entered from, if any.
         uint32_t regs = 0;

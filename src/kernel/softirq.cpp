@@ -126,12 +126,12 @@ Task<uint32_t> KernelModel::run_ksoftirqd(task_struct* self, unsigned cpu) {
             // tasklet does (tasklet_action() queues it again and raises the softirq).
             // Linux's ksoftirqd spins on it until the tick hands the CPU to another
             // task; the model's C++ takes no virtual time, so the tick would never
-            // come and the host would spin for ever. Wait for the next tick instead.
+            // come and the host would spin for ever. Wait for the next tick instead
+            // (wake_up_process(), by the tick or a new raise, clears the timeout).
             self->timeout = ticks_ + 1;
             self->timer_cpu = cpu;
             set_task_state(self, TASK_INTERRUPTIBLE);
             co_await schedule(cpu);
-            self->timeout.reset();
         }
     }
 }

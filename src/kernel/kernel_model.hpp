@@ -485,6 +485,11 @@ private:
                                            std::coroutine_handle<> h);
     task_struct* pick_next_task(unsigned cpu, task_struct* prev);
     Task<void> schedule(unsigned cpu); ///< __schedule()
+    /// schedule_timeout(): the current task sleeps in `state` (in `wchan`) until woken
+    /// or until `timeout` ticks have passed (its timer on this CPU's wheel, as
+    /// process_timeout() on it); returns the ticks that were left.
+    Task<uint64_t> schedule_timeout(unsigned cpu, uint64_t timeout, uint32_t state,
+                                    const char* wchan);
     Task<void> preempt_schedule_irq(unsigned cpu);
     void wake_up_process(task_struct* t);
     void run_local_timers(unsigned cpu);

@@ -354,20 +354,25 @@ Task<bool> KernelModel::wait_event_timeout(unsigned cpu, std::function<bool()> c
                                            uint64_t timeout, const char* wchan) {
     task_struct* t = current_[cpu];
     uint64_t expire = ticks_ + timeout;
-    bool ok = true;
     while (!cond()) {
-        if (ticks_ >= expire) {
-            ok = false;
-            break;
-        }
-        t->timeout = expire;
-        t->timer_cpu = t->cpu;
-        t->wchan = wchan;
-        set_task_state(t, TASK_UNINTERRUPTIBLE);
-        co_await schedule(t->cpu);
+        if (ticks_ >= expire)
+            co_return false;
+        co_await schedule_timeout(t->cpu, expire - ticks_, TASK_UNINTERRUPTIBLE, wchan);
     }
-    t->timeout.reset();
-    co_return ok;
+    co_return true;
+}
+
+Task<uint64_t> KernelModel::schedule_timeout(unsigned cpu, uint64_t timeout, uint32_t state,
+                                             const char* wchan) {
+    task_struct* t = current_[cpu];
+    uint64_t expire = ticks_ + timeout;
+    t->timeout = expire;
+    t->timer_cpu = cpu;
+    t->wchan = wchan;
+    set_task_state(t, state);
+    co_await schedule(cpu);
+    t->timeout.reset(); // del_singleshot_timer_sync(): woken before it expired
+    co_return expire > ticks_ ? expire - ticks_ : 0;
 }
 
 void KernelModel::run_local_timers(unsigned cpu) {

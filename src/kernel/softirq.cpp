@@ -127,11 +127,8 @@ Task<uint32_t> KernelModel::run_ksoftirqd(task_struct* self, unsigned cpu) {
             // Linux's ksoftirqd spins on it until the tick hands the CPU to another
             // task; the model's C++ takes no virtual time, so the tick would never
             // come and the host would spin for ever. Wait for the next tick instead
-            // (wake_up_process(), by the tick or a new raise, clears the timeout).
-            self->timeout = ticks_ + 1;
-            self->timer_cpu = cpu;
-            set_task_state(self, TASK_INTERRUPTIBLE);
-            co_await schedule(cpu);
+            // (or a new raise, which wakes it).
+            co_await schedule_timeout(cpu, 1, TASK_INTERRUPTIBLE, "smpboot_thread_fn");
         }
     }
 }

@@ -108,14 +108,8 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
     case __NR_schedule_timeout: {
         if (!check_sleep(cpu, nullptr))
             co_return r[0];
-        task_struct* t = current_[cpu];
-        uint64_t expire = ticks_ + r[0];
-        t->timeout = expire;
-        t->timer_cpu = cpu;
-        t->wchan = "schedule_timeout";
-        set_task_state(t, TASK_INTERRUPTIBLE);
-        co_await schedule(cpu);
-        co_return uint32_t(expire > ticks_ ? expire - ticks_ : 0);
+        co_return uint32_t(
+            co_await schedule_timeout(cpu, r[0], TASK_INTERRUPTIBLE, "schedule_timeout"));
     }
     case __NR_wait_for_completion:
         if (!writable(r[0], 4))
@@ -380,12 +374,7 @@ Task<uint32_t> KernelModel::sys_msleep(unsigned cpu, uint32_t msecs) {
         co_return 0; // the kernel reports and, here, does not sleep
     // msleep(): msecs_to_jiffies(msecs) + 1 ticks, uninterruptible.
     uint64_t timeout = (uint64_t(msecs) * cfg_.hz + 999) / 1000 + 1;
-    task_struct* t = current_[cpu];
-    t->timeout = ticks_ + timeout;
-    t->timer_cpu = cpu;
-    t->wchan = "msleep";
-    set_task_state(t, TASK_UNINTERRUPTIBLE);
-    co_await schedule(cpu);
+    co_await schedule_timeout(cpu, timeout, TASK_UNINTERRUPTIBLE, "msleep");
     co_return 0;
 }
 

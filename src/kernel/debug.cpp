@@ -98,7 +98,14 @@ bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at) {
         return true;
     task_struct* t = current_[cpu];
     if (might_sleep_at) {
-        // ___might_sleep()
+        // ___might_sleep(): quiet while the system goes down, and at most one report
+        // a second ("if (time_before(jiffies, prev_jiffy + HZ) && prev_jiffy)
+        // return;"; Linux's jiffies start at INITIAL_JIFFIES, so the first report
+        // always prints). The caller still does not sleep.
+        if (!system_running_ ||
+            (might_sleep_reported_ && ticks_ - *might_sleep_reported_ < cfg_.hz))
+            return false;
+        might_sleep_reported_ = ticks_;
         log_.printk(KERN_ERR, "BUG: sleeping function called from invalid context at %s\n",
                     might_sleep_at);
         log_.printk(KERN_ERR, "in_atomic(): %d, irqs_disabled(): %d, pid: %d, name: %s\n",

@@ -603,6 +603,8 @@ private:
     bool system_running_ = true; ///< system_state <= SYSTEM_RUNNING (not powering off)
     int die_counter_ = 0;
     uint32_t taint_ = 0; ///< tainted_mask (TAINT_WARN after a BUG report)
+    /// The jiffy of ___might_sleep()'s last report (its static prev_jiffy).
+    std::optional<uint64_t> might_sleep_reported_;
     std::array<std::function<Task<void>(unsigned)>, NR_SOFTIRQS> softirq_vec_;
     std::vector<uint32_t> softirq_pending_;                           ///< per CPU
     std::vector<task_struct*> ksoftirqd_;                             ///< per CPU

@@ -2,8 +2,9 @@
  * Sleeping in atomic context: msleep() in a hard handler (interrupting init with
  * preemption enabled, then disabled) gets the kernel's "BUG: scheduling while
  * atomic: init/1/0x00010000" (0x00010001) with a backtrace; mutex_lock() with IRQs
- * off gets "BUG: sleeping function called from invalid context". The caller does not
- * sleep and the run goes on. Also: a kernel thread's comm is cut at 15 characters,
+ * off gets "BUG: sleeping function called from invalid context", at most once a
+ * second as ___might_sleep() rate-limits it. The caller does not sleep and the run
+ * goes on. Also: a kernel thread's comm is cut at 15 characters,
  * kthread_stop() returns its value, a completion and a mutex hand over.
  */
 #include "common.h"
@@ -60,5 +61,20 @@ int init(void) {
     mutex_unlock(&lock);
     wait_for_completion(&done);
     printk(KERN_INFO "init: completion done, kthread_stop = %d\n", kthread_stop(t));
+
+    /* Within a second of the report: not reported again, the mutex still taken. */
+    local_irq_disable();
+    mutex_lock(&lock);
+    local_irq_enable();
+    printk(KERN_INFO "init: no report, mutex owner is init: %d\n",
+           lock.owner == (unsigned long)current_thread_info()->task);
+    mutex_unlock(&lock);
+    /* A second later (HZ jiffies): reported again. */
+    msleep(1000);
+    local_irq_disable();
+    mutex_lock(&lock);
+    local_irq_enable();
+    mutex_unlock(&lock);
+    printk(KERN_INFO "init: done\n");
     return 0;
 }

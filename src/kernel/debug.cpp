@@ -20,17 +20,26 @@ constexpr unsigned kMaxFrames = 32;
 std::vector<std::string> KernelModel::backtrace(unsigned cpu) {
     // dump_backtrace_entry(): "[<where>] (%ps) from [<from>] (%pS)".
     std::vector<std::string> out;
-    auto name = [this](uint32_t addr) {
-        auto s = symbolize(addr);
-        return s ? s->substr(0, s->find('+')) : fmt::format("0x{:x}", addr);
-    };
-    auto full = [this](uint32_t addr) {
-        auto s = symbolize(addr);
-        return s ? *s : fmt::format("0x{:x}", addr);
+    fmt::memory_buffer line;
+    auto put_symbol = [&](uint32_t addr, bool with_offset) {
+        auto it = std::back_inserter(line);
+        if (auto s = symbol_at(addr)) {
+            if (with_offset)
+                fmt::format_to(it, "{}+0x{:x}/0x{:x}", s->name, s->offset, s->size);
+            else
+                line.append(s->name);
+        } else {
+            fmt::format_to(it, "0x{:x}", addr);
+        }
     };
     auto entry = [&](uint32_t where, uint32_t from) {
-        out.push_back(fmt::format("[<{:08x}>] ({}) from [<{:08x}>] ({})\n", where, name(where),
-                                  from, full(from)));
+        line.clear();
+        fmt::format_to(std::back_inserter(line), "[<{:08x}>] (", where);
+        put_symbol(where, false);
+        fmt::format_to(std::back_inserter(line), ") from [<{:08x}>] (", from);
+        put_symbol(from, true);
+        line.append(std::string_view(")\n"));
+        out.emplace_back(line.data(), line.size());
     };
     // Guest frames from (pc, fp) by the APCS frame-pointer chain (unwind_frame of
     // arch/arm/kernel/stacktrace.c): fp-12 the caller's fp, fp-4 the return address.
@@ -62,12 +71,14 @@ std::vector<std::string> KernelModel::backtrace(unsigned cpu) {
         entry(g.gate, g.lr);
         // The exception frame the gate's caller was entered from, if any.
         uint32_t regs = 0;
-        std::string caller = symbolize(g.lr).value_or("");
-        if (g.lr == vector_page_symbol("ret_fast_syscall"))
+        static const uint32_t ret_fast_syscall = vector_page_symbol("ret_fast_syscall");
+        auto hit = symbol_at(g.lr);
+        std::string_view caller = hit ? hit->name : std::string_view();
+        if (g.lr == ret_fast_syscall)
             regs = g.sp + S_OFF; // vector_swi: pt_regs above the pushed r4, r5
-        else if (caller.rfind("__irq_", 0) == 0 || caller.rfind("__und_", 0) == 0)
+        else if (caller.starts_with("__irq_") || caller.starts_with("__und_"))
             regs = g.r0; // handle_arch_irq(regs), do_undefinstr(regs)
-        else if (caller.rfind("__dabt_", 0) == 0 || caller.rfind("__pabt_", 0) == 0)
+        else if (caller.starts_with("__dabt_") || caller.starts_with("__pabt_"))
             regs = g.r2; // do_DataAbort(addr, fsr, regs)
         if (!regs)
             continue;

@@ -192,16 +192,21 @@ bool KernelModel::writable(uint32_t addr, uint32_t len) const {
     return len <= cfg_.bus->ram_size() && addr <= cfg_.bus->ram_size() - len;
 }
 
-std::optional<std::string> KernelModel::symbolize(uint32_t addr) const {
+std::optional<SymbolHit> KernelModel::symbol_at(uint32_t addr) const {
     // The FIQ vector holds a copy of the claiming driver's stub: named after it.
     if (fiq_handler_.len && addr - fiq_handler_.addr < fiq_handler_.len)
-        return fmt::format("{}+0x{:x}/0x{:x}", fiq_handler_.name, addr - fiq_handler_.addr,
-                           fiq_handler_.len);
-    if (auto s = vector_page_symbolize(addr))
+        return SymbolHit{fiq_handler_.name, addr - fiq_handler_.addr, fiq_handler_.len};
+    if (auto s = vector_page_symbol_at(addr))
         return s;
     if (image_)
         if (const Symbol* sym = image_->symbol_at(addr & ~1u))
-            return fmt::format("{}+0x{:x}/0x{:x}", sym->name, (addr & ~1u) - sym->addr, sym->size);
+            return SymbolHit{sym->name, (addr & ~1u) - sym->addr, sym->size};
+    return std::nullopt;
+}
+
+std::optional<std::string> KernelModel::symbolize(uint32_t addr) const {
+    if (auto s = symbol_at(addr))
+        return fmt::format("{}+0x{:x}/0x{:x}", s->name, s->offset, s->size);
     return std::nullopt;
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "kernel/irqchip/bcm2836_irqchip.hpp"
+#include "kernel/vector_page.hpp"
 #include "piemu/clock.hpp"
 #include "piemu/kernel/irq.hpp"
 #include "piemu/kernel/preempt.hpp"
@@ -281,6 +282,8 @@ public:
     /// outside interrupt context).
     void raise_softirq(unsigned cpu, unsigned nr);
     uint32_t local_softirq_pending(unsigned cpu) const { return softirq_pending_.at(cpu); }
+    /// The symbol covering a guest or vector-page address.
+    std::optional<SymbolHit> symbol_at(uint32_t addr) const;
     /// "%pS" for a guest or vector-page address.
     std::optional<std::string> symbolize(uint32_t addr) const;
 

@@ -36,7 +36,7 @@ const char* vector_page_symbol_name(uint32_t addr) {
     return best;
 }
 
-std::optional<std::string> vector_page_symbolize(uint32_t addr) {
+std::optional<SymbolHit> vector_page_symbol_at(uint32_t addr) {
     auto syms = vector_page_symbols();
     const uint32_t end = PIEMU_KM_VECTORS + PIEMU_KM_VECTORS_SIZE;
     if (addr < PIEMU_KM_VECTORS || addr >= end)
@@ -72,7 +72,13 @@ std::optional<std::string> vector_page_symbolize(uint32_t addr) {
         }
     }
     if (best)
-        return fmt::format("{}+0x{:x}/0x{:x}", best->name, addr - best->addr, best_extent);
+        return SymbolHit{best->name, addr - best->addr, best_extent};
+    return std::nullopt;
+}
+
+std::optional<std::string> vector_page_symbolize(uint32_t addr) {
+    if (auto s = vector_page_symbol_at(addr))
+        return fmt::format("{}+0x{:x}/0x{:x}", s->name, s->offset, s->size);
     return std::nullopt;
 }
 

@@ -27,8 +27,16 @@ uint32_t vector_page_symbol(std::string_view name);
 /// The name of the page's function containing `addr` ("" outside the page); the
 /// string is static.
 const char* vector_page_symbol_name(uint32_t addr);
-/// "name+0xoff/0xsize" for an address inside the page, as %pS prints it; a label
-/// without a size extends to the next symbol.
+/// A symbol that covers an address: %pS prints "name+0xoffset/0xsize".
+struct SymbolHit {
+    std::string_view name;
+    uint32_t offset;
+    uint32_t size;
+};
+/// The page's symbol covering `addr` (a label without a size extends to the next
+/// symbol); nothing outside the page.
+std::optional<SymbolHit> vector_page_symbol_at(uint32_t addr);
+/// "name+0xoff/0xsize" for an address inside the page, as %pS prints it.
 std::optional<std::string> vector_page_symbolize(uint32_t addr);
 
 } // namespace piemu

@@ -201,8 +201,15 @@ Result run(Machine& machine, const std::string& path) {
     r.status = outcome.exit_status;
     r.instructions = machine.instructions();
     r.now = machine.clock().now();
+    // The ring's records as stored (formatting them as dmesg does took 0.9 % of the
+    // children's time in a profile of the lanes).
     fuzz::Digest log;
-    log.add(machine.kernel_model()->log().dmesg());
+    for (const kernel::LogRecord& rec : machine.kernel_model()->log().records()) {
+        log.add(rec.ts_ns);
+        log.add(uint64_t(rec.level));
+        log.add(rec.text);
+        log.add_byte('\n');
+    }
     r.log_hash = log.h;
     std::snprintf(r.message, sizeof r.message, "%s", outcome.message.c_str());
     return r;

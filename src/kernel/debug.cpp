@@ -25,13 +25,12 @@ std::vector<std::string> KernelModel::backtrace(unsigned cpu) {
     std::string line;
     auto put_hex = [&line](uint32_t v, unsigned min_digits) {
         char digits[8];
-        unsigned n = 0;
+        unsigned n = 8;
         do {
-            digits[n++] = "0123456789abcdef"[v & 15];
+            digits[--n] = "0123456789abcdef"[v & 15];
             v >>= 4;
-        } while (v || n < min_digits);
-        while (n)
-            line.push_back(digits[--n]);
+        } while (v || 8 - n < min_digits);
+        line.append(digits + n, 8 - n);
     };
     auto put_symbol = [&](uint32_t addr, bool with_offset) {
         if (auto s = symbol_at(addr)) {

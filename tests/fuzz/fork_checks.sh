@@ -2,7 +2,7 @@
 # tests/fuzz/fork_checks.sh coverage|child_abort FUZZ_SYSCALL SEED
 # Checks fuzz_syscall's forking (tests/fuzz/README.md) on one seed input:
 #   coverage      the children's coverage reaches libFuzzer: the seed (after the empty
-#                 input libFuzzer runs first) covers at least 1000 PCs; 1579 on
+#                 input libFuzzer runs first) covers at least 1000 PCs; 1549 on
 #                 2026-11-23, and 316 with the children's counters not added (the
 #                 fuzzer's own side: building the ELF, the fresh-machine check's
 #                 coverage being left out)

@@ -3,12 +3,13 @@
  *
  * A hard interrupt handler runs in atomic context: preempt_count holds
  * HARDIRQ_OFFSET, and there is no task to put to sleep - the interrupted one is not
- * its to give away. msleep() in a handler reaches schedule(), whose
- * schedule_debug() sees a non-zero preempt_count and prints the kernel's
- * "BUG: scheduling while atomic: <comm>/<pid>/<preempt_count>" with the call chain
- * (the reference: "BUG: scheduling while atomic: InputReader/1039/0x00010001",
- * __schedule_bug <- __schedule <- schedule <- schedule_timeout ...). Linux goes on
- * (the handler does not sleep); with --panic-on-bug piemu stops at the first one
+ * its to give away. msleep() in a handler reaches schedule(), which disables
+ * preemption (+1) before its schedule_debug() sees a count other than that and
+ * prints the kernel's "BUG: scheduling while atomic: <comm>/<pid>/<preempt_count>"
+ * with the call chain: 0x00010001 here, as in the reference ("BUG: scheduling while
+ * atomic: InputReader/1039/0x00010001", __schedule_bug <- __schedule <- schedule <-
+ * schedule_timeout ...). The kernel goes on (in piemu the handler does not sleep);
+ * with --panic-on-bug piemu stops at the first one
  * (status 122). The second case is mutex_lock() with interrupts off: "BUG: sleeping
  * function called from invalid context".
  */

@@ -119,41 +119,55 @@ void KernelModel::dump_stack(unsigned cpu) {
         log_.log(KERN_DEFAULT, line);
 }
 
-bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at) {
+bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at, bool blocks) {
     uint32_t count = preempt().get(cpu);
     bool irqs_off = cfg_.cores.at(cpu)->cpsr() & psr::I;
     if (count == 0 && !irqs_off)
         return true;
     task_struct* t = current_[cpu];
-    if (might_sleep_at) {
-        // ___might_sleep(): quiet while the system goes down, and at most one report
-        // a second ("if (time_before(jiffies, prev_jiffy + HZ) && prev_jiffy)
-        // return;"; Linux's jiffies start at INITIAL_JIFFIES, so the first report
-        // always prints). The caller still does not sleep.
-        if (!system_running_ ||
-            (might_sleep_reported_ && ticks_ - *might_sleep_reported_ < cfg_.hz))
+    auto report = [&](const char* panic_msg, const char* why) {
+        dump_stack(cpu);
+        taint_ |= 1u << kTaintWarn; // add_taint(TAINT_WARN)
+        if (!cfg_.panic_on_bug)
             return false;
+        // As panic_on_warn makes __schedule_bug() do: panic("scheduling while atomic\n").
+        panic(panic_msg, why);
+        return true;
+    };
+    // ___might_sleep(): "preempt_count_equals(0) && !irqs_disabled()" or a report;
+    // quiet while the system goes down, and at most one report a second ("if
+    // (time_before(jiffies, prev_jiffy + HZ) && prev_jiffy) return;"; Linux's jiffies
+    // start at INITIAL_JIFFIES, so the first report always prints).
+    if (might_sleep_at && system_running_ &&
+        !(might_sleep_reported_ && ticks_ - *might_sleep_reported_ < cfg_.hz)) {
         might_sleep_reported_ = ticks_;
         log_.printk(KERN_ERR, "BUG: sleeping function called from invalid context at %s\n",
                     might_sleep_at);
         log_.printk(KERN_ERR, "in_atomic(): %d, irqs_disabled(): %d, pid: %d, name: %s\n",
                     count != 0, irqs_off ? PSR_I_BIT : 0, t->pid, t->comm.c_str());
-    } else {
-        // __schedule_bug()
-        log_.printk(KERN_ERR, "BUG: scheduling while atomic: %s/%d/0x%08x\n", t->comm.c_str(),
-                    t->pid, count);
-        log_.printk(KERN_DEFAULT, "Modules linked in:\n");
+        if (report("sleeping function called from invalid context\n",
+                   "BUG: sleeping function called from invalid context (--panic-on-bug)"))
+            return false;
     }
-    dump_stack(cpu);
-    taint_ |= 1u << kTaintWarn; // add_taint(TAINT_WARN)
-    if (cfg_.panic_on_bug) {
-        // As panic_on_warn makes __schedule_bug() do: panic("scheduling while atomic\n").
-        panic(might_sleep_at ? "sleeping function called from invalid context\n"
-                             : "scheduling while atomic\n",
-              might_sleep_at ? "BUG: sleeping function called from invalid context (--panic-on-bug)"
-                             : "BUG: scheduling while atomic (--panic-on-bug)");
+    if (count != 0) {
+        // schedule() -> __schedule() -> schedule_debug(): in_atomic_preempt_off(), a
+        // count other than schedule()'s own preempt_disable(), makes __schedule_bug()
+        // print preempt_count() with that disable included (a hard handler's
+        // msleep(): 0x00010001). The model does not sleep in atomic context.
+        if (blocks) {
+            log_.printk(KERN_ERR, "BUG: scheduling while atomic: %s/%d/0x%08x\n", t->comm.c_str(),
+                        t->pid, count + PREEMPT_OFFSET);
+            log_.printk(KERN_DEFAULT, "Modules linked in:\n");
+            report("scheduling while atomic\n", "BUG: scheduling while atomic (--panic-on-bug)");
+        }
+        return false;
     }
-    return false;
+    // preempt_count 0 with interrupts off, no bug to the scheduler: Linux sleeps, and
+    // schedule() comes back with interrupts on (finish_task_switch()'s
+    // raw_spin_unlock_irq(), or rq_unlock_irq() when no other task ran); so do the
+    // spin_unlock_irq()s of the wait paths. The system call returns with them on.
+    t->irqs_on_at_return = true;
+    return true;
 }
 
 } // namespace piemu::kernel

@@ -89,10 +89,12 @@ Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     task_struct* t = current_[cpu];
     t->gate_frames.push_back({regs[15], a.lr, a.sp, a.r[0], a.r[2]});
     uint32_t ret = co_await gate_body(cpu, gate, a);
+    // A call that slept (or may have) with interrupts off comes back with them on.
+    const bool irqs_on = std::exchange(t->irqs_on_at_return, false);
     // A syscall that woke a more important task ends, as the kernel function would,
     // in preempt_enable(): the switch happens before the caller resumes.
-    if (gate == Gate::Syscall && !stop_ && !(a.cpsr & psr::I) && preempt().get(t->cpu) == 0 &&
-        need_resched(t->cpu)) {
+    if (gate == Gate::Syscall && !stop_ && (irqs_on || !(a.cpsr & psr::I)) &&
+        preempt().get(t->cpu) == 0 && need_resched(t->cpu)) {
         preempting_ = true;
         co_await schedule(t->cpu);
     }
@@ -111,6 +113,14 @@ Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     }
     // The task may have moved to another CPU while the gate slept: it returns there.
     ArmCore& on = *cfg_.cores.at(t->cpu);
+    if (irqs_on) {
+        // ret_fast_syscall returns with the CPSR vector_swi saved in pt_regs.
+        static const uint32_t ret_fast_syscall = vector_page_symbol("ret_fast_syscall");
+        if (a.lr == ret_fast_syscall)
+            wr32(a.sp + S_OFF + S_PSR, rd32(a.sp + S_OFF + S_PSR) & ~uint32_t(PSR_I_BIT));
+        else
+            on.set_cpsr(on.cpsr() & ~psr::I);
+    }
     on.set_reg(13, a.sp);
     on.set_reg(0, ret);
     on.set_pc(a.lr & ~1u, a.lr & 1);

@@ -109,6 +109,9 @@ struct task_struct {
     std::optional<int> exit_code;   ///< set when it has exited
     unsigned slice = 0;             ///< ticks left of a normal task's time slice
     std::string wchan = "schedule"; ///< the function it sleeps in (ps's WCHAN)
+    /// A system call that may sleep, made with interrupts off and preempt_count 0,
+    /// returns with them on (schedule() enables them): check_sleep() sets it.
+    bool irqs_on_at_return = false;
 };
 
 /// The sched and softirq trace points (include/trace/events/sched.h, irq.h), as the
@@ -557,9 +560,14 @@ private:
     std::vector<std::string> backtrace(unsigned cpu);
     /// dump_stack(): "CPU: ... Comm: ..." and the backtrace, KERN_DEFAULT.
     void dump_stack(unsigned cpu);
-    /// __schedule_bug() / ___might_sleep() for a sleeping call from atomic context.
-    /// Returns false (and reports) when the current context may not sleep.
-    bool check_sleep(unsigned cpu, const char* might_sleep_at);
+    /// Whether a kernel function that may sleep may sleep here, with Linux 4.14's
+    /// reports when not: ___might_sleep()'s (at `might_sleep_at`, "file:line", for a
+    /// function that calls might_sleep() first; nullptr for one that goes straight
+    /// to schedule(), as msleep()) and, when the call would block (`blocks`),
+    /// __schedule_bug()'s. False in atomic context (preempt_count not 0): the model
+    /// does not sleep there. With only interrupts off: true, and the system call
+    /// returns with them on.
+    bool check_sleep(unsigned cpu, const char* might_sleep_at, bool blocks = true);
 
     // oops.cpp
     /// die() for a fault in kernel-model context; true when the kernel panics (the

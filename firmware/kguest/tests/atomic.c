@@ -1,11 +1,15 @@
 /*
  * Sleeping in atomic context: msleep() in a hard handler (interrupting init with
  * preemption enabled, then disabled) gets the kernel's "BUG: scheduling while
- * atomic: init/1/0x00010000" (0x00010001) with a backtrace; mutex_lock() with IRQs
- * off gets "BUG: sleeping function called from invalid context", at most once a
- * second as ___might_sleep() rate-limits it. The caller does not sleep and the run
- * goes on. Also: a kernel thread's comm is cut at 15 characters,
- * kthread_stop() returns its value, a completion and a mutex hand over.
+ * atomic: init/1/0x00010001" (0x00010002: schedule()'s own preempt_disable() is
+ * counted) with a backtrace; mutex_lock() with IRQs off gets "BUG: sleeping function
+ * called from invalid context", at most once a second as ___might_sleep()
+ * rate-limits it. The handler does not sleep and the run goes on. With
+ * preempt_count 0 and only interrupts off, msleep() sleeps without a report and
+ * wait_for_completion() after might_sleep()'s; both return with interrupts on, as
+ * schedule() and spin_unlock_irq() leave them, and a free mutex's fast path leaves
+ * them off. Also: a kernel thread's comm is cut at 15 characters, kthread_stop()
+ * returns its value, a completion and a mutex hand over.
  */
 #include "common.h"
 
@@ -73,6 +77,26 @@ int init(void) {
     msleep(1000);
     local_irq_disable();
     mutex_lock(&lock);
+    local_irq_enable();
+    mutex_unlock(&lock);
+
+    /* preempt_count 0 and only interrupts off: no bug to the scheduler. msleep()
+     * sleeps, and schedule() brings the task back with interrupts on. */
+    local_irq_disable();
+    msleep(10);
+    printk(KERN_INFO "init: msleep with IRQs off slept; IRQs off after: %d\n", irqs_disabled());
+    /* wait_for_completion() calls might_sleep() first: reported (more than a second
+     * after the last report), then it goes on; its spin_unlock_irq() leaves IRQs on. */
+    msleep(1000);
+    complete(&done);
+    local_irq_disable();
+    wait_for_completion(&done);
+    printk(KERN_INFO "init: wait_for_completion with IRQs off; IRQs off after: %d\n",
+           irqs_disabled());
+    /* A free mutex's fast path leaves them off (and the report is not a second old). */
+    local_irq_disable();
+    mutex_lock(&lock);
+    printk(KERN_INFO "init: mutex_lock with IRQs off; IRQs off after: %d\n", irqs_disabled());
     local_irq_enable();
     mutex_unlock(&lock);
     printk(KERN_INFO "init: done\n");

@@ -30,6 +30,8 @@ constexpr size_t kMaxFormat = 1024; ///< longest printk format (LOG_LINE_MAX)
 /// __wait_for_common()'s might_sleep() in Linux 4.14 (kernel/sched/completion.c, with
 /// the crossrelease hooks 4.15 removed), as an out-of-tree build names it.
 constexpr const char* kCompletionMightSleep = "../kernel/sched/completion.c:107";
+/// mutex_lock()'s might_sleep(): the file:line of the reference log.
+constexpr const char* kMutexMightSleep = "../kernel/locking/mutex.c:583";
 } // namespace
 
 bool KernelModel::in_guest_text(uint32_t addr) const {
@@ -132,8 +134,7 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
     case __NR_mutex_lock:
         if (!writable(r[0], 4))
             co_return uint32_t(-EFAULT);
-        // might_sleep() in the mutex slow path; the file:line of the reference log.
-        if (!check_sleep(cpu, "../kernel/locking/mutex.c:583", rd32(r[0] + MUTEX_OWNER) != 0)) {
+        if (!check_sleep(cpu, kMutexMightSleep, rd32(r[0] + MUTEX_OWNER) != 0)) {
             // Reported; the fast path still takes a free mutex. A held one would
             // sleep: the caller does not, and gets -EDEADLK.
             if (rd32(r[0] + MUTEX_OWNER) != 0)
@@ -217,7 +218,8 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
     case __NR_piemu_firmware_property:
         if (!writable(r[1], r[2]))
             co_return uint32_t(-EFAULT);
-        if (!check_sleep(cpu, nullptr))
+        // rpi_firmware_transaction() takes its mutex first, then waits for the reply.
+        if (!check_sleep(cpu, kMutexMightSleep))
             co_return uint32_t(-EINVAL);
         co_return uint32_t(co_await rpi_firmware_property(cpu, r[0], r[1], r[2]));
     case __NR_piemu_mmc_read:

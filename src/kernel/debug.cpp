@@ -2,6 +2,8 @@
 // backtrace through gates, exception frames and guest code, and the two "sleeping in
 // atomic context" reports of kernel/sched/core.c (__schedule_bug, ___might_sleep).
 
+#include <algorithm>
+
 #include "kernel/guest_format.hpp"
 #include "kernel/kernel_model.hpp"
 #include "kernel/vector_page.hpp"
@@ -125,6 +127,21 @@ bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at, bool blo
     if (count == 0 && !irqs_off)
         return true;
     task_struct* t = current_[cpu];
+    // Interrupts off with preempt_count 0 is process context only outside an
+    // exception's handler: the count lives in guest memory, where the guest may have
+    // overwritten it, so the gates in progress decide (an interrupt handler, an IPI's
+    // function, an abort's handler; and the idle task, which never sleeps).
+    static const uint32_t exception_gates[] = {
+        vector_page_symbol("bcm2836_arm_irqchip_handle_irq"),
+        vector_page_symbol("do_DataAbort"),
+        vector_page_symbol("do_PrefetchAbort"),
+        vector_page_symbol("do_undefinstr"),
+        vector_page_symbol("bad_mode"),
+    };
+    const bool atomic =
+        count != 0 || t->is_idle || std::ranges::any_of(t->gate_frames, [](const GateFrame& g) {
+            return std::ranges::find(exception_gates, g.gate) != std::end(exception_gates);
+        });
     auto report = [&](const char* panic_msg, const char* why) {
         dump_stack(cpu);
         taint_ |= 1u << kTaintWarn; // add_taint(TAINT_WARN)
@@ -149,7 +166,7 @@ bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at, bool blo
                    "BUG: sleeping function called from invalid context (--panic-on-bug)"))
             return false;
     }
-    if (count != 0) {
+    if (atomic) {
         // schedule() -> __schedule() -> schedule_debug(): in_atomic_preempt_off(), a
         // count other than schedule()'s own preempt_disable(), makes __schedule_bug()
         // print preempt_count() with that disable included (a hard handler's

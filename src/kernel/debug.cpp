@@ -89,16 +89,15 @@ std::vector<std::string> KernelModel::backtrace(unsigned cpu) {
             break;
         entry(g.gate, g.lr);
         // The exception frame the gate's caller was entered from, if any.
-        uint32_t regs = 0;
-        static const uint32_t ret_fast_syscall = vector_page_symbol("ret_fast_syscall");
-        auto hit = symbol_at(g.lr);
-        std::string_view caller = hit ? hit->name : std::string_view();
-        if (g.lr == ret_fast_syscall)
-            regs = g.sp + S_OFF; // vector_swi: pt_regs above the pushed r4, r5
-        else if (caller.starts_with("__irq_") || caller.starts_with("__und_"))
-            regs = g.r0; // handle_arch_irq(regs), do_undefinstr(regs)
-        else if (caller.starts_with("__dabt_") || caller.starts_with("__pabt_"))
-            regs = g.r2; // do_DataAbort(addr, fsr, regs)
+        uint32_t regs = syscall_pt_regs(g.lr, g.sp);
+        if (!regs) {
+            auto hit = symbol_at(g.lr);
+            std::string_view caller = hit ? hit->name : std::string_view();
+            if (caller.starts_with("__irq_") || caller.starts_with("__und_"))
+                regs = g.r0; // handle_arch_irq(regs), do_undefinstr(regs)
+            else if (caller.starts_with("__dabt_") || caller.starts_with("__pabt_"))
+                regs = g.r2; // do_DataAbort(addr, fsr, regs)
+        }
         if (!regs)
             continue;
         uint32_t pc = rd32(regs + S_PC), fp = rd32(regs + 11 * 4);

@@ -57,6 +57,11 @@ std::optional<KernelStop> KernelModel::enter_gate(unsigned cpu) {
     return std::exchange(stop_, std::nullopt);
 }
 
+uint32_t KernelModel::syscall_pt_regs(uint32_t lr, uint32_t sp) const {
+    static const uint32_t ret_fast_syscall = vector_page_symbol("ret_fast_syscall");
+    return lr == ret_fast_syscall ? sp + S_OFF : 0; // pt_regs above the pushed r4, r5
+}
+
 void KernelModel::reap_gates(unsigned cpu) {
     // Gate calls finish innermost first, and only while their task runs.
     task_struct* t = current_[cpu];
@@ -115,9 +120,8 @@ Task<void> KernelModel::run_gate(unsigned cpu, Gate gate) {
     ArmCore& on = *cfg_.cores.at(t->cpu);
     if (irqs_on) {
         // ret_fast_syscall returns with the CPSR vector_swi saved in pt_regs.
-        static const uint32_t ret_fast_syscall = vector_page_symbol("ret_fast_syscall");
-        if (a.lr == ret_fast_syscall)
-            wr32(a.sp + S_OFF + S_PSR, rd32(a.sp + S_OFF + S_PSR) & ~uint32_t(PSR_I_BIT));
+        if (uint32_t regs = syscall_pt_regs(a.lr, a.sp))
+            wr32(regs + S_PSR, rd32(regs + S_PSR) & ~uint32_t(PSR_I_BIT));
         else
             on.set_cpsr(on.cpsr() & ~psr::I);
     }

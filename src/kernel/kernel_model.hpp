@@ -558,6 +558,9 @@ private:
     /// exception frames they were entered from, and guest frames (APCS frame
     /// pointers: tiny guests are built with -mapcs-frame).
     std::vector<std::string> backtrace(unsigned cpu);
+    /// The pt_regs vector_swi saved for the gate it called (the gate's lr is
+    /// ret_fast_syscall, its sp below that frame); 0 for a gate entered otherwise.
+    uint32_t syscall_pt_regs(uint32_t lr, uint32_t sp) const;
     /// dump_stack(): "CPU: ... Comm: ..." and the backtrace, KERN_DEFAULT.
     void dump_stack(unsigned cpu);
     /// Whether a kernel function that may sleep may sleep here, with Linux 4.14's

@@ -131,22 +131,24 @@ Task<uint32_t> KernelModel::syscall(unsigned cpu, const GateArgs& a) {
             co_return uint32_t(-EFAULT);
         complete(r[0]);
         co_return 0;
-    case __NR_mutex_lock:
+    case __NR_mutex_lock: {
         if (!writable(r[0], 4))
             co_return uint32_t(-EFAULT);
-        if (!check_sleep(cpu, kMutexMightSleep, rd32(r[0] + MUTEX_OWNER) != 0)) {
+        const uint32_t owner = rd32(r[0] + MUTEX_OWNER);
+        if (!check_sleep(cpu, kMutexMightSleep, owner != 0)) {
             // Reported; the fast path still takes a free mutex. A held one would
             // sleep: the caller does not, and gets -EDEADLK.
-            if (rd32(r[0] + MUTEX_OWNER) != 0)
+            if (owner != 0)
                 co_return uint32_t(-EDEADLK);
             wr32(r[0] + MUTEX_OWNER, current_[cpu]->addr);
             co_return 0;
         }
         // The fast path (a free mutex) leaves interrupts as they are; only the slow
         // path's schedule() turns them on (not reached for a mutex of its own: -EDEADLK).
-        if (uint32_t owner = rd32(r[0] + MUTEX_OWNER); owner == 0 || owner == current_[cpu]->addr)
+        if (owner == 0 || owner == current_[cpu]->addr)
             current_[cpu]->irqs_on_at_return = false;
         co_return uint32_t(co_await mutex_lock(cpu, r[0]));
+    }
     case __NR_mutex_unlock:
         if (!writable(r[0], 4))
             co_return uint32_t(-EFAULT);

@@ -130,17 +130,23 @@ bool KernelModel::check_sleep(unsigned cpu, const char* might_sleep_at, bool blo
     // exception's handler: the count lives in guest memory, where the guest may have
     // overwritten it, so the gates in progress decide (an interrupt handler, an IPI's
     // function, an abort's handler; and the idle task, which never sleeps).
-    static const uint32_t exception_gates[] = {
-        vector_page_symbol("bcm2836_arm_irqchip_handle_irq"),
-        vector_page_symbol("do_DataAbort"),
-        vector_page_symbol("do_PrefetchAbort"),
-        vector_page_symbol("do_undefinstr"),
-        vector_page_symbol("bad_mode"),
+    auto in_exception = [this](const GateFrame& g) {
+        auto it = gates_.find(g.gate);
+        if (it == gates_.end())
+            return false;
+        switch (it->second) {
+        case Gate::HandleArchIrq:
+        case Gate::DoDataAbort:
+        case Gate::DoPrefetchAbort:
+        case Gate::DoUndefinstr:
+        case Gate::BadMode:
+            return true;
+        default:
+            return false;
+        }
     };
     const bool atomic =
-        count != 0 || t->is_idle || std::ranges::any_of(t->gate_frames, [](const GateFrame& g) {
-            return std::ranges::find(exception_gates, g.gate) != std::end(exception_gates);
-        });
+        count != 0 || t->is_idle || std::ranges::any_of(t->gate_frames, in_exception);
     auto report = [&](const char* panic_msg, const char* why) {
         dump_stack(cpu);
         taint_ |= 1u << kTaintWarn; // add_taint(TAINT_WARN)
